@@ -1,0 +1,56 @@
+from oslo_config import cfg
+
+libvirt_group = cfg.OptGroup(
+    'libvirt',
+    title='Libvirt options',
+    help='How nova-compute talks to libvirt and builds guests.')
+
+libvirt_opts = [
+    cfg.StrOpt(
+        'connection_uri',
+        default='test:///default',
+        help="""
+Libvirt connection URI. ``qemu:///system`` on a compute host;
+``test:///default`` is libvirt's embedded test driver (no real guests run),
+used by the demo and the unit tests.
+"""),
+    cfg.StrOpt(
+        'virt_type',
+        default='kvm',
+        choices=[('kvm', 'QEMU with KVM acceleration (production)'),
+                 ('qemu', 'QEMU with TCG emulation (testing only: no '
+                          'latency guarantee is meaningful)'),
+                 ('test', "libvirt's test driver")],
+        help="""
+Domain type of the guests. Connections to libvirt's test driver always use
+``test`` whatever is set here.
+"""),
+    cfg.IntOpt(
+        'realtime_scheduler_priority',
+        default=1,
+        min=1,
+        max=99,
+        help="""
+SCHED_FIFO priority given to the real-time vCPU threads of real-time guests
+(``<vcpusched scheduler="fifo" priority="N">``). Keep it below the priority of
+host kernel threads that must preempt guests (for example ktimersoftd and
+the per-CPU IRQ threads on a PREEMPT_RT kernel).
+"""),
+    cfg.BoolOpt(
+        'realtime_preflight',
+        default=True,
+        help="""
+Before starting a real-time guest, check that the host can give it a real-time
+scheduling budget and locked memory, and refuse early with the fix when it
+cannot.
+"""),
+]
+
+
+def register_opts(conf):
+    conf.register_group(libvirt_group)
+    conf.register_opts(libvirt_opts, group=libvirt_group)
+
+
+def list_opts():
+    return {libvirt_group: libvirt_opts}

@@ -1,0 +1,107 @@
+"""Exceptions raised by nova-realtime.
+
+Every message names what was wrong (the property and its value), the rule it
+broke and, for host faults, what to change on the host.  Callers never need to
+parse a message: the keyword arguments stay available as ``exc.kwargs``.
+"""
+
+from nova.i18n import _
+
+
+class NovaException(Exception):
+    """Base exception: subclasses set ``msg_fmt`` (a %-format over kwargs)."""
+
+    msg_fmt = _("An unknown exception occurred.")
+
+    def __init__(self, message=None, **kwargs):
+        self.kwargs = kwargs
+        if message is None:
+            message = self.msg_fmt % kwargs
+        self.message = message
+        super().__init__(message)
+
+    def __str__(self):
+        return self.message
+
+
+class Invalid(NovaException):
+    msg_fmt = _("Invalid input: %(reason)s")
+
+
+class InvalidCPUSpec(Invalid):
+    """A CPU spec string (``0-3,^2``) is malformed; raised by parse_cpu_spec."""
+
+    msg_fmt = _("CPU spec %(spec)r is malformed at %(part)r: %(reason)s")
+
+
+class InvalidProperty(Invalid):
+    """A flavor extra spec or image property has a value that breaks a rule.
+
+    ``name`` is the key as the user wrote it: ``hw:cpu_realtime`` for a
+    flavor extra spec, ``hw_cpu_realtime_mask`` for an image property.
+    """
+
+    msg_fmt = _("%(name)s=%(value)r is invalid: %(reason)s")
+
+
+class InvalidRealtimeMask(InvalidProperty):
+    pass
+
+
+class RealtimeConfigurationInvalid(InvalidProperty):
+    pass
+
+
+class PropertyConflict(Invalid):
+    """A flavor extra spec and an image property disagree."""
+
+    msg_fmt = _("flavor %(flavor_key)s=%(flavor_value)r conflicts with image "
+                "%(image_key)s=%(image_value)r: %(reason)s")
+
+
+class ImageMetaPropInvalid(InvalidProperty):
+    pass
+
+
+class ConfigurationInvalid(Invalid):
+    """A nova.conf option has a value that cannot be used."""
+
+    msg_fmt = _("[%(group)s] %(option)s=%(value)r is invalid: %(reason)s")
+
+
+class ComputeResourcesUnavailable(NovaException):
+    msg_fmt = _("Insufficient compute resources: %(reason)s")
+
+
+class HypervisorUnavailable(NovaException):
+    msg_fmt = _("Connection to the hypervisor %(uri)s failed: %(reason)s")
+
+
+class InstanceNotFound(NovaException):
+    msg_fmt = _("Instance %(name)s could not be found.")
+
+
+class InstanceExists(NovaException):
+    msg_fmt = _("Instance %(name)s already exists.")
+
+
+class InternalError(NovaException):
+    msg_fmt = _("%(reason)s")
+
+
+class HostNotReady(NovaException):
+    """The host cannot run the guest as configured; ``fix`` says what to do."""
+
+    msg_fmt = _("%(reason)s. Fix on the host: %(fix)s")
+
+
+class RealtimeBudgetUnavailable(HostNotReady):
+    pass
+
+
+class MemoryLockingUnavailable(HostNotReady):
+    pass
+
+
+class InstanceStartFailed(NovaException):
+    msg_fmt = _("Instance %(name)s failed to start: %(reason)s")

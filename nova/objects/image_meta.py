@@ -1,0 +1,143 @@
+import re
+
+from oslo_utils import versionutils
+
+from nova import exception
+from nova.i18n import _
+from nova.objects import base
+from nova.objects import fields
+
+# Image properties that come as a numbered family (hw_numa_cpus.0,
+# hw_numa_cpus.1, ...) and are held as one list field.
+_INDEXED_PROPS = ('hw_numa_cpus', 'hw_numa_mem')
+_INDEXED_RE = re.compile(r'^(%s)\.(\d{1,3})$' % '|'.join(_INDEXED_PROPS))
+
+
+@base.NovaObjectRegistry.register
+class ImageMetaProps(base.NovaObject):
+    """The tenant-controlled properties of an image this tree reads."""
+
+    # Version 1.0: Initial version
+    # Version 1.1: Added hw_cpu_realtime_mask
+    VERSION = '1.1'
+
+    fields = {
+        # CPU allocation policy; must agree with the flavor's hw:cpu_policy.
+        'hw_cpu_policy': fields.CPUAllocationPolicyField(),
+        # CPU thread policy; must agree with hw:cpu_thread_policy.
+        'hw_cpu_thread_policy': fields.CPUThreadAllocationPolicyField(),
+        # Where QEMU's emulator threads run (share or isolate).
+        'hw_emulator_threads_policy':
+            fields.CPUEmulatorThreadsPolicyField(),
+        # Number of guest NUMA nodes.
+        'hw_numa_nodes': fields.IntegerField(),
+        # Guest vCPUs of each guest NUMA node (hw_numa_cpus.N).
+        'hw_numa_cpus': fields.ListOfSetsOfIntegersField(),
+        # Guest memory in MiB of each guest NUMA node (hw_numa_mem.N).
+        'hw_numa_mem': fields.ListOfIntegersField(),
+        # Page size backing guest RAM: small, large, any or a size.
+        'hw_mem_page_size': fields.StringField(),
+        # Which vCPUs are real time, as a CPU mask such as ^0-1.
+        'hw_cpu_realtime_mask': fields.StringField(),
+        # Kernel command line for a guest booted from a kernel.
+        'os_command_line': fields.StringField(),
+    }
+
+    def obj_make_compatible(self, primitive, target_version):
+        super().obj_make_compatible(primitive, target_version)
+        target = versionutils.convert_version_to_tuple(target_version)
+        if target < (1, 1):
+            primitive.pop('hw_cpu_realtime_mask', None)
+
+    def get(self, name, default=None):
+        """The value of a property, or ``default`` when it is unset."""
+        if name not in self.fields:
+            raise AttributeError(name)
+        if not self.obj_attr_is_set(name):
+            return default
+        return getattr(self, name)
+
+    @classmethod
+    def from_dict(cls, image_props):
+        """Build from the image's raw properties (strings, as Glance stores).
+
+        Unknown properties are ignored, as every image carries many that are
+        not ours. A value that cannot be coerced raises ImageMetaPropInvalid
+        naming the property.
+        """
+        obj = cls()
+        indexed = {}
+        for key, value in (image_props or {}).items():
+            match = _INDEXED_RE.match(key)
+            if match:
+                indexed.setdefault(match.group(1), {})[
+                    int(match.group(2))] = (key, value)
+                continue
+            if key in _INDEXED_PROPS:
+                raise exception.ImageMetaPropInvalid(
+                    name=key, value=value,
+                    reason=_('set it per guest NUMA node as %s.N') % key)
+            if key not in cls.fields:
+                continue
+            cls._set_coerced(obj, key, key, value)
+
+        for name, by_index in indexed.items():
+            count = len(by_index)
+            if sorted(by_index) != list(range(count)):
+                missing = sorted(set(range(max(by_index) + 1)) -
+                                 set(by_index))
+                key = '%s.%d' % (name, missing[0])
+                raise exception.ImageMetaPropInvalid(
+                    name=key, value=None,
+                    reason=_('%(name)s.N must be set for every guest NUMA '
+                             'node 0..%(last)d') %
+                    {'name': name, 'last': max(by_index)})
+            values = []
+            for index in range(count):
+                key, value = by_index[index]
+                values.append(cls._coerce_element(name, key, value))
+            setattr(obj, name, values)
+        return obj
+
+    @classmethod
+    def _set_coerced(cls, obj, name, key, value):
+        try:
+            setattr(obj, name, value)
+        except ValueError as e:
+            raise exception.ImageMetaPropInvalid(
+                name=key, value=value, reason=str(e))
+
+    @staticmethod
+    def _coerce_element(name, key, value):
+        # Imported here: hardware imports objects at module level.
+        from nova.virt import hardware
+        if name == 'hw_numa_cpus':
+            return hardware.parse_property_cpu_spec(key, value)
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise exception.ImageMetaPropInvalid(
+                name=key, value=value,
+                reason=_('must be an integer number of MiB'))
+
+
+@base.NovaObjectRegistry.register
+class ImageMeta(base.NovaObject):
+    """An image as nova-compute sees it: a name and its properties."""
+
+    # Version 1.0: Initial version
+    VERSION = '1.0'
+
+    fields = {
+        'name': fields.StringField(),
+        'properties': fields.ObjectField('ImageMetaProps'),
+    }
+
+    @classmethod
+    def from_dict(cls, image_meta):
+        image_meta = dict(image_meta or {})
+        obj = cls(properties=ImageMetaProps.from_dict(
+            image_meta.get('properties', {})))
+        if image_meta.get('name') is not None:
+            obj.name = image_meta['name']
+        return obj
