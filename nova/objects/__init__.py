@@ -6,4 +6,5 @@ def register_all():
     # also makes them reachable as ``nova.objects.<Name>``.
     __import__('nova.objects.flavor')
     __import__('nova.objects.image_meta')
+    __import__('nova.objects.instance')
     __import__('nova.objects.numa')
