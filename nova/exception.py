@@ -105,3 +105,15 @@ class MemoryLockingUnavailable(HostNotReady):
 
 class InstanceStartFailed(NovaException):
     msg_fmt = _("Instance %(name)s failed to start: %(reason)s")
+
+
+class LibvirtConfigInvalid(Invalid, ValueError):
+    """A libvirt config object cannot be written as valid domain XML.
+
+    ``element`` is the XML element (``cputune/vcpusched``), ``attribute`` the
+    attribute or child that is wrong. Also a ValueError, so generic callers
+    can catch it without importing nova.exception.
+    """
+
+    msg_fmt = _("libvirt <%(element)s> %(attribute)s=%(value)r is invalid: "
+                "%(reason)s")
