@@ -10,7 +10,8 @@ from nova.objects import fields
 # Image properties that come as a numbered family (hw_numa_cpus.0,
 # hw_numa_cpus.1, ...) and are held as one list field.
 _INDEXED_PROPS = ('hw_numa_cpus', 'hw_numa_mem')
-_INDEXED_RE = re.compile(r'^(%s)\.(\d{1,3})$' % '|'.join(_INDEXED_PROPS))
+# N is written without leading zeros, so one node has one spelling.
+_INDEXED_RE = re.compile(r'^(%s)\.(0|[1-9]\d{0,2})$' % '|'.join(_INDEXED_PROPS))
 
 
 @base.NovaObjectRegistry.register
@@ -73,13 +74,20 @@ class ImageMetaProps(base.NovaObject):
                 indexed.setdefault(match.group(1), {})[
                     int(match.group(2))] = (key, value)
                 continue
-            if key in _INDEXED_PROPS:
+            family = key.partition('.')[0]
+            if family in _INDEXED_PROPS:
+                # Bare (hw_numa_cpus) or with a malformed node number.
                 raise exception.ImageMetaPropInvalid(
                     name=key, value=value,
-                    reason=_('set it per guest NUMA node as %s.N') % key)
+                    reason=_('set it per guest NUMA node as %s.N, N a node '
+                             'number 0, 1, 2 ...') % family)
             if key not in cls.fields:
                 continue
             cls._set_coerced(obj, key, key, value)
+            if key == 'hw_numa_nodes' and obj.hw_numa_nodes < 1:
+                raise exception.ImageMetaPropInvalid(
+                    name=key, value=value,
+                    reason=_('must be an integer of at least 1'))
 
         for name, by_index in indexed.items():
             count = len(by_index)
@@ -103,22 +111,36 @@ class ImageMetaProps(base.NovaObject):
     def _set_coerced(cls, obj, name, key, value):
         try:
             setattr(obj, name, value)
-        except ValueError as e:
+        except ValueError:
             raise exception.ImageMetaPropInvalid(
-                name=key, value=value, reason=str(e))
+                name=key, value=value, reason=cls._rule(name))
+
+    @classmethod
+    def _rule(cls, name):
+        """The rule a value of property ``name`` must follow, as prose."""
+        field_type = getattr(cls.fields[name], 'AUTO_TYPE', None)
+        valid = getattr(field_type, 'valid_values', None)
+        if valid:
+            return _('must be one of: %s') % ', '.join(valid)
+        if isinstance(cls.fields[name], fields.IntegerField):
+            return _('must be an integer')
+        return _('must be a string')
 
     @staticmethod
     def _coerce_element(name, key, value):
-        # Imported here: hardware imports objects at module level.
-        from nova.virt import hardware
         if name == 'hw_numa_cpus':
+            # Imported here: hardware imports objects at module level.
+            from nova.virt import hardware
             return hardware.parse_property_cpu_spec(key, value)
         try:
-            return int(value)
+            memory = int(value)
         except (TypeError, ValueError):
+            memory = 0
+        if memory < 1:
             raise exception.ImageMetaPropInvalid(
                 name=key, value=value,
-                reason=_('must be an integer number of MiB'))
+                reason=_('must be an integer number of MiB, at least 1'))
+        return memory
 
 
 @base.NovaObjectRegistry.register

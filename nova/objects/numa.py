@@ -170,7 +170,9 @@ class InstanceNUMATopology(base.NovaObject):
 
     @property
     def cpu_pinning_requested(self):
-        return all(cell.cpu_pinning_requested for cell in self.cells)
+        # all() of no cells would claim pinning for an empty topology.
+        return bool(self.cells) and all(
+            cell.cpu_pinning_requested for cell in self.cells)
 
     @property
     def cpu_pinning(self):
