@@ -1,0 +1,303 @@
+"""nova-realtime: plan, boot, list and delete real-time guests.
+
+Runs the same path nova-compute does (flavor + image -> validation -> NUMA
+fit -> libvirt guest) from a shell. Configuration comes from oslo.config as
+in any Nova command (``--config-file``, ``--config-dir``); the libvirt
+connection defaults to libvirt's embedded ``test:///default`` driver.
+"""
+
+import logging as std_logging
+import sys
+import warnings
+
+import libvirt
+from oslo_config import cfg
+from oslo_log import log as logging
+from oslo_utils import uuidutils
+
+import nova.conf
+from nova import exception
+from nova.i18n import _
+from nova import objects
+from nova.virt.libvirt import config as vconfig
+from nova.virt.libvirt import driver as libvirt_driver
+from nova.virt.libvirt import host as host_mod
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+
+class UsageError(exception.Invalid):
+    msg_fmt = _('%(option)s=%(value)r is invalid: %(reason)s')
+
+
+def _add_instance_args(parser, name_required):
+    parser.add_argument('--name', required=name_required,
+                        default=None if name_required else 'planned-guest',
+                        help='Domain name of the guest.')
+    parser.add_argument('--flavor-name', default='custom',
+                        help='Name recorded for the flavor.')
+    parser.add_argument('--vcpus', required=True,
+                        help='Number of guest vCPUs (flavor vcpus).')
+    parser.add_argument('--ram', required=True,
+                        help='Guest memory in MiB (flavor memory_mb).')
+    parser.add_argument('--property', action='append', default=[],
+                        metavar='KEY=VALUE',
+                        help='Flavor extra spec, e.g. hw:cpu_realtime=yes. '
+                             'Repeatable.')
+    parser.add_argument('--image-property', action='append', default=[],
+                        metavar='KEY=VALUE',
+                        help='Image property, e.g. hw_cpu_realtime_mask=^0. '
+                             'Repeatable.')
+    parser.add_argument('--connection', default=None, metavar='URI',
+                        help='Libvirt URI; overrides [libvirt] '
+                             'connection_uri.')
+
+
+def add_command_parsers(subparsers):
+    plan = subparsers.add_parser(
+        'plan', help='Validate and fit a guest; print its domain XML.')
+    _add_instance_args(plan, name_required=False)
+    plan.add_argument('--host-capabilities', default=None, metavar='FILE',
+                      help='Plan against a saved "virsh capabilities" '
+                           'document instead of a live host.')
+    plan.set_defaults(func=do_plan)
+
+    boot = subparsers.add_parser(
+        'boot', help='Define and start a guest; print its pinning.')
+    _add_instance_args(boot, name_required=True)
+    boot.set_defaults(func=do_boot)
+
+    listing = subparsers.add_parser('list', help='List guests.')
+    listing.add_argument('--connection', default=None, metavar='URI')
+    listing.set_defaults(func=do_list)
+
+    delete = subparsers.add_parser('delete', help='Stop and undefine a '
+                                                  'guest.')
+    delete.add_argument('name')
+    delete.add_argument('--connection', default=None, metavar='URI')
+    delete.set_defaults(func=do_delete)
+
+
+command_opt = cfg.SubCommandOpt('command', title='Commands',
+                                handler=add_command_parsers,
+                                help='Available commands')
+
+
+def _parse_positive_int(option, value):
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number < 1:
+        raise UsageError(option=option, value=value,
+                         reason=_('must be a whole number >= 1'))
+    return number
+
+
+def _parse_pairs(option, pairs):
+    result = {}
+    for pair in pairs:
+        key, sep, value = pair.partition('=')
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(option=option, value=pair,
+                             reason=_('expected KEY=VALUE'))
+        result[key] = value.strip()
+    return result
+
+
+def build_request(args):
+    """(Instance, ImageMeta) from the command-line arguments."""
+    flavor = objects.Flavor(
+        name=args.flavor_name,
+        vcpus=_parse_positive_int('--vcpus', args.vcpus),
+        memory_mb=_parse_positive_int('--ram', args.ram),
+        extra_specs=_parse_pairs('--property', args.property))
+    image_meta = objects.ImageMeta.from_dict(
+        {'properties': _parse_pairs('--image-property',
+                                    args.image_property)})
+    instance = objects.Instance(uuid=uuidutils.generate_uuid(),
+                                name=args.name, flavor=flavor)
+    return instance, image_meta
+
+
+def _host(args):
+    return host_mod.Host(uri=getattr(args, 'connection', None))
+
+
+def do_plan(args):
+    instance, image_meta = build_request(args)
+    if args.host_capabilities:
+        try:
+            with open(args.host_capabilities) as f:
+                caps_xml = f.read()
+        except OSError as e:
+            raise UsageError(option='--host-capabilities',
+                             value=args.host_capabilities,
+                             reason=e.strerror)
+        try:
+            caps = vconfig.LibvirtConfigCaps.from_xml(caps_xml)
+        except Exception as e:
+            raise UsageError(option='--host-capabilities',
+                             value=args.host_capabilities,
+                             reason=_('not a libvirt capabilities '
+                                      'document: %s') % e)
+        topology = host_mod.host_topology_from_caps(caps)
+        driver = libvirt_driver.LibvirtDriver(_host(args))
+        guest = driver.plan(instance, image_meta, host_topology=topology)
+    else:
+        driver = libvirt_driver.LibvirtDriver(_host(args))
+        guest = driver.plan(instance, image_meta)
+    sys.stdout.write(guest.to_xml())
+    return 0
+
+
+def do_boot(args):
+    instance, image_meta = build_request(args)
+    driver = libvirt_driver.LibvirtDriver(_host(args))
+    guest = driver.spawn(instance, image_meta)
+    sys.stdout.write(format_summary(instance.name, guest, running=True))
+    return 0
+
+
+def do_list(args):
+    driver = libvirt_driver.LibvirtDriver(_host(args))
+    rows = driver.list_instances()
+    if not rows:
+        print(_('No guests.'))
+        return 0
+    print('%-24s %-8s %5s %-10s %-12s %s' % (
+        'NAME', 'STATE', 'VCPUS', 'REAL-TIME', 'PCPUS', 'EMULATOR'))
+    for name, running, guest in rows:
+        info = describe_guest(guest)
+        print('%-24s %-8s %5d %-10s %-12s %s' % (
+            name, 'running' if running else 'shutoff', guest.vcpus,
+            info['realtime_spec'] or '-', info['pcpus_spec'] or '-',
+            info['emulator_spec'] or '-'))
+    return 0
+
+
+def do_delete(args):
+    driver = libvirt_driver.LibvirtDriver(_host(args))
+    driver.destroy(args.name)
+    print(_('Deleted %s') % args.name)
+    return 0
+
+
+def describe_guest(guest):
+    from nova.virt import hardware
+    pinning = {}
+    emulator = set()
+    realtime = set()
+    priority = None
+    if guest.cputune is not None:
+        for pin in guest.cputune.vcpupin:
+            pinning[pin.id] = set(pin.cpuset)
+        if guest.cputune.emulatorpin is not None:
+            emulator = set(guest.cputune.emulatorpin.cpuset)
+        for sched in guest.cputune.vcpusched:
+            realtime |= set(sched.vcpus)
+            priority = sched.priority
+    pcpus = set().union(*pinning.values()) if pinning else set()
+    return {
+        'pinning': pinning, 'emulator': emulator, 'realtime': realtime,
+        'priority': priority,
+        'realtime_spec': hardware.format_cpu_spec(realtime),
+        'pcpus_spec': hardware.format_cpu_spec(pcpus),
+        'emulator_spec': hardware.format_cpu_spec(emulator),
+    }
+
+
+def format_summary(name, guest, running):
+    from nova.virt import hardware
+    info = describe_guest(guest)
+    lines = [_('Domain: %(name)s (%(state)s)') % {
+        'name': name, 'state': 'running' if running else 'defined'}]
+    lines.append('%-6s %-6s %s' % ('vCPU', 'pCPU', 'real-time'))
+    for vcpu in range(guest.vcpus):
+        pcpus = info['pinning'].get(vcpu)
+        rt = (_('yes (SCHED_FIFO priority %d)') % info['priority']
+              if vcpu in info['realtime'] else _('no'))
+        lines.append('%-6d %-6s %s' % (
+            vcpu, hardware.format_cpu_spec(pcpus) if pcpus else 'float', rt))
+    lines.append(_('Emulator threads: %s') % (
+        _('pCPUs %s') % info['emulator_spec'] if info['emulator']
+        else _('unpinned')))
+    backing = guest.membacking
+    if backing is not None:
+        memory = []
+        if backing.hugepages:
+            memory.append(_('huge pages %s') % ', '.join(
+                '%d KiB' % page.size_kb for page in backing.hugepages))
+        if not backing.sharedpages:
+            memory.append(_('no shared pages'))
+        if backing.locked:
+            memory.append(_('locked'))
+        lines.append(_('Memory: %(mb)d MiB, %(how)s') % {
+            'mb': guest.memory // 1024, 'how': ', '.join(memory)})
+    return '\n'.join(lines) + '\n'
+
+
+class _BufferedStderr(std_logging.Handler):
+    """Holds log records until the command knows whether it succeeded.
+
+    On success they are printed (warnings the operator should see); on a
+    handled error only the one-line error is printed, so scripts and people
+    get one clear line. ``--debug`` prints everything as it happens.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+    def flush_to(self, stream):
+        for record in self.records:
+            stream.write('%s: %s\n' % (record.levelname, record.getMessage()))
+        self.records = []
+
+
+def main(argv=None):
+    warnings.simplefilter('ignore')
+    objects.register_all()
+    logging.register_options(CONF)
+    CONF.register_cli_opt(command_opt)
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        CONF(argv, project='nova', prog='nova-realtime')
+    except cfg.Error as e:
+        sys.stderr.write('ERROR: %s\n' % e)
+        return 2
+    buffered = None
+    if CONF.debug:
+        logging.setup(CONF, 'nova-realtime')
+    else:
+        buffered = _BufferedStderr()
+        buffered.setLevel(std_logging.WARNING)
+        root = std_logging.getLogger()
+        root.handlers = [buffered]
+        root.setLevel(std_logging.WARNING)
+    args = CONF.command
+    try:
+        status = args.func(args)
+    except exception.Invalid as e:
+        sys.stderr.write('ERROR: %s\n' % e)
+        return 2
+    except exception.NovaException as e:
+        sys.stderr.write('ERROR: %s\n' % e)
+        return 1
+    except libvirt.libvirtError as e:
+        sys.stderr.write('ERROR: libvirt: %s\n' % e.get_error_message())
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    if buffered is not None:
+        buffered.flush_to(sys.stderr)
+    return status
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,987 @@
+"""Libvirt domain XML as Python objects.
+
+One class per XML element. Every class declares its fields once (``FIELDS``,
+in constructor-argument order) and has two symmetric methods:
+
+* ``format_dom()`` returns an lxml element holding only what is set, checked
+  against the rules libvirt applies (an object that cannot become valid
+  domain XML raises ``nova.exception.LibvirtConfigInvalid``);
+* ``parse_dom(node)`` reads the same element back.
+
+So ``Cls.from_xml(obj.to_xml()) == obj`` holds for every class, and equality
+compares fields. Children are written in the order of libvirt's schema
+(``/usr/share/libvirt/schemas/domaincommon.rng``); most of its content models
+are interleaves, but a stable order keeps the XML diffable.
+
+Units: memory is always KiB (written with ``unit='KiB'``; other units are
+converted when parsing), and every CPU or node set is a ``set`` of ints,
+written as a CPU spec such as ``0-3,5``.
+
+The host-capabilities classes live in ``config_caps`` and are re-exported
+here, so ``config.LibvirtConfigCaps`` works as well.
+"""
+
+import copy
+import functools
+import json
+
+from lxml import etree
+
+from nova import exception
+from nova.virt import hardware
+
+# Our own namespace for <metadata> content (libvirt requires a namespace for
+# every custom metadata element).
+NOVA_RT_NS = 'http://openstack.org/xmlns/libvirt/nova-realtime/1.0'
+NOVA_RT_PREFIX = 'nrt'
+
+VIRT_TYPES = ('kvm', 'qemu', 'test')
+NUMA_MEMORY_MODES = ('strict', 'preferred', 'interleave', 'restrictive')
+SCHEDULERS_WITH_PRIORITY = ('fifo', 'rr')
+SCHEDULERS_WITHOUT_PRIORITY = ('batch', 'idle')
+# Real-time priorities the kernel accepts for SCHED_FIFO / SCHED_RR.
+MIN_RT_PRIORITY = 1
+MAX_RT_PRIORITY = 99
+
+_UNIT_BYTES = {
+    'b': 1, 'bytes': 1,
+    'kb': 1000, 'k': 1024, 'kib': 1024,
+    'mb': 1000 ** 2, 'm': 1024 ** 2, 'mib': 1024 ** 2,
+    'gb': 1000 ** 3, 'g': 1024 ** 3, 'gib': 1024 ** 3,
+    'tb': 1000 ** 4, 't': 1024 ** 4, 'tib': 1024 ** 4,
+}
+_FACTORIES = (list, set, dict)
+
+
+def to_kib(value, unit=None):
+    """Convert a libvirt scaled integer (``value`` in ``unit``) to KiB."""
+    unit = (unit or 'KiB').lower()
+    if unit not in _UNIT_BYTES:
+        raise exception.LibvirtConfigInvalid(
+            element='memory', attribute='unit', value=unit,
+            reason='not a unit libvirt knows (b, KiB, MiB, GiB, TiB, KB...)')
+    return int(value) * _UNIT_BYTES[unit] // 1024
+
+
+def _cpu_spec(cpuset):
+    return hardware.format_cpu_spec(sorted(cpuset))
+
+
+def _cpu_set(spec):
+    return set(hardware.parse_cpu_spec(spec)) if spec is not None else None
+
+
+def _int(value):
+    return int(value) if value is not None else None
+
+
+class _hybridmethod:
+    """A method that works on an instance, or on the class (new instance).
+
+    ``Cls.parse_str(xml)`` returns a new parsed object, and
+    ``obj.parse_str(xml)`` fills ``obj`` in (and returns it).
+    """
+
+    def __init__(self, func):
+        self.func = func
+        functools.update_wrapper(self, func)
+
+    def __get__(self, obj, cls):
+        return functools.partial(self.func, obj if obj is not None else cls())
+
+
+class LibvirtConfigObject:
+    """Base of every config class.
+
+    Subclasses set ``ROOT_NAME`` (the element tag), optionally ``NAMESPACE``
+    and ``NS_PREFIX``, and ``FIELDS``: ``(name, default)`` pairs where a
+    default of ``list``, ``set`` or ``dict`` means a fresh empty one.
+    """
+
+    ROOT_NAME = None
+    NAMESPACE = None
+    NS_PREFIX = None
+    FIELDS = ()
+
+    def __init__(self, *args, **kwargs):
+        names = [name for name, _ in self.FIELDS]
+        cls_name = type(self).__name__
+        if len(args) > len(names):
+            raise TypeError('%s() takes at most %d positional arguments '
+                            '(%d given)' % (cls_name, len(names), len(args)))
+        for name, default in self.FIELDS:
+            setattr(self, name,
+                    default() if default in _FACTORIES else default)
+        for name, value in zip(names, args):
+            setattr(self, name, value)
+        for name, value in kwargs.items():
+            if name not in names:
+                raise TypeError('%s() got an unexpected keyword argument %r'
+                                % (cls_name, name))
+            if name in names[:len(args)]:
+                raise TypeError('%s() got multiple values for argument %r'
+                                % (cls_name, name))
+            setattr(self, name, value)
+
+    # -- comparison and display -------------------------------------------
+    def _fields(self):
+        return {name: getattr(self, name) for name, _ in self.FIELDS}
+
+    def __eq__(self, other):
+        if type(self) is not type(other):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None
+
+    def __repr__(self):
+        shown = []
+        for name, default in self.FIELDS:
+            value = getattr(self, name)
+            empty = default() if default in _FACTORIES else default
+            if value != empty:
+                shown.append('%s=%r' % (name, value))
+        return '%s(%s)' % (type(self).__name__, ', '.join(shown))
+
+    # -- XML helpers ------------------------------------------------------
+    def _qname(self, name):
+        if self.NAMESPACE:
+            return '{%s}%s' % (self.NAMESPACE, name)
+        return name
+
+    def _new_node(self, name=None, **attrs):
+        """A new root element (in our namespace if any) with set attrs."""
+        nsmap = {self.NS_PREFIX: self.NAMESPACE} if self.NAMESPACE else None
+        node = etree.Element(self._qname(name or self.ROOT_NAME), nsmap=nsmap)
+        self._set_attrs(node, **attrs)
+        return node
+
+    def _sub(self, parent, name, text=None, **attrs):
+        node = etree.SubElement(parent, self._qname(name))
+        if text is not None:
+            node.text = str(text)
+        self._set_attrs(node, **attrs)
+        return node
+
+    @staticmethod
+    def _set_attrs(node, **attrs):
+        for key, value in attrs.items():
+            if value is not None:
+                node.set(key, str(value))
+
+    def _invalid(self, attribute, value, reason, element=None):
+        return exception.LibvirtConfigInvalid(
+            element=element or self.ROOT_NAME, attribute=attribute,
+            value=value, reason=reason)
+
+    def _require(self, *names):
+        for name in names:
+            if getattr(self, name) in (None, '', set(), []):
+                raise self._invalid(name, getattr(self, name),
+                                    'is required')
+
+    def _check_tag(self, node):
+        if self.ROOT_NAME is not None and node.tag != self._qname(
+                self.ROOT_NAME):
+            raise self._invalid('tag', node.tag, 'expected <%s>'
+                                % self._qname(self.ROOT_NAME))
+
+    # -- public API -------------------------------------------------------
+    def format_dom(self):
+        return self._new_node()
+
+    def parse_dom(self, xmldoc):
+        self._check_tag(xmldoc)
+
+    def to_xml(self, pretty_print=True):
+        return etree.tostring(self.format_dom(), pretty_print=pretty_print,
+                              encoding='unicode')
+
+    @_hybridmethod
+    def parse_str(self, xmlstr):
+        """Parse an XML string into this object; returns the object."""
+        if isinstance(xmlstr, str):
+            xmlstr = xmlstr.encode('utf-8')
+        self.parse_dom(etree.fromstring(xmlstr))
+        return self
+
+    @classmethod
+    def from_xml(cls, xmlstr):
+        """A new object parsed from an XML string."""
+        return cls().parse_str(xmlstr)
+
+    @classmethod
+    def from_dom(cls, xmldoc):
+        obj = cls()
+        obj.parse_dom(xmldoc)
+        return obj
+
+
+class LibvirtConfigRawElement(LibvirtConfigObject):
+    """An element this module does not model, kept verbatim as XML text.
+
+    Parsing a domain libvirt has expanded (controllers, clock, other
+    tools' metadata...) keeps those children here so they survive a round
+    trip instead of being dropped.
+    """
+
+    FIELDS = (('xml', None),)
+
+    def format_dom(self):
+        self._require('xml')
+        return etree.fromstring(self.xml.encode('utf-8'))
+
+    def parse_dom(self, xmldoc):
+        node = copy.deepcopy(xmldoc)
+        node.tail = None
+        self.xml = etree.tostring(node, encoding='unicode')
+
+    @property
+    def tag(self):
+        return etree.fromstring(self.xml.encode('utf-8')).tag
+
+
+# ---------------------------------------------------------------------------
+# <features>
+# ---------------------------------------------------------------------------
+class LibvirtConfigGuestFeature(LibvirtConfigObject):
+    """A hypervisor feature such as ``<acpi/>``, ``<apic/>``, ``<pmu state=/>``.
+
+    The element name is the feature name; ``state`` ('on'/'off') is only for
+    the features that take one (for example ``pmu``).
+    """
+
+    FIELDS = (('name', None), ('state', None))
+
+    def format_dom(self):
+        self._require('name')
+        return self._new_node(self.name, state=self.state)
+
+    def parse_dom(self, xmldoc):
+        self.name = xmldoc.tag
+        self.state = xmldoc.get('state')
+
+
+# ---------------------------------------------------------------------------
+# <cputune>
+# ---------------------------------------------------------------------------
+class LibvirtConfigGuestCPUTuneVCPUPin(LibvirtConfigObject):
+    """``<vcpupin vcpu='id' cpuset='...'/>``: vCPU ``id`` runs on ``cpuset``."""
+
+    ROOT_NAME = 'vcpupin'
+    FIELDS = (('id', None), ('cpuset', None))
+
+    def format_dom(self):
+        self._require('cpuset')
+        if self.id is None or self.id < 0:
+            raise self._invalid('vcpu', self.id, 'must be a vCPU number >= 0')
+        return self._new_node(vcpu=self.id, cpuset=_cpu_spec(self.cpuset))
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        self.id = _int(xmldoc.get('vcpu'))
+        self.cpuset = _cpu_set(xmldoc.get('cpuset'))
+
+
+class LibvirtConfigGuestCPUTuneEmulatorPin(LibvirtConfigObject):
+    """``<emulatorpin cpuset='...'/>``: where the QEMU emulator threads run."""
+
+    ROOT_NAME = 'emulatorpin'
+    FIELDS = (('cpuset', None),)
+
+    def format_dom(self):
+        self._require('cpuset')
+        return self._new_node(cpuset=_cpu_spec(self.cpuset))
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        self.cpuset = _cpu_set(xmldoc.get('cpuset'))
+
+
+class LibvirtConfigGuestCPUTuneVCPUSched(LibvirtConfigObject):
+    """``<vcpusched vcpus='...' scheduler='fifo' priority='N'/>``.
+
+    libvirt's rules: ``fifo`` and ``rr`` are real-time policies and need a
+    priority (the kernel accepts 1..99); ``batch`` and ``idle`` take none.
+    ``vcpus`` None means every vCPU.
+    """
+
+    ROOT_NAME = 'vcpusched'
+    FIELDS = (('vcpus', None), ('scheduler', None), ('priority', None))
+
+    def validate(self):
+        if self.scheduler in SCHEDULERS_WITH_PRIORITY:
+            if (not isinstance(self.priority, int)
+                    or isinstance(self.priority, bool)
+                    or not MIN_RT_PRIORITY <= self.priority
+                    <= MAX_RT_PRIORITY):
+                raise self._invalid(
+                    'priority', self.priority,
+                    "scheduler '%s' needs an integer priority from %d to %d"
+                    % (self.scheduler, MIN_RT_PRIORITY, MAX_RT_PRIORITY))
+        elif self.scheduler in SCHEDULERS_WITHOUT_PRIORITY:
+            if self.priority is not None:
+                raise self._invalid(
+                    'priority', self.priority,
+                    "scheduler '%s' takes no priority (only %s do)"
+                    % (self.scheduler,
+                       ' and '.join(SCHEDULERS_WITH_PRIORITY)))
+        else:
+            raise self._invalid(
+                'scheduler', self.scheduler, 'must be one of %s' % ', '.join(
+                    SCHEDULERS_WITH_PRIORITY + SCHEDULERS_WITHOUT_PRIORITY))
+        if self.vcpus is not None and not self.vcpus:
+            raise self._invalid('vcpus', self.vcpus,
+                                'must name at least one vCPU (or be None '
+                                'for all vCPUs)')
+
+    def format_dom(self):
+        self.validate()
+        vcpus = _cpu_spec(self.vcpus) if self.vcpus is not None else None
+        return self._new_node(vcpus=vcpus, scheduler=self.scheduler,
+                              priority=self.priority)
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        self.vcpus = _cpu_set(xmldoc.get('vcpus'))
+        self.scheduler = xmldoc.get('scheduler')
+        self.priority = _int(xmldoc.get('priority'))
+
+
+class LibvirtConfigGuestCPUTune(LibvirtConfigObject):
+    ROOT_NAME = 'cputune'
+    FIELDS = (('vcpupin', list), ('emulatorpin', None), ('vcpusched', list))
+
+    def format_dom(self):
+        root = self._new_node()
+        for pin in self.vcpupin:
+            root.append(pin.format_dom())
+        if self.emulatorpin is not None:
+            root.append(self.emulatorpin.format_dom())
+        for sched in self.vcpusched:
+            root.append(sched.format_dom())
+        return root
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        for child in xmldoc:
+            if child.tag == 'vcpupin':
+                self.vcpupin.append(
+                    LibvirtConfigGuestCPUTuneVCPUPin.from_dom(child))
+            elif child.tag == 'emulatorpin':
+                self.emulatorpin = (
+                    LibvirtConfigGuestCPUTuneEmulatorPin.from_dom(child))
+            elif child.tag == 'vcpusched':
+                self.vcpusched.append(
+                    LibvirtConfigGuestCPUTuneVCPUSched.from_dom(child))
+
+
+# ---------------------------------------------------------------------------
+# <memoryBacking>
+# ---------------------------------------------------------------------------
+class LibvirtConfigGuestMemoryBackingPage(LibvirtConfigObject):
+    """``<page size='N' unit='KiB' nodeset='...'/>`` (nodeset: guest nodes)."""
+
+    ROOT_NAME = 'page'
+    FIELDS = (('size_kb', None), ('nodeset', None))
+
+    def format_dom(self):
+        self._require('size_kb')
+        if self.nodeset is not None and not self.nodeset:
+            raise self._invalid('nodeset', self.nodeset,
+                                'must name a guest node (or be None)')
+        nodeset = _cpu_spec(self.nodeset) if self.nodeset else None
+        return self._new_node(size=self.size_kb, unit='KiB', nodeset=nodeset)
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        self.size_kb = to_kib(xmldoc.get('size'), xmldoc.get('unit'))
+        self.nodeset = _cpu_set(xmldoc.get('nodeset'))
+
+
+class LibvirtConfigGuestMemoryBacking(LibvirtConfigObject):
+    """``<memoryBacking>``: huge pages, ``<nosharepages/>`` (KSM off when
+    ``sharedpages`` is False) and ``<locked/>`` (all guest and QEMU memory
+    locked in RAM, as a real-time guest needs)."""
+
+    ROOT_NAME = 'memoryBacking'
+    FIELDS = (('hugepages', list), ('sharedpages', True), ('locked', False))
+
+    def format_dom(self):
+        root = self._new_node()
+        if self.hugepages:
+            pages = self._sub(root, 'hugepages')
+            for page in self.hugepages:
+                pages.append(page.format_dom())
+        if not self.sharedpages:
+            self._sub(root, 'nosharepages')
+        if self.locked:
+            self._sub(root, 'locked')
+        return root
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        for child in xmldoc:
+            if child.tag == 'hugepages':
+                self.hugepages = [
+                    LibvirtConfigGuestMemoryBackingPage.from_dom(page)
+                    for page in child if page.tag == 'page']
+            elif child.tag == 'nosharepages':
+                self.sharedpages = False
+            elif child.tag == 'locked':
+                self.locked = True
+
+
+# ---------------------------------------------------------------------------
+# <numatune>
+# ---------------------------------------------------------------------------
+class _NUMATuneModeMixin:
+    def _check_mode(self):
+        if self.mode not in NUMA_MEMORY_MODES:
+            raise self._invalid('mode', self.mode, 'must be one of %s'
+                                % ', '.join(NUMA_MEMORY_MODES))
+
+
+class LibvirtConfigGuestNUMATuneMemory(_NUMATuneModeMixin,
+                                       LibvirtConfigObject):
+    """``<memory mode='strict' nodeset='...'/>``: host nodes for all memory."""
+
+    ROOT_NAME = 'memory'
+    FIELDS = (('mode', 'strict'), ('nodeset', None))
+
+    def format_dom(self):
+        self._check_mode()
+        self._require('nodeset')
+        return self._new_node(mode=self.mode, nodeset=_cpu_spec(self.nodeset))
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        self.mode = xmldoc.get('mode', 'strict')
+        self.nodeset = _cpu_set(xmldoc.get('nodeset'))
+
+
+class LibvirtConfigGuestNUMATuneMemNode(_NUMATuneModeMixin,
+                                        LibvirtConfigObject):
+    """``<memnode cellid='N' mode='strict' nodeset='...'/>``: guest node N's
+    memory comes from host nodes ``nodeset``."""
+
+    ROOT_NAME = 'memnode'
+    FIELDS = (('cellid', None), ('mode', 'strict'), ('nodeset', None))
+
+    def format_dom(self):
+        self._check_mode()
+        self._require('nodeset')
+        if self.cellid is None or self.cellid < 0:
+            raise self._invalid('cellid', self.cellid,
+                                'must be a guest NUMA node number >= 0')
+        return self._new_node(cellid=self.cellid, mode=self.mode,
+                              nodeset=_cpu_spec(self.nodeset))
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        self.cellid = _int(xmldoc.get('cellid'))
+        self.mode = xmldoc.get('mode')
+        self.nodeset = _cpu_set(xmldoc.get('nodeset'))
+
+
+class LibvirtConfigGuestNUMATune(LibvirtConfigObject):
+    ROOT_NAME = 'numatune'
+    FIELDS = (('memory', None), ('memnodes', list))
+
+    def format_dom(self):
+        root = self._new_node()
+        if self.memory is not None:
+            root.append(self.memory.format_dom())
+        for node in self.memnodes:
+            root.append(node.format_dom())
+        return root
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        for child in xmldoc:
+            if child.tag == 'memory':
+                self.memory = LibvirtConfigGuestNUMATuneMemory.from_dom(child)
+            elif child.tag == 'memnode':
+                self.memnodes.append(
+                    LibvirtConfigGuestNUMATuneMemNode.from_dom(child))
+
+
+# ---------------------------------------------------------------------------
+# <cpu>
+# ---------------------------------------------------------------------------
+class LibvirtConfigGuestCPUTopology(LibvirtConfigObject):
+    """``<topology sockets= cores= threads=/>`` (guest, and host in caps)."""
+
+    ROOT_NAME = 'topology'
+    FIELDS = (('sockets', None), ('cores', None), ('threads', None))
+
+    def format_dom(self):
+        for name in ('sockets', 'cores', 'threads'):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise self._invalid(name, value, 'must be an integer >= 1')
+        return self._new_node(sockets=self.sockets, cores=self.cores,
+                              threads=self.threads)
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        self.sockets = _int(xmldoc.get('sockets'))
+        self.cores = _int(xmldoc.get('cores'))
+        self.threads = _int(xmldoc.get('threads'))
+
+    @property
+    def vcpus(self):
+        return self.sockets * self.cores * self.threads
+
+
+class LibvirtConfigGuestCPUNUMACell(LibvirtConfigObject):
+    """``<cell id= cpus= memory= unit='KiB' memAccess=/>``: one guest node.
+
+    ``memAccess`` ('shared'/'private') keeps libvirt's attribute name.
+    """
+
+    ROOT_NAME = 'cell'
+    FIELDS = (('id', None), ('cpus', None), ('memory', None),
+              ('memAccess', None))
+
+    def format_dom(self):
+        self._require('cpus', 'memory')
+        if self.memAccess not in (None, 'shared', 'private'):
+            raise self._invalid('memAccess', self.memAccess,
+                                "must be 'shared' or 'private'")
+        return self._new_node(id=self.id, cpus=_cpu_spec(self.cpus),
+                              memory=self.memory, unit='KiB',
+                              memAccess=self.memAccess)
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        self.id = _int(xmldoc.get('id'))
+        self.cpus = _cpu_set(xmldoc.get('cpus'))
+        self.memory = to_kib(xmldoc.get('memory'), xmldoc.get('unit'))
+        self.memAccess = xmldoc.get('memAccess')
+
+
+class LibvirtConfigGuestCPUNUMA(LibvirtConfigObject):
+    ROOT_NAME = 'numa'
+    FIELDS = (('cells', list),)
+
+    def format_dom(self):
+        if not self.cells:
+            raise self._invalid('cells', self.cells,
+                                'a guest NUMA topology needs at least one '
+                                'cell')
+        root = self._new_node()
+        for cell in self.cells:
+            root.append(cell.format_dom())
+        return root
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        self.cells = [LibvirtConfigGuestCPUNUMACell.from_dom(cell)
+                      for cell in xmldoc if cell.tag == 'cell']
+
+
+class LibvirtConfigGuestCPU(LibvirtConfigObject):
+    """``<cpu mode= match=>``: model, topology and guest NUMA cells."""
+
+    ROOT_NAME = 'cpu'
+    FIELDS = (('mode', None), ('model', None), ('match', None),
+              ('topology', None), ('numa', None))
+    MODES = ('custom', 'host-model', 'host-passthrough', 'maximum')
+    MATCHES = ('minimum', 'exact', 'strict')
+
+    def format_dom(self):
+        if self.mode is not None and self.mode not in self.MODES:
+            raise self._invalid('mode', self.mode,
+                                'must be one of %s' % ', '.join(self.MODES))
+        if self.match is not None and self.match not in self.MATCHES:
+            raise self._invalid('match', self.match,
+                                'must be one of %s' % ', '.join(self.MATCHES))
+        root = self._new_node(mode=self.mode, match=self.match)
+        if self.model is not None:
+            self._sub(root, 'model', self.model)
+        if self.topology is not None:
+            root.append(self.topology.format_dom())
+        if self.numa is not None:
+            root.append(self.numa.format_dom())
+        return root
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        self.mode = xmldoc.get('mode')
+        self.match = xmldoc.get('match')
+        for child in xmldoc:
+            if child.tag == 'model':
+                self.model = child.text
+            elif child.tag == 'topology':
+                self.topology = LibvirtConfigGuestCPUTopology.from_dom(child)
+            elif child.tag == 'numa':
+                self.numa = LibvirtConfigGuestCPUNUMA.from_dom(child)
+
+
+# ---------------------------------------------------------------------------
+# <devices>
+# ---------------------------------------------------------------------------
+class _LibvirtConfigGuestCharBase(LibvirtConfigObject):
+    """Shared by <serial> and <console>: a 'pty' or a 'file' (source_path)."""
+
+    FIELDS = (('type', 'pty'), ('source_path', None), ('target_type', None),
+              ('target_port', None))
+    TYPES = ('pty', 'file')
+
+    def format_dom(self):
+        if self.type not in self.TYPES:
+            raise self._invalid('type', self.type,
+                                'must be one of %s' % ', '.join(self.TYPES))
+        if self.type == 'file' and not self.source_path:
+            raise self._invalid('source_path', self.source_path,
+                                "a 'file' character device needs a path")
+        root = self._new_node(type=self.type)
+        if self.source_path is not None:
+            self._sub(root, 'source', path=self.source_path)
+        if self.target_type is not None or self.target_port is not None:
+            self._sub(root, 'target', type=self.target_type,
+                      port=self.target_port)
+        return root
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        self.type = xmldoc.get('type')
+        for child in xmldoc:
+            if child.tag == 'source':
+                self.source_path = child.get('path')
+            elif child.tag == 'target':
+                self.target_type = child.get('type')
+                self.target_port = _int(child.get('port'))
+
+
+class LibvirtConfigGuestSerial(_LibvirtConfigGuestCharBase):
+    ROOT_NAME = 'serial'
+
+
+class LibvirtConfigGuestConsole(_LibvirtConfigGuestCharBase):
+    """``<console type='pty'><target type='serial'/></console>``."""
+
+    ROOT_NAME = 'console'
+    FIELDS = (('type', 'pty'), ('source_path', None),
+              ('target_type', 'serial'), ('target_port', None))
+
+
+class LibvirtConfigGuestMemballoon(LibvirtConfigObject):
+    """``<memballoon model=/>``; 'none' turns the balloon off."""
+
+    ROOT_NAME = 'memballoon'
+    FIELDS = (('model', 'virtio'),)
+    MODELS = ('virtio', 'virtio-transitional', 'virtio-non-transitional',
+              'xen', 'none')
+
+    def format_dom(self):
+        if self.model not in self.MODELS:
+            raise self._invalid('model', self.model,
+                                'must be one of %s' % ', '.join(self.MODELS))
+        return self._new_node(model=self.model)
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        self.model = xmldoc.get('model')
+
+
+class LibvirtConfigGuestEmulator(LibvirtConfigObject):
+    """``<emulator>/path</emulator>``; optional, libvirt picks one if unset."""
+
+    ROOT_NAME = 'emulator'
+    FIELDS = (('path', None),)
+
+    def format_dom(self):
+        self._require('path')
+        node = self._new_node()
+        node.text = self.path
+        return node
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        self.path = xmldoc.text
+
+
+_DEVICE_CLASSES = {
+    'serial': LibvirtConfigGuestSerial,
+    'console': LibvirtConfigGuestConsole,
+    'memballoon': LibvirtConfigGuestMemballoon,
+    'emulator': LibvirtConfigGuestEmulator,
+}
+
+
+# ---------------------------------------------------------------------------
+# <metadata>
+# ---------------------------------------------------------------------------
+class LibvirtConfigGuestMetaNovaRealtime(LibvirtConfigObject):
+    """What nova-realtime records in the domain's ``<metadata>``.
+
+    Enough to rebuild, after a restart, which host pCPUs this guest holds
+    without asking anything but libvirt: ``claimed_pcpus`` (set of host
+    pCPUs: vCPU pins plus reserved emulator pCPUs) and ``numa_topology``, the
+    JSON of the fitted InstanceNUMATopology's ``obj_to_primitive()``. The
+    flavor fields and ``realtime_vcpus`` (set of guest vCPUs) are for people
+    reading ``virsh dumpxml``.
+    """
+
+    ROOT_NAME = 'instance'
+    NAMESPACE = NOVA_RT_NS
+    NS_PREFIX = NOVA_RT_PREFIX
+    FIELDS = (('flavor_name', None), ('vcpus', None), ('memory_mb', None),
+              ('extra_specs', dict), ('realtime_vcpus', set),
+              ('emulator_threads_policy', None), ('numa_topology', None),
+              ('claimed_pcpus', set))
+
+    def format_dom(self):
+        root = self._new_node()
+        if (self.flavor_name is not None or self.vcpus is not None
+                or self.memory_mb is not None or self.extra_specs):
+            flavor = self._sub(root, 'flavor', name=self.flavor_name,
+                               vcpus=self.vcpus, memory_mb=self.memory_mb)
+            for key in sorted(self.extra_specs):
+                self._sub(flavor, 'extra_spec', key=key,
+                          value=self.extra_specs[key])
+        if self.realtime_vcpus or self.emulator_threads_policy is not None:
+            rt_vcpus = (_cpu_spec(self.realtime_vcpus)
+                        if self.realtime_vcpus else None)
+            self._sub(root, 'realtime', vcpus=rt_vcpus,
+                      emulator_threads_policy=self.emulator_threads_policy)
+        if self.claimed_pcpus:
+            self._sub(root, 'claimed_pcpus', _cpu_spec(self.claimed_pcpus))
+        if self.numa_topology is not None:
+            self._sub(root, 'numa_topology', self.numa_topology)
+        return root
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        for child in xmldoc:
+            if child.tag == self._qname('flavor'):
+                self.flavor_name = child.get('name')
+                self.vcpus = _int(child.get('vcpus'))
+                self.memory_mb = _int(child.get('memory_mb'))
+                self.extra_specs = {
+                    spec.get('key'): spec.get('value') for spec in child
+                    if spec.tag == self._qname('extra_spec')}
+            elif child.tag == self._qname('realtime'):
+                self.realtime_vcpus = _cpu_set(child.get('vcpus')) or set()
+                self.emulator_threads_policy = child.get(
+                    'emulator_threads_policy')
+            elif child.tag == self._qname('claimed_pcpus'):
+                self.claimed_pcpus = _cpu_set(child.text or '') or set()
+            elif child.tag == self._qname('numa_topology'):
+                self.numa_topology = child.text or ''
+
+    def set_numa_topology(self, instance_numa_topology):
+        """Store a fitted InstanceNUMATopology as JSON."""
+        self.numa_topology = json.dumps(
+            instance_numa_topology.obj_to_primitive(), sort_keys=True,
+            default=sorted)
+
+
+# ---------------------------------------------------------------------------
+# <domain>
+# ---------------------------------------------------------------------------
+class LibvirtConfigGuest(LibvirtConfigObject):
+    """A whole ``<domain>``.
+
+    ``memory`` is KiB, ``vcpus`` an int, ``cpuset`` (optional set) the host
+    pCPUs unpinned vCPUs may float over. ``metadata`` holds
+    LibvirtConfigGuestMetaNovaRealtime and/or LibvirtConfigRawElement;
+    ``devices`` holds device objects (unknown ones parse as raw elements).
+    """
+
+    ROOT_NAME = 'domain'
+    FIELDS = (
+        ('virt_type', 'kvm'), ('name', None), ('uuid', None),
+        ('description', None), ('metadata', list),
+        ('memory', None), ('membacking', None),
+        ('vcpus', 1), ('cpuset', None), ('cputune', None),
+        ('numatune', None),
+        ('os_type', 'hvm'), ('os_arch', None), ('os_machine', None),
+        ('os_kernel', None), ('os_initrd', None), ('os_cmdline', None),
+        ('os_boot_dev', list),
+        ('features', list), ('cpu', None),
+        ('on_poweroff', None), ('on_reboot', None), ('on_crash', None),
+        ('devices', list),
+    )
+    LIFECYCLE_ACTIONS = ('destroy', 'restart', 'preserve', 'rename-restart',
+                         'coredump-destroy', 'coredump-restart')
+
+    def validate(self):
+        """Check the cross-element rules libvirt enforces at define time."""
+        if self.virt_type not in VIRT_TYPES:
+            raise self._invalid('type', self.virt_type,
+                                'must be one of %s' % ', '.join(VIRT_TYPES))
+        self._require('name', 'memory')
+        if not isinstance(self.vcpus, int) or self.vcpus < 1:
+            raise self._invalid('vcpu', self.vcpus, 'must be an integer >= 1')
+        for event in ('on_poweroff', 'on_reboot', 'on_crash'):
+            value = getattr(self, event)
+            if value is not None and value not in self.LIFECYCLE_ACTIONS:
+                raise self._invalid(event, value, 'must be one of %s'
+                                    % ', '.join(self.LIFECYCLE_ACTIONS))
+        vcpu_ids = set(range(self.vcpus))
+        if self.cputune is not None:
+            for pin in self.cputune.vcpupin:
+                if pin.id not in vcpu_ids:
+                    raise self._invalid(
+                        'vcpu', pin.id, 'pins a vCPU the %d-vCPU guest does '
+                        'not have' % self.vcpus, element='cputune/vcpupin')
+            for sched in self.cputune.vcpusched:
+                if sched.vcpus and not sched.vcpus <= vcpu_ids:
+                    raise self._invalid(
+                        'vcpus', _cpu_spec(sched.vcpus),
+                        'names vCPUs the %d-vCPU guest does not have'
+                        % self.vcpus, element='cputune/vcpusched')
+        if self.cpu is not None and self.cpu.topology is not None:
+            topo = self.cpu.topology
+            if None not in (topo.sockets, topo.cores, topo.threads) and (
+                    topo.vcpus != self.vcpus):
+                raise self._invalid(
+                    'sockets*cores*threads', topo.vcpus,
+                    'must equal the vCPU count %d' % self.vcpus,
+                    element='cpu/topology')
+        if self.cpu is not None and self.cpu.numa is not None:
+            cell_cpus = set().union(*(cell.cpus or set()
+                                      for cell in self.cpu.numa.cells))
+            if not cell_cpus <= vcpu_ids:
+                raise self._invalid(
+                    'cpus', _cpu_spec(cell_cpus),
+                    'NUMA cells name vCPUs the %d-vCPU guest does not have'
+                    % self.vcpus, element='cpu/numa/cell')
+
+    def format_dom(self):
+        self.validate()
+        root = self._new_node(type=self.virt_type)
+        self._sub(root, 'name', self.name)
+        if self.uuid is not None:
+            self._sub(root, 'uuid', self.uuid)
+        if self.description is not None:
+            self._sub(root, 'description', self.description)
+        if self.metadata:
+            meta = self._sub(root, 'metadata')
+            for item in self.metadata:
+                meta.append(item.format_dom())
+        self._sub(root, 'memory', self.memory, unit='KiB')
+        if self.membacking is not None:
+            root.append(self.membacking.format_dom())
+        cpuset = _cpu_spec(self.cpuset) if self.cpuset else None
+        self._sub(root, 'vcpu', self.vcpus, cpuset=cpuset)
+        if self.cputune is not None:
+            root.append(self.cputune.format_dom())
+        if self.numatune is not None:
+            root.append(self.numatune.format_dom())
+        root.append(self._format_os())
+        if self.features:
+            features = self._sub(root, 'features')
+            for feature in self.features:
+                features.append(feature.format_dom())
+        if self.cpu is not None:
+            root.append(self.cpu.format_dom())
+        for event in ('on_poweroff', 'on_reboot', 'on_crash'):
+            if getattr(self, event) is not None:
+                self._sub(root, event, getattr(self, event))
+        if self.devices:
+            devices = self._sub(root, 'devices')
+            for device in self.devices:
+                devices.append(device.format_dom())
+        return root
+
+    def _format_os(self):
+        os = etree.Element('os')
+        self._sub(os, 'type', self.os_type, arch=self.os_arch,
+                  machine=self.os_machine)
+        if self.os_kernel is not None:
+            self._sub(os, 'kernel', self.os_kernel)
+        if self.os_initrd is not None:
+            self._sub(os, 'initrd', self.os_initrd)
+        if self.os_cmdline is not None:
+            self._sub(os, 'cmdline', self.os_cmdline)
+        for dev in self.os_boot_dev:
+            self._sub(os, 'boot', dev=dev)
+        return os
+
+    def _parse_os(self, os):
+        for child in os:
+            if child.tag == 'type':
+                self.os_type = child.text
+                self.os_arch = child.get('arch')
+                self.os_machine = child.get('machine')
+            elif child.tag == 'kernel':
+                self.os_kernel = child.text
+            elif child.tag == 'initrd':
+                self.os_initrd = child.text
+            elif child.tag == 'cmdline':
+                self.os_cmdline = child.text or ''
+            elif child.tag == 'boot':
+                self.os_boot_dev.append(child.get('dev'))
+
+    @staticmethod
+    def _parse_feature(node):
+        if len(node) == 0 and set(node.attrib) <= {'state'}:
+            return LibvirtConfigGuestFeature.from_dom(node)
+        return LibvirtConfigRawElement.from_dom(node)
+
+    @staticmethod
+    def _parse_metadata(node):
+        if node.tag == '{%s}instance' % NOVA_RT_NS:
+            return LibvirtConfigGuestMetaNovaRealtime.from_dom(node)
+        return LibvirtConfigRawElement.from_dom(node)
+
+    @staticmethod
+    def _parse_device(node):
+        cls = _DEVICE_CLASSES.get(node.tag, LibvirtConfigRawElement)
+        return cls.from_dom(node)
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        self.virt_type = xmldoc.get('type')
+        simple = {'name': 'name', 'uuid': 'uuid', 'description': 'description',
+                  'on_poweroff': 'on_poweroff', 'on_reboot': 'on_reboot',
+                  'on_crash': 'on_crash'}
+        parsers = {
+            'memoryBacking': ('membacking', LibvirtConfigGuestMemoryBacking),
+            'cputune': ('cputune', LibvirtConfigGuestCPUTune),
+            'numatune': ('numatune', LibvirtConfigGuestNUMATune),
+            'cpu': ('cpu', LibvirtConfigGuestCPU),
+        }
+        for child in xmldoc:
+            if child.tag in simple:
+                setattr(self, simple[child.tag], child.text)
+            elif child.tag in parsers:
+                attr, cls = parsers[child.tag]
+                setattr(self, attr, cls.from_dom(child))
+            elif child.tag == 'memory':
+                self.memory = to_kib(child.text, child.get('unit'))
+            elif child.tag == 'vcpu':
+                self.vcpus = int(child.text)
+                self.cpuset = _cpu_set(child.get('cpuset'))
+            elif child.tag == 'os':
+                self._parse_os(child)
+            elif child.tag == 'features':
+                self.features = [self._parse_feature(f) for f in child
+                                 if isinstance(f.tag, str)]
+            elif child.tag == 'metadata':
+                self.metadata = [self._parse_metadata(m) for m in child
+                                 if isinstance(m.tag, str)]
+            elif child.tag == 'devices':
+                self.devices = [self._parse_device(d) for d in child
+                                if isinstance(d.tag, str)]
+
+    def get_metadata(self, cls=LibvirtConfigGuestMetaNovaRealtime):
+        """The first metadata child of class ``cls``, or None."""
+        for item in self.metadata:
+            if isinstance(item, cls):
+                return item
+        return None
+
+
+def __getattr__(name):
+    # Re-export the capability classes lazily: config_caps imports this
+    # module for the base class, so importing it eagerly here would make
+    # the import order matter.
+    if name.startswith('LibvirtConfigCaps'):
+        from nova.virt.libvirt import config_caps
+        return getattr(config_caps, name)
+    raise AttributeError('module %r has no attribute %r' % (__name__, name))

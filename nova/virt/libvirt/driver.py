@@ -1,0 +1,348 @@
+"""Libvirt driver: turns flavor + image + host into a running guest.
+
+``nova.virt.hardware`` decides (what the guest asks for, where it fits),
+``nova.virt.libvirt.config`` writes XML, ``nova.virt.libvirt.host`` talks to
+libvirt. This module assembles the guest config from the fitted topology and
+runs the claim -> define -> start sequence with nothing left behind on
+failure.
+"""
+
+import json
+
+import libvirt
+from oslo_concurrency import lockutils
+from oslo_log import log as logging
+
+import nova.conf
+from nova import exception
+from nova.i18n import _
+from nova.objects import fields
+from nova.virt import hardware
+from nova.virt.libvirt import config as vconfig
+from nova.virt.libvirt import host as host_mod
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+# One lock for "read host usage, fit, define": held across processes (an
+# external file lock in [oslo_concurrency] lock_path) so two spawns can never
+# both see a pCPU free and both pin it.
+CLAIM_LOCK = 'host-resources'
+LOCK_PREFIX = 'nova-realtime-'
+
+SMALL_PAGE_KB = 4
+
+# Host faults libvirt reports when it cannot start a real-time guest, and
+# what the operator must change. Matched on libvirt's message text, which is
+# all libvirt gives (both come back as generic system/internal errors).
+_START_FAULTS = (
+    ('Cannot set scheduler parameters',
+     exception.RealtimeBudgetUnavailable,
+     _('the host gives the guest no real-time (SCHED_FIFO) budget'),
+     _('set kernel.sched_rt_runtime_us=-1 (sysctl -w '
+       'kernel.sched_rt_runtime_us=-1, and persist it in /etc/sysctl.d/), '
+       'as the tuned realtime-virtual-host profile does; with RT group '
+       'scheduling the default 950000 leaves the guest cgroup no RT '
+       'runtime')),
+    ('cannot limit locked memory',
+     exception.MemoryLockingUnavailable,
+     _('the host refused to lock the guest memory (<locked/>)'),
+     _('the libvirt daemon needs CAP_SYS_RESOURCE and an unlimited '
+       'RLIMIT_MEMLOCK (e.g. LimitMEMLOCK=infinity in its systemd unit, or '
+       '"ulimit -l unlimited" before starting it in a container that grants '
+       'CAP_SYS_RESOURCE)')),
+)
+
+
+def translate_start_error(name, error):
+    """A NovaException for libvirt's refusal to start ``name``."""
+    message = error.get_error_message() or str(error)
+    for needle, exc_class, reason, fix in _START_FAULTS:
+        if needle in message:
+            return exc_class(
+                reason=_('%(reason)s: libvirt said "%(msg)s"') % {
+                    'reason': reason, 'msg': message},
+                fix=fix)
+    return exception.InstanceStartFailed(name=name, reason=message)
+
+
+class LibvirtDriver(object):
+    def __init__(self, host=None):
+        self._host = host or host_mod.Host()
+
+    @property
+    def host(self):
+        return self._host
+
+    # -- planning -----------------------------------------------------------
+
+    @staticmethod
+    def get_instance_constraints(flavor, image_meta):
+        """Validate flavor + image; the requested InstanceNUMATopology."""
+        return hardware.numa_get_constraints(flavor, image_meta)
+
+    def claim(self, instance, image_meta, host_topology=None):
+        """Fit the instance to the host; set instance.numa_topology.
+
+        Raises ComputeResourcesUnavailable, saying what was short, when the
+        host has no room. Call under CLAIM_LOCK and define before releasing
+        it, or the claim means nothing to the next caller.
+        """
+        request = self.get_instance_constraints(instance.flavor, image_meta)
+        if request is None:
+            instance.numa_topology = None
+            return None
+        if host_topology is None:
+            host_topology = self._host.get_host_numa_topology()
+        fitted = hardware.numa_fit_instance_to_host(host_topology, request)
+        if fitted is None:
+            raise exception.ComputeResourcesUnavailable(
+                reason=describe_no_fit(host_topology, request))
+        instance.numa_topology = fitted
+        return fitted
+
+    def plan(self, instance, image_meta, host_topology=None):
+        """Claim against a host topology (without defining) and build."""
+        self.claim(instance, image_meta, host_topology)
+        return self.get_guest_config(instance, image_meta,
+                                     host_topology=host_topology)
+
+    # -- guest config -------------------------------------------------------
+
+    def get_guest_config(self, instance, image_meta, host_topology=None,
+                         virt_type=None):
+        """The LibvirtConfigGuest for an instance.
+
+        Uses instance.numa_topology when already fitted (claimed); otherwise
+        fits it against the host now without defining anything.
+        """
+        flavor = instance.flavor
+        request = self.get_instance_constraints(flavor, image_meta)
+        if request is not None and not _is_fitted(instance.numa_topology):
+            self.claim(instance, image_meta, host_topology)
+        topology = instance.numa_topology
+        if virt_type is None:
+            virt_type = (self._host.get_domain_type() if host_topology is None
+                         else CONF.libvirt.virt_type)
+
+        guest = vconfig.LibvirtConfigGuest()
+        guest.virt_type = virt_type
+        guest.name = instance.name
+        guest.uuid = instance.uuid
+        guest.memory = flavor.memory_mb * 1024
+        guest.vcpus = flavor.vcpus
+        guest.os_type = 'hvm'
+        guest.features = [vconfig.LibvirtConfigGuestFeature('acpi'),
+                          vconfig.LibvirtConfigGuestFeature('apic')]
+        guest.on_poweroff = 'destroy'
+        guest.on_reboot = 'restart'
+        guest.on_crash = 'destroy'
+        guest.cpu = _get_guest_cpu_config(flavor, topology)
+        if topology is not None:
+            guest.cputune = _get_guest_cputune(topology)
+            guest.numatune = _get_guest_numatune(topology)
+            guest.membacking = _get_guest_memory_backing(topology)
+        guest.devices = _get_guest_devices()
+        guest.metadata = [_get_guest_metadata(instance, topology)]
+        return guest
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def spawn(self, instance, image_meta):
+        """Claim, define and start; on any failure leave nothing defined."""
+        lock = lockutils.lock(CLAIM_LOCK, lock_file_prefix=LOCK_PREFIX,
+                              external=True)
+        with lock:
+            if instance.name in self._defined_names():
+                raise exception.InstanceExists(name=instance.name)
+            self.claim(instance, image_meta)
+            guest = self.get_guest_config(instance, image_meta)
+            xml = guest.to_xml()
+            LOG.debug('Defining %s:\n%s', instance.name, xml)
+            try:
+                domain = self._host.define(xml)
+            except libvirt.libvirtError as e:
+                raise exception.InstanceStartFailed(
+                    name=instance.name, reason=e.get_error_message())
+        try:
+            domain.create()
+        except libvirt.libvirtError as e:
+            error = translate_start_error(instance.name, e)
+            LOG.error('Starting %s failed, undefining it: %s',
+                      instance.name, error)
+            self._undefine_quietly(domain)
+            raise error
+        LOG.info('Started %s', instance.name)
+        return guest
+
+    def destroy(self, name):
+        """Stop (if running) and undefine a guest."""
+        domain = self._host.lookup(name)
+        try:
+            if domain.isActive():
+                domain.destroy()
+        except libvirt.libvirtError as e:
+            if e.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
+                raise
+        domain.undefine()
+        LOG.info('Destroyed %s', name)
+
+    def list_instances(self):
+        """[(name, running: bool, LibvirtConfigGuest)] for our guests."""
+        result = []
+        for domain in self._host.list_domains():
+            try:
+                guest = vconfig.LibvirtConfigGuest.from_xml(domain.XMLDesc(0))
+                running = bool(domain.isActive())
+            except libvirt.libvirtError as e:
+                if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                    continue
+                raise
+            if host_mod._our_metadata(guest) is not None:
+                result.append((domain.name(), running, guest))
+        return sorted(result, key=lambda item: item[0])
+
+    def _defined_names(self):
+        return {domain.name() for domain in self._host.list_domains()}
+
+    @staticmethod
+    def _undefine_quietly(domain):
+        try:
+            if domain.isActive():
+                domain.destroy()
+        except libvirt.libvirtError:
+            pass
+        try:
+            domain.undefine()
+        except libvirt.libvirtError as e:
+            LOG.error('Could not undefine %s after a failed start: %s',
+                      domain.name(), e)
+
+
+def _is_fitted(topology):
+    return topology is not None and all(
+        cell.host_node is not None for cell in topology.cells)
+
+
+def describe_no_fit(host_topology, request):
+    """Why a request does not fit: what each host cell has free."""
+    need_cpus = [len(cell.cpus) for cell in request.cells]
+    need_mem = [cell.memory for cell in request.cells]
+    free = ', '.join(
+        _('cell %(id)d: %(cpus)d free dedicated pCPUs, %(mem)d MiB') % {
+            'id': cell.id, 'cpus': len(cell.free_pcpus),
+            'mem': cell.avail_memory}
+        for cell in host_topology.cells)
+    extra = ''
+    if request.emulator_threads_policy == \
+            fields.CPUEmulatorThreadsPolicy.ISOLATE:
+        extra = _(' plus 1 pCPU for the isolated emulator threads')
+    return _('no host NUMA cell placement for %(n)d guest cell(s) needing '
+             '%(cpus)s vCPUs%(extra)s and %(mem)s MiB (page size '
+             '%(page)s); host has %(free)s') % {
+        'n': len(request.cells), 'cpus': need_cpus, 'extra': extra,
+        'mem': need_mem,
+        'page': _describe_pagesize(request.cells[0].pagesize),
+        'free': free}
+
+
+def _describe_pagesize(pagesize):
+    return {None: 'default', hardware.MEMPAGES_SMALL: 'small',
+            hardware.MEMPAGES_LARGE: 'large',
+            hardware.MEMPAGES_ANY: 'any'}.get(pagesize, '%s KiB' % pagesize)
+
+
+# -- pure builders: fitted topology -> config elements ------------------------
+
+def _get_guest_cpu_config(flavor, topology):
+    cpu = vconfig.LibvirtConfigGuestCPU()
+    cells = topology.cells if topology is not None else []
+    sockets = len(cells) or 1
+    if flavor.vcpus % sockets:
+        sockets = 1
+    cpu.topology = vconfig.LibvirtConfigGuestCPUTopology(
+        sockets=sockets, cores=flavor.vcpus // sockets, threads=1)
+    if cells:
+        numa = vconfig.LibvirtConfigGuestCPUNUMA()
+        numa.cells = [vconfig.LibvirtConfigGuestCPUNUMACell(
+            id=cell.id, cpus=set(cell.cpus), memory=cell.memory * 1024)
+            for cell in cells]
+        cpu.numa = numa
+    return cpu
+
+
+def _get_guest_cputune(topology):
+    """vcpupin for every vCPU, emulatorpin, and vcpusched for RT vCPUs."""
+    cputune = vconfig.LibvirtConfigGuestCPUTune()
+    pinning = topology.cpu_pinning
+    if not pinning:
+        # Shared guest with a NUMA layout: float within its host cells.
+        return None
+    for vcpu in sorted(pinning):
+        cputune.vcpupin.append(vconfig.LibvirtConfigGuestCPUTuneVCPUPin(
+            id=vcpu, cpuset={pinning[vcpu]}))
+    cputune.emulatorpin = vconfig.LibvirtConfigGuestCPUTuneEmulatorPin(
+        cpuset=hardware.get_emulator_thread_pcpus(topology))
+    if topology.realtime_cpus:
+        cputune.vcpusched.append(vconfig.LibvirtConfigGuestCPUTuneVCPUSched(
+            vcpus=set(topology.realtime_cpus), scheduler='fifo',
+            priority=CONF.libvirt.realtime_scheduler_priority))
+    return cputune
+
+
+def _get_guest_numatune(topology):
+    numatune = vconfig.LibvirtConfigGuestNUMATune()
+    numatune.memory = vconfig.LibvirtConfigGuestNUMATuneMemory(
+        mode='strict',
+        nodeset={cell.host_node for cell in topology.cells})
+    numatune.memnodes = [vconfig.LibvirtConfigGuestNUMATuneMemNode(
+        cellid=cell.id, mode='strict', nodeset={cell.host_node})
+        for cell in topology.cells]
+    return numatune
+
+
+def _get_guest_memory_backing(topology):
+    """Huge pages per guest cell; nosharepages + locked for real time."""
+    by_size = {}
+    for cell in topology.cells:
+        if cell.pagesize and cell.pagesize > SMALL_PAGE_KB:
+            by_size.setdefault(cell.pagesize, set()).add(cell.id)
+    if not by_size and not topology.is_realtime:
+        return None
+    backing = vconfig.LibvirtConfigGuestMemoryBacking()
+    backing.hugepages = [
+        vconfig.LibvirtConfigGuestMemoryBackingPage(
+            size_kb=size, nodeset=nodes)
+        for size, nodes in sorted(by_size.items())]
+    if topology.is_realtime:
+        # Real-time guests must never wait on a page fault: keep KSM from
+        # merging their pages and lock all of QEMU's memory.
+        backing.sharedpages = False
+        backing.locked = True
+    return backing
+
+
+def _get_guest_devices():
+    serial = vconfig.LibvirtConfigGuestSerial()
+    serial.type = 'pty'
+    console = vconfig.LibvirtConfigGuestConsole()
+    console.type = 'pty'
+    balloon = vconfig.LibvirtConfigGuestMemballoon()
+    # No balloon: its host-side work and memory churn are latency sources,
+    # and a dedicated guest's memory is not meant to move.
+    balloon.model = 'none'
+    return [serial, console, balloon]
+
+
+def _get_guest_metadata(instance, topology):
+    meta = vconfig.LibvirtConfigGuestMetaNovaRealtime()
+    flavor = instance.flavor
+    meta.flavor_name = flavor.name
+    meta.vcpus = flavor.vcpus
+    meta.memory_mb = flavor.memory_mb
+    if topology is not None:
+        meta.realtime_cpus = set(topology.realtime_cpus or ())
+        meta.emulator_threads_policy = topology.emulator_threads_policy
+        meta.numa_topology = json.dumps(topology.obj_to_primitive(),
+                                        sort_keys=True)
+    return meta

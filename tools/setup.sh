@@ -1,0 +1,36 @@
+#!/bin/bash
+# Prepare a fresh Debian 12 machine (as root) to run nova-realtime:
+# distro packages when missing, then a virtualenv at .venv in the repo root
+# with the project installed (console script .venv/bin/nova-realtime).
+#   tools/setup.sh          packages needed to build and run the command
+#   tools/setup.sh --test   also libvirtd, QEMU, xmllint, rt-tests and tox
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(libvirt-dev pkg-config gcc python3-dev python3-venv)
+if [ "${1:-}" = "--test" ]; then
+    PKGS+=(libvirt-daemon-system libvirt-clients qemu-system-x86 libxml2-utils rt-tests procps)
+fi
+
+missing=()
+for pkg in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo ">>> apt-get install ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    echo ">>> creating .venv"
+    "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+echo ">>> installing nova-realtime into .venv"
+.venv/bin/python -m pip install -q -r requirements.txt -e . 2>&1 | grep -v '^WARNING: Location' || true
+if [ "${1:-}" = "--test" ]; then
+    .venv/bin/python -m pip install -q tox -r test-requirements.txt 2>&1 | grep -v '^WARNING: Location' || true
+fi
+test -x .venv/bin/nova-realtime
