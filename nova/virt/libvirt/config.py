@@ -64,7 +64,7 @@ def to_kib(value, unit=None):
 
 
 def _cpu_spec(cpuset):
-    return hardware.format_cpu_spec(sorted(cpuset))
+    return hardware.format_cpu_spec(cpuset)
 
 
 def _cpu_set(spec):
@@ -149,17 +149,18 @@ class LibvirtConfigObject:
             return '{%s}%s' % (self.NAMESPACE, name)
         return name
 
-    def _new_node(self, name=None, **attrs):
+    def _new_node(self, _tag=None, **attrs):
         """A new root element (in our namespace if any) with set attrs."""
         nsmap = {self.NS_PREFIX: self.NAMESPACE} if self.NAMESPACE else None
-        node = etree.Element(self._qname(name or self.ROOT_NAME), nsmap=nsmap)
+        node = etree.Element(self._qname(_tag or self.ROOT_NAME), nsmap=nsmap)
         self._set_attrs(node, **attrs)
         return node
 
-    def _sub(self, parent, name, text=None, **attrs):
-        node = etree.SubElement(parent, self._qname(name))
-        if text is not None:
-            node.text = str(text)
+    def _sub(self, _parent, _tag, _text=None, **attrs):
+        """A child of ``_parent`` with text and the attrs that are set."""
+        node = etree.SubElement(_parent, self._qname(_tag))
+        if _text is not None:
+            node.text = str(_text)
         self._set_attrs(node, **attrs)
         return node
 
@@ -889,18 +890,18 @@ class LibvirtConfigGuest(LibvirtConfigObject):
         return root
 
     def _format_os(self):
-        os = etree.Element('os')
-        self._sub(os, 'type', self.os_type, arch=self.os_arch,
+        os_node = etree.Element('os')
+        self._sub(os_node, 'type', self.os_type, arch=self.os_arch,
                   machine=self.os_machine)
         if self.os_kernel is not None:
-            self._sub(os, 'kernel', self.os_kernel)
+            self._sub(os_node, 'kernel', self.os_kernel)
         if self.os_initrd is not None:
-            self._sub(os, 'initrd', self.os_initrd)
+            self._sub(os_node, 'initrd', self.os_initrd)
         if self.os_cmdline is not None:
-            self._sub(os, 'cmdline', self.os_cmdline)
+            self._sub(os_node, 'cmdline', self.os_cmdline)
         for dev in self.os_boot_dev:
-            self._sub(os, 'boot', dev=dev)
-        return os
+            self._sub(os_node, 'boot', dev=dev)
+        return os_node
 
     def _parse_os(self, os):
         for child in os:
