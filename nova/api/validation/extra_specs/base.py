@@ -1,0 +1,138 @@
+"""The declarative shape of one flavor extra spec validator.
+
+A validator says which key it covers (possibly a family of keys such as
+``hw:numa_cpus.{N}``), what the key does in prose an operator can act on, and
+what value it takes. Value rules are either declarative (type, enum, min,
+pattern), which the reference documentation renders directly, or a ``parse``
+callable that hands the value to nova.virt.hardware, the one place where
+extra spec values are given their meaning.
+"""
+
+import re
+
+from nova import exception
+from nova.i18n import _
+
+_TYPES = ('str', 'int', 'bool')
+# An integer as an operator writes it: no spaces, no '+', no leading zeros,
+# no '_' separators (all of which int() would accept).
+_INT_RE = re.compile(r'^-?(0|[1-9][0-9]*)$')
+_PARAM_RE = re.compile(r'\{([A-Za-z_][A-Za-z0-9_]*)\}')
+
+
+class ExtraSpecParameter:
+    """The ``{N}`` part of a key family such as ``hw:numa_cpus.{N}``."""
+
+    def __init__(self, name, pattern, description):
+        self.name = name
+        self.pattern = pattern
+        self.description = description
+
+    def __repr__(self):
+        return 'ExtraSpecParameter(%r, %r)' % (self.name, self.pattern)
+
+
+class ExtraSpecValidator:
+    """Validates one flavor extra spec key, or one family of keys.
+
+    :param name: the key, e.g. ``hw:cpu_policy``; ``{N}`` stands for a
+        parameter described in ``parameters``.
+    :param description: what the key does, for operators.
+    :param value: a dict: ``type`` ('str', 'int' or 'bool'), ``description``
+        of the accepted values, and optionally ``enum`` (a tuple of accepted
+        strings), ``min`` (for 'int'), ``pattern`` (a regex the whole value
+        must match) and ``parse``: a callable ``parse(name, value)`` that
+        raises exception.Invalid (InvalidProperty, InvalidCPUSpec) for a bad
+        value.
+    :param parameters: ExtraSpecParameter for each ``{X}`` in ``name``.
+    """
+
+    def __init__(self, name, description, value, parameters=()):
+        self.name = name
+        self.description = description
+        self.value = dict(value)
+        self.parameters = tuple(parameters)
+        if self.value.get('type') not in _TYPES:
+            raise ValueError('%s: value type must be one of %s'
+                             % (name, ', '.join(_TYPES)))
+        if not self.value.get('description'):
+            raise ValueError('%s: value needs a description' % name)
+        if 'min' in self.value and self.value['type'] != 'int':
+            raise ValueError('%s: min only applies to int values' % name)
+        self._name_re = self._compile_name()
+
+    def _compile_name(self):
+        by_name = {p.name: p for p in self.parameters}
+        used = _PARAM_RE.findall(self.name)
+        if sorted(used) != sorted(by_name):
+            raise ValueError('%s: parameters %s do not match the name'
+                             % (self.name, sorted(by_name)))
+        regex = ''
+        position = 0
+        for match in _PARAM_RE.finditer(self.name):
+            regex += re.escape(self.name[position:match.start()])
+            regex += '(?P<%s>%s)' % (match.group(1),
+                                     by_name[match.group(1)].pattern)
+            position = match.end()
+        regex += re.escape(self.name[position:])
+        return re.compile('^%s$' % regex)
+
+    def __repr__(self):
+        return 'ExtraSpecValidator(%r)' % self.name
+
+    @property
+    def namespace(self):
+        return self.name.partition(':')[0]
+
+    def match(self, key):
+        """The parameters of ``key`` as a dict if this validator covers it,
+        else None (``{}`` for a key without parameters)."""
+        found = self._name_re.match(key)
+        return found.groupdict() if found else None
+
+    def accepted(self):
+        """The accepted values, in words, for error messages."""
+        if self.value.get('enum'):
+            return _('one of %s') % ', '.join(self.value['enum'])
+        return self.value['description']
+
+    def validate(self, key, value):
+        """Check ``value`` for ``key``; raise InvalidProperty if it is bad.
+
+        The error names the key, the value and what would be accepted.
+        """
+        def invalid(reason):
+            return exception.InvalidProperty(name=key, value=value,
+                                             reason=reason)
+
+        if not isinstance(value, str):
+            raise invalid(_('extra spec values are strings; accepted: %s')
+                          % self.accepted())
+        kind = self.value['type']
+        if kind == 'int':
+            if not _INT_RE.match(value):
+                raise invalid(_('must be an integer in plain digits (no '
+                                'spaces, + or leading zeros); accepted: %s')
+                              % self.accepted())
+            minimum = self.value.get('min')
+            if minimum is not None and int(value) < minimum:
+                raise invalid(_('must be at least %d') % minimum)
+        enum = self.value.get('enum')
+        if enum and value not in enum:
+            raise invalid(_('must be %s') % self.accepted())
+        pattern = self.value.get('pattern')
+        if pattern and not re.match('^(?:%s)$' % pattern, value):
+            raise invalid(_('does not match %(pattern)s; accepted: '
+                            '%(accepted)s')
+                          % {'pattern': pattern, 'accepted': self.accepted()})
+        parse = self.value.get('parse')
+        if parse is not None:
+            try:
+                parse(key, value)
+            except exception.InvalidProperty as e:
+                if e.kwargs.get('name') == key:
+                    raise
+                raise invalid(e.kwargs.get('reason') or str(e))
+            except exception.Invalid as e:
+                raise invalid(_('%(error)s; accepted: %(accepted)s')
+                              % {'error': e, 'accepted': self.accepted()})
