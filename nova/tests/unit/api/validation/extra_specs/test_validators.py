@@ -1,0 +1,199 @@
+"""The registry: known keys, unknown keys, whole flavors, the reference."""
+
+import fixtures
+
+from nova.api.validation import extra_specs
+from nova.api.validation.extra_specs import validators
+from nova import exception
+from nova import test
+
+KNOWN_KEYS = [
+    'hw:cpu_policy', 'hw:cpu_realtime', 'hw:cpu_realtime_mask',
+    'hw:cpu_thread_policy', 'hw:emulator_threads_policy', 'hw:mem_page_size',
+    'hw:numa_cpus.{N}', 'hw:numa_mem.{N}', 'hw:numa_nodes',
+]
+
+RT_FLAVOR = {
+    'hw:cpu_policy': 'dedicated',
+    'hw:cpu_thread_policy': 'isolate',
+    'hw:cpu_realtime': 'yes',
+    'hw:cpu_realtime_mask': '^0',
+    'hw:emulator_threads_policy': 'isolate',
+    'hw:mem_page_size': '2MB',
+    'hw:numa_nodes': '2',
+    'hw:numa_cpus.0': '0-1',
+    'hw:numa_cpus.1': '2-3',
+    'hw:numa_mem.0': '1024',
+    'hw:numa_mem.1': '1024',
+    'trait:CUSTOM_REALTIME': 'required',
+    'aggregate_instance_extra_specs:realtime': 'true',
+}
+
+
+class TestGetValidators(test.TestCase):
+
+    def test_known_keys_sorted(self):
+        names = [v.name for v in extra_specs.get_validators()]
+        self.assertEqual(KNOWN_KEYS, names)
+        self.assertEqual(sorted(names), names)
+
+    def test_every_validator_documents_itself(self):
+        # The extra spec reference is rendered from these: prose sentences
+        # for operators, a value description, and each parameter explained.
+        for validator in extra_specs.get_validators():
+            self.assertIsInstance(validator, extra_specs.ExtraSpecValidator)
+            self.assertGreater(len(validator.description.split()), 15,
+                               validator.name)
+            self.assertTrue(validator.description.endswith('.'),
+                            validator.name)
+            self.assertIn(validator.value['type'], ('str', 'int', 'bool'))
+            self.assertTrue(validator.value['description'], validator.name)
+            for parameter in validator.parameters:
+                self.assertIn('{%s}' % parameter.name, validator.name)
+                self.assertTrue(parameter.description.endswith('.'))
+
+    def test_a_reference_can_be_rendered(self):
+        lines = []
+        for validator in extra_specs.get_validators():
+            lines += [validator.name, validator.description,
+                      '%s: %s' % (validator.value['type'],
+                                  validator.value['description'])]
+            lines += ['%s: %s' % (p.name, p.description)
+                      for p in validator.parameters]
+        text = '\n'.join(lines)
+        self.assertIn('hw:numa_cpus.{N}', text)
+        self.assertIn('N: The guest NUMA node number', text)
+        self.assertIn('bool: yes, no', text)
+
+
+class TestRegister(test.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.api.validation.extra_specs.validators._REGISTRY',
+            dict(validators._REGISTRY)))
+
+    def _new(self, name):
+        return extra_specs.ExtraSpecValidator(
+            name=name, description='A new key.',
+            value={'type': 'str', 'description': 'anything'})
+
+    def test_register_makes_a_key_known(self):
+        self.assertRaises(exception.InvalidProperty, extra_specs.validate,
+                          'hw:brand_new', 'x')
+        extra_specs.register(self._new('hw:brand_new'))
+        extra_specs.validate('hw:brand_new', 'x')
+        self.assertIn('hw:brand_new',
+                      [v.name for v in extra_specs.get_validators()])
+
+    def test_duplicate_refused(self):
+        self.assertRaises(ValueError, extra_specs.register,
+                          self._new('hw:cpu_policy'))
+
+    def test_other_namespace_refused(self):
+        self.assertRaises(ValueError, extra_specs.register,
+                          self._new('trait:X'))
+
+
+class TestUnknownKeys(test.TestCase):
+
+    def _suggests(self, key, suggestion):
+        exc = self.assertRaises(exception.InvalidProperty,
+                                extra_specs.validate, key, 'v')
+        self.assertEqual(key, exc.kwargs['name'])
+        self.assertEqual('v', exc.kwargs['value'])
+        self.assertIn(key, str(exc))
+        self.assertIn('did you mean %s?' % suggestion, str(exc))
+
+    def test_typos(self):
+        self._suggests('hw:cpu_realtime_mak', 'hw:cpu_realtime_mask')
+        self._suggests('hw:cpu_realtimemask', 'hw:cpu_realtime_mask')
+        self._suggests('hw:cpu_polcy', 'hw:cpu_policy')
+        self._suggests('hw:cpu_real_time', 'hw:cpu_realtime')
+        self._suggests('hw:numa_node', 'hw:numa_nodes')
+        self._suggests('hw:emulator_thread_policy',
+                       'hw:emulator_threads_policy')
+        self._suggests('hw:mem_pagesize', 'hw:mem_page_size')
+        self._suggests('hw:cpu_threads_policy', 'hw:cpu_thread_policy')
+
+    def test_case(self):
+        self._suggests('hw:NUMA_NODES', 'hw:numa_nodes')
+        self._suggests('hw:CPU_Policy', 'hw:cpu_policy')
+
+    def test_node_keys_keep_the_users_node(self):
+        self._suggests('hw:numa_cpu.1', 'hw:numa_cpus.1')
+        self._suggests('hw:numa_memory.3', 'hw:numa_mem.3')
+        self._suggests('hw:numa_mem.01', 'hw:numa_mem.1')
+
+    def test_bare_family(self):
+        self._suggests('hw:numa_cpus', 'hw:numa_cpus.{N}')
+        self._suggests('hw:numa_mem', 'hw:numa_mem.{N}')
+
+    def test_nothing_close(self):
+        exc = self.assertRaises(exception.InvalidProperty,
+                                extra_specs.validate, 'hw:watchdog', 'reset')
+        self.assertNotIn('did you mean', str(exc))
+        for key in KNOWN_KEYS:
+            self.assertIn(key, str(exc))
+
+    def test_other_namespaces_pass(self):
+        for key in ('trait:CUSTOM_RT', 'aggregate_instance_extra_specs:rt',
+                    'quota:cpu_shares', 'hw_rng:allowed', 'no_namespace',
+                    'HW:cpu_policy', 'resources:PCPU'):
+            extra_specs.validate(key, 'anything at all')
+
+
+class TestValidateAll(test.TestCase):
+
+    def test_empty(self):
+        extra_specs.validate_all({})
+        extra_specs.validate_all(None)
+        extra_specs.validate_all({}, vcpus=2, memory_mb=512)
+
+    def test_real_time_flavor(self):
+        extra_specs.validate_all(RT_FLAVOR)
+        extra_specs.validate_all(RT_FLAVOR, vcpus=4, memory_mb=2048)
+
+    def test_first_bad_key_in_sorted_order(self):
+        specs = dict(RT_FLAVOR, **{'hw:numa_nodes': 'two',
+                                   'hw:cpu_policy': 'pinned'})
+        exc = self.assertRaises(exception.InvalidProperty,
+                                extra_specs.validate_all, specs)
+        self.assertEqual('hw:cpu_policy', exc.kwargs['name'])
+
+    def test_unknown_key(self):
+        exc = self.assertRaises(exception.InvalidProperty,
+                                extra_specs.validate_all,
+                                dict(RT_FLAVOR, **{'hw:cpu_realtime_mak': 'x'}))
+        self.assertIn('did you mean hw:cpu_realtime_mask?', str(exc))
+
+    def test_cross_key_rules_only_with_a_size(self):
+        specs = {'hw:cpu_realtime': 'yes'}
+        # Each key is fine on its own...
+        extra_specs.validate_all(specs)
+        # ...but real time needs the dedicated CPU policy.
+        exc = self.assertRaises(exception.InvalidProperty,
+                                extra_specs.validate_all, specs,
+                                vcpus=2, memory_mb=512)
+        self.assertEqual('hw:cpu_realtime', exc.kwargs['name'])
+        self.assertIn('hw:cpu_policy=dedicated', str(exc))
+
+    def test_mask_checked_against_the_vcpus(self):
+        specs = dict(RT_FLAVOR, **{'hw:cpu_realtime_mask': '^0,^9'})
+        extra_specs.validate_all(specs)
+        exc = self.assertRaises(exception.InvalidProperty,
+                                extra_specs.validate_all, specs,
+                                vcpus=4, memory_mb=2048)
+        self.assertEqual('hw:cpu_realtime_mask', exc.kwargs['name'])
+        self.assertIn('outside 0-3', str(exc))
+
+    def test_numa_split_checked_against_the_size(self):
+        exc = self.assertRaises(exception.InvalidProperty,
+                                extra_specs.validate_all, RT_FLAVOR,
+                                vcpus=4, memory_mb=4096)
+        self.assertIn('hw:numa_mem', str(exc))
+
+    def test_size_needs_both(self):
+        # vCPUs alone are not enough to build a flavor: no cross-key check.
+        extra_specs.validate_all({'hw:cpu_realtime': 'yes'}, vcpus=2)
