@@ -131,7 +131,11 @@ class ImageMetaProps(base.NovaObject):
         if name == 'hw_numa_cpus':
             # Imported here: hardware imports objects at module level.
             from nova.virt import hardware
-            return hardware.parse_property_cpu_spec(key, value)
+            try:
+                return hardware.parse_property_cpu_spec(key, value)
+            except exception.InvalidProperty as e:
+                # Callers catch ImageMetaPropInvalid for every bad property.
+                raise exception.ImageMetaPropInvalid(**e.kwargs)
         try:
             memory = int(value)
         except (TypeError, ValueError):

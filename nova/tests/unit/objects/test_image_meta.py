@@ -175,11 +175,10 @@ class TestImageMetaFromDict(_ObjectsTestCase):
             self.assertIn('MiB', str(exc))
 
     def test_bad_numa_cpus_names_the_node(self):
-        exc = self.assertRaises(
-            exception.Invalid, objects.ImageMetaProps.from_dict,
-            {'hw_numa_cpus.0': '0-1', 'hw_numa_cpus.1': '3-x'})
-        self.assertIn('hw_numa_cpus.1', str(exc))
-        self.assertIn('3-x', str(exc))
+        exc = self._invalid({'hw_numa_cpus.0': '0-1', 'hw_numa_cpus.1': '3-x'})
+        self.assertEqual('hw_numa_cpus.1', exc.kwargs['name'])
+        self.assertEqual('3-x', exc.kwargs['value'])
+        self.assertIn("hw_numa_cpus.1='3-x'", str(exc))
 
     def test_missing_middle_node(self):
         for family, value in (('hw_numa_cpus', '0'), ('hw_numa_mem', '64')):
@@ -219,3 +218,14 @@ class TestImageMetaFromDict(_ObjectsTestCase):
         back = objects.ImageMetaProps.obj_from_primitive(
             json.loads(json.dumps(props.obj_to_primitive())))
         self.assertEqual(sizes, back.hw_numa_mem)
+
+    @given(st.lists(st.sets(st.integers(0, 63), min_size=1), min_size=1,
+                    max_size=4))
+    def test_numa_cpus_list_round_trip(self, cells):
+        raw = {'hw_numa_cpus.%d' % i: ','.join(str(c) for c in sorted(cpus))
+               for i, cpus in enumerate(cells)}
+        props = objects.ImageMetaProps.from_dict(raw)
+        self.assertEqual(cells, props.hw_numa_cpus)
+        back = objects.ImageMetaProps.obj_from_primitive(
+            json.loads(json.dumps(props.obj_to_primitive())))
+        self.assertEqual(cells, back.hw_numa_cpus)
