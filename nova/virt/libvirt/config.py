@@ -75,6 +75,16 @@ def _int(value):
     return int(value) if value is not None else None
 
 
+def _drop_changes(primitive):
+    """A versioned-object primitive without its 'nova_object.changes'."""
+    if isinstance(primitive, dict):
+        return {key: _drop_changes(value) for key, value in primitive.items()
+                if not key.endswith('.changes')}
+    if isinstance(primitive, list):
+        return [_drop_changes(value) for value in primitive]
+    return primitive
+
+
 class _hybridmethod:
     """A method that works on an instance, or on the class (new instance).
 
@@ -234,6 +244,12 @@ class LibvirtConfigRawElement(LibvirtConfigObject):
 
     def parse_dom(self, xmldoc):
         node = copy.deepcopy(xmldoc)
+        # Drop indentation so the text is the same however it was printed.
+        for element in node.iter():
+            if len(element) and element.text and not element.text.strip():
+                element.text = None
+            if element.tail and not element.tail.strip():
+                element.tail = None
         node.tail = None
         self.xml = etree.tostring(node, encoding='unicode')
 
@@ -353,7 +369,27 @@ class LibvirtConfigGuestCPUTune(LibvirtConfigObject):
     ROOT_NAME = 'cputune'
     FIELDS = (('vcpupin', list), ('emulatorpin', None), ('vcpusched', list))
 
+    def validate(self):
+        """libvirt refuses two pins for one vCPU and overlapping scheds."""
+        pinned = set()
+        for pin in self.vcpupin:
+            if pin.id in pinned:
+                raise self._invalid('vcpu', pin.id, 'is pinned twice',
+                                    element='cputune/vcpupin')
+            pinned.add(pin.id)
+        scheduled = set()
+        for sched in self.vcpusched:
+            overlap = scheduled & (sched.vcpus or set())
+            if overlap or (sched.vcpus is None and len(self.vcpusched) > 1):
+                raise self._invalid(
+                    'vcpus', sched.vcpus,
+                    'vcpusched entries must not overlap (vCPUs %s are in '
+                    'more than one)' % (_cpu_spec(overlap) or 'all'),
+                    element='cputune/vcpusched')
+            scheduled |= sched.vcpus or set()
+
     def format_dom(self):
+        self.validate()
         root = self._new_node()
         for pin in self.vcpupin:
             root.append(pin.format_dom())
@@ -490,6 +526,12 @@ class LibvirtConfigGuestNUMATune(LibvirtConfigObject):
     FIELDS = (('memory', None), ('memnodes', list))
 
     def format_dom(self):
+        cellids = [node.cellid for node in self.memnodes]
+        for cellid in cellids:
+            if cellids.count(cellid) > 1:
+                raise self._invalid('cellid', cellid,
+                                    'has more than one memnode',
+                                    element='numatune/memnode')
         root = self._new_node()
         if self.memory is not None:
             root.append(self.memory.format_dom())
@@ -755,29 +797,42 @@ class LibvirtConfigGuestMetaNovaRealtime(LibvirtConfigObject):
         return root
 
     def parse_dom(self, xmldoc):
-        super().parse_dom(xmldoc)
+        # virDomainGetMetadata() hands the element back without its
+        # namespace, so accept <instance> as well as <nrt:instance>.
+        bare = xmldoc.tag == self.ROOT_NAME
+        if not bare:
+            super().parse_dom(xmldoc)
+
+        def tag(name):
+            return name if bare else self._qname(name)
+
         for child in xmldoc:
-            if child.tag == self._qname('flavor'):
+            if child.tag == tag('flavor'):
                 self.flavor_name = child.get('name')
                 self.vcpus = _int(child.get('vcpus'))
                 self.memory_mb = _int(child.get('memory_mb'))
                 self.extra_specs = {
                     spec.get('key'): spec.get('value') for spec in child
-                    if spec.tag == self._qname('extra_spec')}
-            elif child.tag == self._qname('realtime'):
+                    if spec.tag == tag('extra_spec')}
+            elif child.tag == tag('realtime'):
                 self.realtime_vcpus = _cpu_set(child.get('vcpus')) or set()
                 self.emulator_threads_policy = child.get(
                     'emulator_threads_policy')
-            elif child.tag == self._qname('claimed_pcpus'):
+            elif child.tag == tag('claimed_pcpus'):
                 self.claimed_pcpus = _cpu_set(child.text or '') or set()
-            elif child.tag == self._qname('numa_topology'):
+            elif child.tag == tag('numa_topology'):
                 self.numa_topology = child.text or ''
 
     def set_numa_topology(self, instance_numa_topology):
-        """Store a fitted InstanceNUMATopology as JSON."""
+        """Store a fitted InstanceNUMATopology as JSON.
+
+        Read it back with ``InstanceNUMATopology.obj_from_primitive(
+        json.loads(meta.numa_topology))``. The change lists are left out
+        (they would make the text differ from run to run).
+        """
         self.numa_topology = json.dumps(
-            instance_numa_topology.obj_to_primitive(), sort_keys=True,
-            default=sorted)
+            _drop_changes(instance_numa_topology.obj_to_primitive()),
+            sort_keys=True, default=sorted)
 
 
 # ---------------------------------------------------------------------------
@@ -822,6 +877,12 @@ class LibvirtConfigGuest(LibvirtConfigObject):
             if value is not None and value not in self.LIFECYCLE_ACTIONS:
                 raise self._invalid(event, value, 'must be one of %s'
                                     % ', '.join(self.LIFECYCLE_ACTIONS))
+        feature_names = [feature.name for feature in self.features
+                         if isinstance(feature, LibvirtConfigGuestFeature)]
+        for name in feature_names:
+            if feature_names.count(name) > 1:
+                raise self._invalid('feature', name, 'is listed twice',
+                                    element='features')
         vcpu_ids = set(range(self.vcpus))
         if self.cputune is not None:
             for pin in self.cputune.vcpupin:
