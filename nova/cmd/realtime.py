@@ -15,6 +15,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_utils import uuidutils
 
+from nova.api.validation import extra_specs
 import nova.conf
 from nova import exception
 from nova.i18n import _
@@ -114,6 +115,8 @@ def build_request(args):
         vcpus=_parse_positive_int('--vcpus', args.vcpus),
         memory_mb=_parse_positive_int('--ram', args.ram),
         extra_specs=_parse_pairs('--property', args.property))
+    # What the API does when the operator sets the extra specs.
+    extra_specs.validate_all(flavor.extra_specs)
     image_meta = objects.ImageMeta.from_dict(
         {'properties': _parse_pairs('--image-property',
                                     args.image_property)})

@@ -1,0 +1,30 @@
+"""Base TestCase for nova-realtime tests."""
+
+import fixtures
+from oslo_config import fixture as config_fixture
+import testtools
+
+import nova.conf
+from nova import objects
+
+CONF = nova.conf.CONF
+
+
+class TestCase(testtools.TestCase):
+    """testtools.TestCase with objects registered and isolated config.
+
+    Every test gets its own [oslo_concurrency] lock_path, so external locks
+    of parallel test workers never meet unless a test shares one on purpose.
+    """
+
+    def setUp(self):
+        super().setUp()
+        objects.register_all()
+        self.useFixture(fixtures.NestedTempfile())
+        self.conf_fixture = self.useFixture(config_fixture.Config(CONF))
+        self.lock_path = self.useFixture(fixtures.TempDir()).path
+        self.flags(lock_path=self.lock_path, group='oslo_concurrency')
+
+    def flags(self, group=None, **kw):
+        """Override config options for this test only."""
+        self.conf_fixture.config(group=group, **kw)

@@ -1,0 +1,185 @@
+"""The nova-realtime command, run as a real process on test:///default."""
+
+import os
+import subprocess
+import sys
+
+from lxml import etree
+
+from nova import test
+from nova.tests.unit.virt.libvirt import rng
+
+FIXTURES = os.path.join(os.path.dirname(__file__), os.pardir, 'virt',
+                        'libvirt', 'fixtures')
+RT_FLAVOR = ['--vcpus', '4', '--ram', '1024',
+             '--property', 'hw:cpu_policy=dedicated',
+             '--property', 'hw:cpu_realtime=yes']
+
+
+class CommandTestCase(test.TestCase):
+    def run_cmd(self, *args, config=None):
+        argv = [sys.executable, '-m', 'nova.cmd.realtime']
+        conf = os.path.join(self.lock_path, 'nova.conf')
+        with open(conf, 'w') as f:
+            f.write('[oslo_concurrency]\nlock_path = %s\n' % self.lock_path)
+            f.write(config or '')
+        argv += ['--config-file', conf]
+        argv += list(args)
+        proc = subprocess.run(argv, capture_output=True, text=True,
+                              timeout=120, env=dict(os.environ,
+                                                    PYTHONWARNINGS='default'))
+        return proc.returncode, proc.stdout, proc.stderr
+
+    def assertOneLineError(self, result, *needles):
+        status, out, err = result
+        self.assertNotEqual(0, status, err)
+        self.assertEqual('', out)
+        lines = err.splitlines()
+        self.assertEqual(1, len(lines), err)
+        self.assertTrue(lines[0].startswith('ERROR: '), err)
+        self.assertNotIn('Traceback', err)
+        for needle in needles:
+            self.assertIn(needle, lines[0])
+
+
+class TestPlan(CommandTestCase):
+    def test_plan_realtime_default_mask(self):
+        status, out, err = self.run_cmd('plan', *RT_FLAVOR)
+        self.assertEqual(0, status, err)
+        rng.assert_domain_valid(out)
+        doc = etree.fromstring(out)
+        sched = doc.findall('./cputune/vcpusched')
+        self.assertEqual(1, len(sched))
+        self.assertEqual('1-3', sched[0].get('vcpus'))
+        self.assertEqual('fifo', sched[0].get('scheduler'))
+        self.assertEqual('1', sched[0].get('priority'))
+        pins = {p.get('vcpu'): p.get('cpuset')
+                for p in doc.findall('./cputune/vcpupin')}
+        self.assertEqual(pins['0'],
+                         doc.find('./cputune/emulatorpin').get('cpuset'))
+        self.assertIsNotNone(doc.find('./memoryBacking/nosharepages'))
+        self.assertIsNotNone(doc.find('./memoryBacking/locked'))
+        self.assertEqual('test', doc.get('type'))
+        self.assertNotIn('Warning', err)
+        self.assertNotIn('Deprecat', err)
+
+    def test_priority_from_config_file(self):
+        status, out, err = self.run_cmd(
+            'plan', *RT_FLAVOR,
+            config='[libvirt]\nrealtime_scheduler_priority = 42\n')
+        self.assertEqual(0, status, err)
+        self.assertEqual('42', etree.fromstring(out).find(
+            './cputune/vcpusched').get('priority'))
+
+    def test_image_mask_overrides_flavor(self):
+        status, out, err = self.run_cmd(
+            'plan', *RT_FLAVOR, '--property', 'hw:cpu_realtime_mask=^0',
+            '--image-property', 'hw_cpu_realtime_mask=^0-1')
+        self.assertEqual(0, status, err)
+        self.assertEqual('2-3', etree.fromstring(out).find(
+            './cputune/vcpusched').get('vcpus'))
+
+    def test_plan_against_saved_capabilities_with_huge_pages(self):
+        caps = os.path.join(FIXTURES, 'caps-2cell-smt.xml')
+        status, out, err = self.run_cmd(
+            'plan', *RT_FLAVOR, '--property', 'hw:mem_page_size=1GB',
+            '--property', 'hw:numa_nodes=2', '--ram', '2048',
+            '--host-capabilities', caps,
+            config='[libvirt]\nvirt_type = kvm\n')
+        self.assertEqual(0, status, err)
+        rng.assert_domain_valid(out)
+        doc = etree.fromstring(out)
+        self.assertEqual('kvm', doc.get('type'))
+        page = doc.find('./memoryBacking/hugepages/page')
+        self.assertEqual('1048576', page.get('size'))
+        self.assertEqual('0-1', page.get('nodeset'))
+        children = [c.tag for c in doc.find('./memoryBacking')]
+        self.assertEqual(['hugepages', 'nosharepages', 'locked'], children)
+        self.assertEqual(2, len(doc.findall('./numatune/memnode')))
+
+
+class TestBoot(CommandTestCase):
+    def test_boot_prints_pinning_table(self):
+        status, out, err = self.run_cmd('boot', '--name', 'rt-demo',
+                                        *RT_FLAVOR)
+        self.assertEqual(0, status, err)
+        lines = out.splitlines()
+        self.assertEqual('Domain: rt-demo (running)', lines[0])
+        rows = [line.split(None, 2) for line in lines[2:6]]
+        self.assertEqual(['0', '1', '2', '3'], [r[0] for r in rows])
+        self.assertEqual('no', rows[0][2])
+        self.assertTrue(all(r[2].startswith('yes') for r in rows[1:]))
+        self.assertIn('Emulator threads: pCPUs %s' % rows[0][1], out)
+        self.assertIn('locked', out)
+
+
+class TestInvalidInput(CommandTestCase):
+    def test_bad_realtime_value(self):
+        self.assertOneLineError(
+            self.run_cmd('plan', '--vcpus', '2', '--ram', '64',
+                         '--property', 'hw:cpu_policy=dedicated',
+                         '--property', 'hw:cpu_realtime=maybe'),
+            'hw:cpu_realtime', 'maybe')
+
+    def test_malformed_image_mask(self):
+        self.assertOneLineError(
+            self.run_cmd('plan', *RT_FLAVOR,
+                         '--image-property', 'hw_cpu_realtime_mask=^0-'),
+            'hw_cpu_realtime_mask', '^0-')
+
+    def test_hostile_mask(self):
+        self.assertOneLineError(
+            self.run_cmd('plan', *RT_FLAVOR, '--image-property',
+                         'hw_cpu_realtime_mask=^0-999999999'),
+            'hw_cpu_realtime_mask')
+
+    def test_realtime_without_dedicated(self):
+        self.assertOneLineError(
+            self.run_cmd('plan', '--vcpus', '2', '--ram', '64',
+                         '--property', 'hw:cpu_realtime=yes'),
+            'hw:cpu_realtime', 'dedicated')
+
+    def test_mask_outside_flavor(self):
+        self.assertOneLineError(
+            self.run_cmd('plan', *RT_FLAVOR,
+                         '--property', 'hw:cpu_realtime_mask=^5'),
+            'hw:cpu_realtime_mask', '^5')
+
+    def test_no_room_on_host(self):
+        # test:///default has 16 pCPUs in two cells of 8.
+        self.assertOneLineError(
+            self.run_cmd('boot', '--name', 'too-big', '--vcpus', '9',
+                         '--ram', '64', '--property',
+                         'hw:cpu_policy=dedicated'),
+            'Insufficient compute resources')
+
+    def test_bad_vcpus(self):
+        self.assertOneLineError(
+            self.run_cmd('plan', '--vcpus', 'four', '--ram', '64'),
+            '--vcpus', 'four')
+
+    def test_bad_property_syntax(self):
+        self.assertOneLineError(
+            self.run_cmd('plan', '--vcpus', '1', '--ram', '64',
+                         '--property', 'hw:cpu_policy'),
+            '--property', 'KEY=VALUE')
+
+    def test_unknown_extra_spec(self):
+        self.assertOneLineError(
+            self.run_cmd('plan', '--vcpus', '1', '--ram', '64',
+                         '--property', 'hw:cpu_realtime_msk=^0'),
+            'hw:cpu_realtime_msk', 'hw:cpu_realtime_mask')
+
+    def test_bad_image_enum(self):
+        self.assertOneLineError(
+            self.run_cmd('plan', '--vcpus', '1', '--ram', '64',
+                         '--image-property', 'hw_cpu_policy=fast'),
+            'hw_cpu_policy', 'fast')
+
+    def test_delete_unknown(self):
+        self.assertOneLineError(self.run_cmd('delete', 'nope'), 'nope')
+
+    def test_bad_connection(self):
+        self.assertOneLineError(
+            self.run_cmd('list', '--connection', 'nosuch:///x'),
+            'nosuch:///x')

@@ -1,0 +1,359 @@
+"""LibvirtDriver against a real libvirt: the embedded test:///default driver.
+
+test:///default keeps its state per process for as long as one connection
+to it is open; each test holds one open (``self.keeper``) so a second Host
+built later sees the same domains, as a restarted nova-compute would.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import libvirt
+from oslo_utils import uuidutils
+
+from nova import exception
+from nova import objects
+from nova import test
+from nova.tests.unit.virt.libvirt import rng
+from nova.virt.libvirt import config as vconfig
+from nova.virt.libvirt import driver as libvirt_driver
+from nova.virt.libvirt import host as host_mod
+
+TEST_URI = 'test:///default'
+
+
+def make_instance(name, vcpus=4, memory_mb=512, **extra_specs):
+    flavor = objects.Flavor(name='f-%s' % name, vcpus=vcpus,
+                            memory_mb=memory_mb, extra_specs=extra_specs)
+    return objects.Instance(uuid=uuidutils.generate_uuid(), name=name,
+                            flavor=flavor)
+
+
+def image(**props):
+    return objects.ImageMeta.from_dict({'properties': props})
+
+
+RT = {'hw:cpu_policy': 'dedicated', 'hw:cpu_realtime': 'yes'}
+
+
+class DriverTestCase(test.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.keeper = libvirt.open(TEST_URI)
+        self.addCleanup(self.keeper.close)
+        self.addCleanup(self._undefine_ours)
+        self.flags(connection_uri=TEST_URI, group='libvirt')
+        self.driver = libvirt_driver.LibvirtDriver(host_mod.Host())
+
+    def _undefine_ours(self):
+        for dom in self.keeper.listAllDomains():
+            if dom.name() != 'test':
+                if dom.isActive():
+                    dom.destroy()
+                dom.undefine()
+
+    def spawn(self, name, image_meta=None, **kw):
+        instance = make_instance(name, **kw)
+        guest = self.driver.spawn(instance, image_meta or image())
+        return instance, guest
+
+    def domain_xml(self, name):
+        return self.keeper.lookupByName(name).XMLDesc(0)
+
+
+class TestGuestConfig(DriverTestCase):
+    def test_realtime_guest_cputune(self):
+        self.flags(cpu_dedicated_set='2-7', group='compute')
+        self.flags(realtime_scheduler_priority=7, group='libvirt')
+        instance, guest = self.spawn('rt', vcpus=4, **RT)
+        pinning = instance.numa_topology.cpu_pinning
+        self.assertEqual({0, 1, 2, 3}, set(pinning))
+        self.assertTrue(set(pinning.values()) <= set(range(2, 8)))
+        self.assertEqual(4, len(set(pinning.values())))
+
+        parsed = self.driver.list_instances()[0][2]
+        tune = parsed.cputune
+        self.assertEqual({v: {p} for v, p in pinning.items()},
+                         {pin.id: pin.cpuset for pin in tune.vcpupin})
+        self.assertEqual(1, len(tune.vcpusched))
+        self.assertEqual({1, 2, 3}, tune.vcpusched[0].vcpus)
+        self.assertEqual('fifo', tune.vcpusched[0].scheduler)
+        self.assertEqual(7, tune.vcpusched[0].priority)
+        # Emulator threads: the host pCPU of the non-RT vCPU 0, which is a
+        # host pCPU number, not the guest's vCPU number.
+        self.assertEqual({pinning[0]}, tune.emulatorpin.cpuset)
+        self.assertFalse(parsed.membacking.sharedpages)
+        self.assertTrue(parsed.membacking.locked)
+        rng.assert_domain_valid(self.domain_xml('rt'))
+
+    def test_realtime_mask_from_image_overrides_flavor(self):
+        instance, guest = self.spawn(
+            'rt-img', image_meta=image(hw_cpu_realtime_mask='^0-1'),
+            vcpus=4, **dict(RT, **{'hw:cpu_realtime_mask': '^0'}))
+        tune = guest.cputune
+        self.assertEqual({2, 3}, tune.vcpusched[0].vcpus)
+        pinning = instance.numa_topology.cpu_pinning
+        self.assertEqual({pinning[0], pinning[1]}, tune.emulatorpin.cpuset)
+
+    def test_positive_mask(self):
+        _, guest = self.spawn(
+            'rt-pos', vcpus=4, **dict(RT, **{'hw:cpu_realtime_mask': '2-3'}))
+        self.assertEqual({2, 3}, guest.cputune.vcpusched[0].vcpus)
+
+    def test_dedicated_non_realtime(self):
+        instance, guest = self.spawn('ded', vcpus=2,
+                                     **{'hw:cpu_policy': 'dedicated'})
+        tune = guest.cputune
+        self.assertEqual([], tune.vcpusched)
+        self.assertEqual(set(instance.numa_topology.cpu_pinning.values()),
+                         tune.emulatorpin.cpuset)
+        self.assertIsNone(guest.membacking)
+        xml = self.domain_xml('ded')
+        self.assertNotIn('vcpusched', xml)
+        self.assertNotIn('<locked/>', xml)
+
+    def test_emulator_threads_isolate(self):
+        instance, guest = self.spawn(
+            'rt-iso', vcpus=2,
+            **dict(RT, **{'hw:cpu_realtime_mask': '0-1',
+                          'hw:emulator_threads_policy': 'isolate'}))
+        topology = instance.numa_topology
+        self.assertEqual(1, len(topology.cpuset_reserved))
+        self.assertEqual(topology.cpuset_reserved,
+                         guest.cputune.emulatorpin.cpuset)
+        self.assertFalse(topology.cpuset_reserved &
+                         set(topology.cpu_pinning.values()))
+        self.assertEqual({0, 1}, guest.cputune.vcpusched[0].vcpus)
+
+    def test_emulator_threads_share(self):
+        self.flags(cpu_dedicated_set='4-15', cpu_shared_set='0-1',
+                   group='compute')
+        _, guest = self.spawn(
+            'rt-share', vcpus=2,
+            **dict(RT, **{'hw:emulator_threads_policy': 'share'}))
+        self.assertEqual({0, 1}, guest.cputune.emulatorpin.cpuset)
+
+    def test_share_without_shared_set_is_refused_before_libvirt(self):
+        instance = make_instance(
+            'rt-share-bad', vcpus=2,
+            **dict(RT, **{'hw:emulator_threads_policy': 'share',
+                          'hw:cpu_realtime_mask': '0-1'}))
+        self.assertRaises(exception.Invalid, self.driver.spawn, instance,
+                          image())
+        self.assertNotIn('rt-share-bad',
+                         [d.name() for d in self.keeper.listAllDomains()])
+
+    def test_multi_numa(self):
+        instance, guest = self.spawn(
+            'rt-numa', vcpus=4, memory_mb=1024,
+            **dict(RT, **{'hw:numa_nodes': '2'}))
+        topology = instance.numa_topology
+        self.assertEqual(2, len(topology.cells))
+        self.assertEqual(2, len({c.host_node for c in topology.cells}))
+        memnodes = {m.cellid: m.nodeset for m in guest.numatune.memnodes}
+        self.assertEqual({c.id: {c.host_node} for c in topology.cells},
+                         memnodes)
+        self.assertEqual(2, len(guest.cpu.numa.cells))
+        rng.assert_domain_valid(self.domain_xml('rt-numa'))
+
+
+class TestLifecycle(DriverTestCase):
+    def test_spawn_list_destroy(self):
+        self.spawn('a', vcpus=2, **{'hw:cpu_policy': 'dedicated'})
+        self.spawn('b', vcpus=2, **RT)
+        listed = self.driver.list_instances()
+        self.assertEqual(['a', 'b'], [name for name, _, _ in listed])
+        self.assertTrue(all(running for _, running, _ in listed))
+        self.driver.destroy('a')
+        self.assertEqual(['b'],
+                         [name for name, _, _ in self.driver.list_instances()])
+        self.assertRaises(exception.InstanceNotFound, self.driver.destroy,
+                          'a')
+
+    def test_duplicate_name_refused(self):
+        self.spawn('dup', vcpus=1, **{'hw:cpu_policy': 'dedicated'})
+        self.assertRaises(exception.InstanceExists, self.spawn, 'dup',
+                          vcpus=1)
+
+    def test_no_pcpu_pinned_twice_and_full_host_refused(self):
+        self.flags(cpu_dedicated_set='0-5', group='compute')
+        used = set()
+        for index in range(3):
+            instance, _ = self.spawn('g%d' % index, vcpus=2,
+                                     **{'hw:cpu_policy': 'dedicated'})
+            pcpus = set(instance.numa_topology.cpu_pinning.values())
+            self.assertFalse(used & pcpus)
+            used |= pcpus
+        self.assertEqual(set(range(6)), used)
+        error = self.assertRaises(exception.ComputeResourcesUnavailable,
+                                  self.spawn, 'g3', vcpus=1,
+                                  **{'hw:cpu_policy': 'dedicated'})
+        self.assertIn('free dedicated pCPUs', str(error))
+        self.assertNotIn('g3', [d.name() for d in
+                                self.keeper.listAllDomains()])
+
+    def test_restart_rebuilds_pinning_from_libvirt(self):
+        self.flags(cpu_dedicated_set='0-3', group='compute')
+        first, _ = self.spawn('before-restart', vcpus=2,
+                              **{'hw:cpu_policy': 'dedicated'})
+        # A new driver and connection: nothing carried over in memory.
+        restarted = libvirt_driver.LibvirtDriver(host_mod.Host())
+        topology = restarted.host.get_host_numa_topology()
+        self.assertEqual(set(first.numa_topology.cpu_pinning.values()),
+                         topology.pinned_cpus)
+        second = make_instance('after-restart', vcpus=2,
+                               **{'hw:cpu_policy': 'dedicated'})
+        restarted.spawn(second, image())
+        self.assertFalse(set(first.numa_topology.cpu_pinning.values()) &
+                         set(second.numa_topology.cpu_pinning.values()))
+
+    def test_destroy_frees_pcpus(self):
+        self.flags(cpu_dedicated_set='0-1', group='compute')
+        self.spawn('x', vcpus=2, **{'hw:cpu_policy': 'dedicated'})
+        self.driver.destroy('x')
+        self.assertEqual(set(),
+                         self.driver.host.get_host_numa_topology()
+                         .pinned_cpus)
+        self.spawn('y', vcpus=2, **{'hw:cpu_policy': 'dedicated'})
+
+    def test_isolate_siblings_survive_restart(self):
+        # The reserved emulator pCPU is in no vcpupin; a restarted driver
+        # must still count it as taken.
+        instance, _ = self.spawn(
+            'iso', vcpus=2, **{'hw:cpu_policy': 'dedicated',
+                               'hw:emulator_threads_policy': 'isolate'})
+        topology = libvirt_driver.LibvirtDriver(
+            host_mod.Host()).host.get_host_numa_topology()
+        expected = (set(instance.numa_topology.cpu_pinning.values()) |
+                    instance.numa_topology.cpuset_reserved)
+        self.assertEqual(expected, topology.pinned_cpus)
+
+
+class _FailingStart(object):
+    """Wraps a real virDomain so create() fails as libvirt does on a host
+    without an RT budget or memlock rights; a fault this machine's test
+    driver cannot cause, so only create() is replaced."""
+
+    def __init__(self, domain, message):
+        self._domain = domain
+        self._message = message
+
+    def __getattr__(self, name):
+        return getattr(self._domain, name)
+
+    def create(self):
+        error = libvirt.libvirtError(self._message)
+        error.err = (libvirt.VIR_ERR_SYSTEM_ERROR, libvirt.VIR_FROM_QEMU,
+                     self._message, 2, None, None, None, -1, -1)
+        raise error
+
+
+class TestStartFailure(DriverTestCase):
+    def _fail_start_with(self, message):
+        real_define = self.driver.host.define
+
+        def define(xml):
+            return _FailingStart(real_define(xml), message)
+        self.driver.host.define = define
+
+    def _assert_nothing_left(self, name):
+        self.assertNotIn(name, [d.name() for d in
+                                self.keeper.listAllDomains()])
+        self.assertEqual(set(), self.driver.host.get_host_numa_topology()
+                         .pinned_cpus)
+
+    def test_no_rt_budget(self):
+        self._fail_start_with('Cannot set scheduler parameters for pid 7164:'
+                              ' Operation not permitted')
+        error = self.assertRaises(exception.RealtimeBudgetUnavailable,
+                                  self.spawn, 'rt-nobudget', vcpus=2, **RT)
+        self.assertIn('kernel.sched_rt_runtime_us=-1', str(error))
+        self._assert_nothing_left('rt-nobudget')
+
+    def test_memlock_refused(self):
+        self._fail_start_with(
+            'internal error: Process exited prior to exec: libvirt:  error '
+            ': cannot limit locked memory of process 7177 to '
+            '9007199254740991: Operation not permitted')
+        error = self.assertRaises(exception.MemoryLockingUnavailable,
+                                  self.spawn, 'rt-nolock', vcpus=2, **RT)
+        self.assertIn('CAP_SYS_RESOURCE', str(error))
+        self._assert_nothing_left('rt-nolock')
+
+    def test_other_start_error(self):
+        self._fail_start_with('some other failure')
+        error = self.assertRaises(exception.InstanceStartFailed, self.spawn,
+                                  'broken', vcpus=2,
+                                  **{'hw:cpu_policy': 'dedicated'})
+        self.assertIn('some other failure', str(error))
+        self._assert_nothing_left('broken')
+
+
+class TestConcurrentSpawns(test.TestCase):
+    """Several processes booting at once through one libvirtd.
+
+    test:///default lives inside each process, so this uses the same test
+    driver hosted by libvirtd (test+unix:///default), shared by all
+    processes like a real host's qemu:///system.
+    """
+
+    URI = 'test+unix:///default'
+
+    def setUp(self):
+        super().setUp()
+        try:
+            self.conn = libvirt.open(self.URI)
+        except libvirt.libvirtError as e:
+            self.skipTest('libvirtd is not running (%s); tools/run-tests.sh '
+                          'starts it' % e.get_error_message())
+        self.addCleanup(self.conn.close)
+        self.prefix = 'conc-%s-' % uuidutils.generate_uuid()[:8]
+        self.addCleanup(self._cleanup)
+
+    def _cleanup(self):
+        for dom in self.conn.listAllDomains():
+            if dom.name().startswith(self.prefix):
+                if dom.isActive():
+                    dom.destroy()
+                dom.undefine()
+
+    def test_processes_never_share_a_pcpu(self):
+        conf = os.path.join(self.lock_path, 'nova.conf')
+        with open(conf, 'w') as f:
+            f.write(textwrap.dedent('''\
+                [compute]
+                cpu_dedicated_set = 8-13
+                [oslo_concurrency]
+                lock_path = %s
+                ''' % self.lock_path))
+        procs = []
+        for index in range(4):
+            procs.append(subprocess.Popen(
+                [sys.executable, '-m', 'nova.cmd.realtime',
+                 '--config-file', conf, 'boot',
+                 '--connection', self.URI,
+                 '--name', '%s%d' % (self.prefix, index),
+                 '--vcpus', '2', '--ram', '64',
+                 '--property', 'hw:cpu_policy=dedicated'],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read())
+                   for p in procs]
+        for p in procs:
+            p.stdout.close()
+            p.stderr.close()
+        ok = [r for r in results if r[0] == 0]
+        failed = [r for r in results if r[0] != 0]
+        self.assertEqual(3, len(ok), results)
+        self.assertEqual(1, len(failed), results)
+        self.assertIn('Insufficient compute resources', failed[0][2])
+        pcpus = []
+        for dom in self.conn.listAllDomains():
+            if dom.name().startswith(self.prefix):
+                guest = vconfig.LibvirtConfigGuest.from_xml(dom.XMLDesc(0))
+                for pin in guest.cputune.vcpupin:
+                    pcpus.extend(pin.cpuset)
+        self.assertEqual(6, len(pcpus))
+        self.assertEqual(set(range(8, 14)), set(pcpus))
+
