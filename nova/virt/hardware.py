@@ -1,0 +1,521 @@
+"""Pure rules for guest CPU, memory and NUMA placement: no I/O.
+
+This module is the import point for all of it:
+
+* parsing (hardware_parse): CPU specs, [compute] CPU sets, yes/no flags,
+  page sizes;
+* constraints (here): flavor extra specs + image properties -> the requested
+  InstanceNUMATopology, with every rule checked (numa_get_constraints is the
+  one entry point that validates a flavor and image together);
+* fitting (hardware_fit): request + host NUMATopology -> a fitted
+  InstanceNUMATopology with pCPU pinning, and host usage from fitted guests.
+
+Flavor extra specs are named ``hw:x``, image properties ``hw_x``; every error
+names the key it read, the value and the rule.
+"""
+
+import re
+
+from nova import exception
+from nova.i18n import _
+from nova import objects
+from nova.objects import fields
+from nova.virt.hardware_fit import get_emulator_thread_pcpus  # noqa: F401
+from nova.virt.hardware_fit import numa_claimed_pcpus  # noqa: F401
+from nova.virt.hardware_fit import numa_fit_instance_to_host  # noqa: F401
+from nova.virt.hardware_fit import numa_usage_from_instances  # noqa: F401
+from nova.virt.hardware_parse import CONF  # noqa: F401
+from nova.virt.hardware_parse import format_cpu_spec
+from nova.virt.hardware_parse import get_cpu_dedicated_set  # noqa: F401
+from nova.virt.hardware_parse import get_cpu_shared_set
+from nova.virt.hardware_parse import MAX_CPU_NUMBER  # noqa: F401
+from nova.virt.hardware_parse import MEMPAGES_ANY
+from nova.virt.hardware_parse import MEMPAGES_LARGE
+from nova.virt.hardware_parse import MEMPAGES_SMALL
+from nova.virt.hardware_parse import parse_cpu_spec  # noqa: F401
+from nova.virt.hardware_parse import parse_cpu_spec_parts
+from nova.virt.hardware_parse import parse_mem_page_size
+from nova.virt.hardware_parse import parse_property_cpu_spec
+from nova.virt.hardware_parse import parse_realtime_flag
+from nova.virt.hardware_parse import SMALLEST_PAGE_KB
+
+DEDICATED = fields.CPUAllocationPolicy.DEDICATED
+EMULATOR_ISOLATE = fields.CPUEmulatorThreadsPolicy.ISOLATE
+EMULATOR_SHARE = fields.CPUEmulatorThreadsPolicy.SHARE
+
+# The default real-time mask: vCPU 0 stays for housekeeping.
+DEFAULT_REALTIME_MASK = '^0'
+
+_FLAVOR_NUMA_RE = re.compile(r'^hw:numa_(cpus|mem)\.(0|[1-9][0-9]{0,2})$')
+
+
+def _image_props(image_meta):
+    if image_meta is None or not image_meta.obj_attr_is_set('properties'):
+        return objects.ImageMetaProps()
+    return image_meta.properties
+
+
+def _resolve_policy(flavor, image_meta, flavor_key, image_key, valid):
+    """The policy asked for by flavor and image, with their keys.
+
+    Returns ``(value, key)``: the flavor's value when set, else the image's,
+    ``(None, None)`` when neither is. Both set and different is a
+    PropertyConflict.
+    """
+    flavor_value = flavor.extra_specs.get(flavor_key)
+    if flavor_value is not None and flavor_value not in valid:
+        raise exception.InvalidProperty(
+            name=flavor_key, value=flavor_value,
+            reason=_('must be one of: %s') % ', '.join(valid))
+    image_value = _image_props(image_meta).get(image_key)
+    if flavor_value is not None and image_value is not None and \
+            flavor_value != image_value:
+        raise exception.PropertyConflict(
+            flavor_key=flavor_key, flavor_value=flavor_value,
+            image_key=image_key, image_value=image_value,
+            reason=_('the image may only repeat the flavor\'s choice; '
+                     'remove the image property or use another flavor'))
+    if flavor_value is not None:
+        return flavor_value, flavor_key
+    if image_value is not None:
+        return image_value, image_key
+    return None, None
+
+
+def get_cpu_policy_constraint(flavor, image_meta):
+    """The CPU policy (dedicated/shared) from hw:cpu_policy/hw_cpu_policy."""
+    return _resolve_policy(flavor, image_meta, 'hw:cpu_policy',
+                           'hw_cpu_policy',
+                           fields.CPUAllocationPolicy.ALL)[0]
+
+
+def _require_dedicated(flavor, image_meta, value, key):
+    policy = get_cpu_policy_constraint(flavor, image_meta)
+    if value is not None and policy != DEDICATED:
+        raise exception.InvalidProperty(
+            name=key, value=value,
+            reason=_('requires hw:cpu_policy=dedicated (or image '
+                     'hw_cpu_policy=dedicated); the CPU policy here is '
+                     '%s') % (policy or _('unset, i.e. shared')))
+    return value
+
+
+def get_cpu_thread_policy_constraint(flavor, image_meta):
+    """The SMT thread policy (prefer/isolate/require), or None.
+
+    Only meaningful for pinned vCPUs: set without the dedicated CPU policy
+    it raises InvalidProperty.
+    """
+    value, key = _resolve_policy(
+        flavor, image_meta, 'hw:cpu_thread_policy', 'hw_cpu_thread_policy',
+        fields.CPUThreadAllocationPolicy.ALL)
+    return _require_dedicated(flavor, image_meta, value, key)
+
+
+def get_emulator_threads_constraint(flavor, image_meta):
+    """The emulator threads policy (share/isolate), or None.
+
+    Requires the dedicated CPU policy, like the thread policy.
+    """
+    value, key = _resolve_policy(
+        flavor, image_meta, 'hw:emulator_threads_policy',
+        'hw_emulator_threads_policy', fields.CPUEmulatorThreadsPolicy.ALL)
+    return _require_dedicated(flavor, image_meta, value, key)
+
+
+def _image_page_size_allowed(flavor_size, image_size):
+    if flavor_size == image_size:
+        return True
+    if flavor_size == MEMPAGES_ANY:
+        return True
+    if flavor_size == MEMPAGES_LARGE:
+        return image_size == MEMPAGES_LARGE or image_size > SMALLEST_PAGE_KB
+    return False
+
+
+def get_mem_page_size_constraint(flavor, image_meta):
+    """The page size backing guest RAM: MEMPAGES_* or KiB, None when unset.
+
+    The flavor's hw:mem_page_size rules; the image's hw_mem_page_size may
+    narrow it only where the flavor leaves a choice: under ``large`` to
+    ``large`` or a specific huge page size, under ``any`` to anything. An
+    image repeating the flavor's exact value is accepted; anything else is a
+    PropertyConflict.
+    """
+    flavor_value = flavor.extra_specs.get('hw:mem_page_size')
+    flavor_size = None
+    if flavor_value is not None:
+        flavor_size = parse_mem_page_size('hw:mem_page_size', flavor_value)
+    image_value = _image_props(image_meta).get('hw_mem_page_size')
+    if image_value is None:
+        return flavor_size
+    image_size = parse_mem_page_size('hw_mem_page_size', image_value)
+    if flavor_size is None or not _image_page_size_allowed(flavor_size,
+                                                           image_size):
+        raise exception.PropertyConflict(
+            flavor_key='hw:mem_page_size', flavor_value=flavor_value,
+            image_key='hw_mem_page_size', image_value=image_value,
+            reason=_('an image may choose the page size only when the '
+                     'flavor sets hw:mem_page_size=large (then: large or a '
+                     'huge page size) or any (then: anything)'))
+    return image_size
+
+
+def is_realtime_enabled(flavor):
+    """Whether hw:cpu_realtime asks for real time (absent: no).
+
+    A value that is not a yes/no word raises InvalidProperty. Real time is
+    the operator's decision: no image property enables it.
+    """
+    value = flavor.extra_specs.get('hw:cpu_realtime')
+    if value is None:
+        return False
+    return parse_realtime_flag('hw:cpu_realtime', value)
+
+
+def _realtime_masks(flavor, image_meta):
+    """Every mask set, syntax-checked: [(key, value, included, excluded)].
+
+    The one used comes first: the image's overrides the flavor's. A
+    malformed mask is an error whenever it is set, even when real time is
+    off or the image overrides it, so a broken flavor is caught before the
+    first image that relies on it.
+    """
+    masks = []
+    for key, value in (
+            ('hw_cpu_realtime_mask',
+             _image_props(image_meta).get('hw_cpu_realtime_mask')),
+            ('hw:cpu_realtime_mask',
+             flavor.extra_specs.get('hw:cpu_realtime_mask'))):
+        if value is None:
+            continue
+        if not value.strip():
+            raise exception.InvalidRealtimeMask(
+                name=key, value=value,
+                reason=_('is empty; write e.g. ^0 to keep vCPU 0 for '
+                         'housekeeping'))
+        try:
+            included, excluded = parse_cpu_spec_parts(value)
+        except exception.InvalidCPUSpec as e:
+            raise exception.InvalidRealtimeMask(
+                name=key, value=value, reason=str(e))
+        masks.append((key, value, included, excluded))
+    return masks
+
+
+def _realtime_cpus(flavor, image_meta, cpu_policy, emulator_policy):
+    masks = _realtime_masks(flavor, image_meta)
+    if not is_realtime_enabled(flavor):
+        return None
+    if cpu_policy != DEDICATED:
+        raise exception.RealtimeConfigurationInvalid(
+            name='hw:cpu_realtime', value=flavor.extra_specs['hw:cpu_realtime'],
+            reason=_('hw:cpu_realtime=yes requires hw:cpu_policy=dedicated; '
+                     'the CPU policy here is %s') %
+            (cpu_policy or _('unset, i.e. shared')))
+    if masks:
+        key, value, included, excluded = masks[0]
+    else:
+        key, value = 'hw:cpu_realtime_mask', DEFAULT_REALTIME_MASK
+        included, excluded = parse_cpu_spec_parts(value)
+    vcpus = flavor.vcpus
+    outside = {cpu for cpu in included | excluded if cpu >= vcpus}
+    if outside:
+        raise exception.InvalidRealtimeMask(
+            name=key, value=value,
+            reason=_('names vCPU %(cpus)s, outside 0-%(last)d of this '
+                     '%(n)d-vCPU flavor') %
+            {'cpus': format_cpu_spec(outside), 'last': vcpus - 1, 'n': vcpus})
+    if value.strip().startswith('^'):
+        realtime = set(range(vcpus)) - excluded
+    else:
+        realtime = included - excluded
+    if not realtime:
+        raise exception.InvalidRealtimeMask(
+            name=key, value=value,
+            reason=_('leaves no real-time vCPU in a %d-vCPU flavor') % vcpus)
+    shared_set = get_cpu_shared_set()
+    if emulator_policy == EMULATOR_SHARE and shared_set is None:
+        raise exception.RealtimeConfigurationInvalid(
+            name='hw:emulator_threads_policy', value=emulator_policy,
+            reason=_('a real-time guest with emulator threads policy share '
+                     'needs [compute] cpu_shared_set, which is unset on this '
+                     'host; set it, or use isolate'))
+    if len(realtime) == vcpus and emulator_policy is None:
+        raise exception.RealtimeConfigurationInvalid(
+            name=key, value=value,
+            reason=_('makes all %d vCPUs real time, leaving no '
+                     'non-real-time vCPU for the emulator threads; keep one '
+                     'out of the mask (e.g. ^0), or set '
+                     'hw:emulator_threads_policy=isolate (or share with '
+                     '[compute] cpu_shared_set)') % vcpus)
+    return realtime
+
+
+def get_realtime_cpu_constraint(flavor, image_meta):
+    """The set of real-time vCPUs, or None when real time is off.
+
+    hw:cpu_realtime=yes turns real time on. The mask is the image's
+    hw_cpu_realtime_mask, else the flavor's hw:cpu_realtime_mask, else
+    ``^0``. A mask starting with ``^`` means every vCPU but those excluded;
+    otherwise the vCPUs included minus those excluded (``1-3``,
+    ``0-3,^0``). Every vCPU a mask names must exist in the flavor; at least
+    one vCPU must be real time; the CPU policy must be dedicated; and every
+    vCPU may be real time only when the emulator threads have somewhere
+    else to run (policy isolate, or share with [compute] cpu_shared_set).
+    """
+    cpu_policy = get_cpu_policy_constraint(flavor, image_meta)
+    emulator_policy = get_emulator_threads_constraint(flavor, image_meta)
+    return _realtime_cpus(flavor, image_meta, cpu_policy, emulator_policy)
+
+
+def _parse_node_count(key, value, vcpus):
+    try:
+        nodes = int(value)
+    except (TypeError, ValueError):
+        nodes = 0
+    if str(value).strip() != str(nodes) or nodes < 1 or nodes > vcpus:
+        raise exception.InvalidProperty(
+            name=key, value=value,
+            reason=_('must be a whole number from 1 to the flavor\'s %d '
+                     'vCPUs') % vcpus)
+    return nodes
+
+
+def _flavor_numa_layout(flavor):
+    """hw:numa_nodes, hw:numa_cpus.N and hw:numa_mem.N, parsed.
+
+    Returns None when the flavor sets none of them, else
+    ``(nodes, {N: cpus}, {N: (key, value)})`` for hw:numa_cpus/hw:numa_mem.
+    """
+    specs = flavor.extra_specs
+    cpus, mems = {}, {}
+    for key, value in specs.items():
+        if not key.startswith(('hw:numa_cpus', 'hw:numa_mem')):
+            continue
+        match = _FLAVOR_NUMA_RE.match(key)
+        if match is None:
+            raise exception.InvalidProperty(
+                name=key, value=value,
+                reason=_('set it per guest NUMA node as hw:numa_cpus.N or '
+                         'hw:numa_mem.N, N a node number 0, 1, 2 ...'))
+        node = int(match.group(2))
+        if match.group(1) == 'cpus':
+            cpus[node] = (key, value, parse_property_cpu_spec(key, value))
+        else:
+            mems[node] = (key, value, _parse_mem_mb(key, value))
+    if 'hw:numa_nodes' not in specs:
+        if cpus or mems:
+            key, value, _unused = (cpus or mems)[min(cpus or mems)]
+            raise exception.InvalidProperty(
+                name=key, value=value,
+                reason=_('needs hw:numa_nodes, the number of guest NUMA '
+                         'nodes'))
+        return None
+    nodes = _parse_node_count('hw:numa_nodes', specs['hw:numa_nodes'],
+                              flavor.vcpus)
+    return nodes, cpus, mems
+
+
+def _parse_mem_mb(key, value):
+    try:
+        memory = int(value)
+    except (TypeError, ValueError):
+        memory = 0
+    if memory < 1:
+        raise exception.InvalidProperty(
+            name=key, value=value,
+            reason=_('must be a whole number of MiB, at least 1'))
+    return memory
+
+
+def _image_numa_layout(props):
+    nodes = props.get('hw_numa_nodes')
+    cpu_list = props.get('hw_numa_cpus')
+    mem_list = props.get('hw_numa_mem')
+    if nodes is None:
+        if cpu_list is not None or mem_list is not None:
+            key = 'hw_numa_cpus.0' if cpu_list is not None else 'hw_numa_mem.0'
+            value = (format_cpu_spec(cpu_list[0]) if cpu_list is not None
+                     else mem_list[0])
+            raise exception.InvalidProperty(
+                name=key, value=value,
+                reason=_('needs hw_numa_nodes, the number of guest NUMA '
+                         'nodes'))
+        return None
+    cpus = {n: ('hw_numa_cpus.%d' % n, format_cpu_spec(c), set(c))
+            for n, c in enumerate(cpu_list or [])}
+    mems = {n: ('hw_numa_mem.%d' % n, m, m)
+            for n, m in enumerate(mem_list or [])}
+    return nodes, cpus, mems
+
+
+def _even_split(nodes_key, nodes, vcpus, memory_mb):
+    if vcpus % nodes or memory_mb % nodes:
+        raise exception.InvalidProperty(
+            name=nodes_key, value=nodes,
+            reason=_('%(v)d vCPUs and %(m)d MiB do not split evenly over '
+                     '%(n)d guest NUMA nodes; set the split per node with '
+                     '%(pre)s_cpus.N and %(pre)s_mem.N') %
+            {'v': vcpus, 'm': memory_mb, 'n': nodes,
+             'pre': nodes_key[:-len('_nodes')]})
+    per_cpu, per_mem = vcpus // nodes, memory_mb // nodes
+    return [(set(range(n * per_cpu, (n + 1) * per_cpu)), per_mem)
+            for n in range(nodes)]
+
+
+def _explicit_split(nodes, cpus, mems, vcpus, memory_mb):
+    """Check an explicit per-node split; [(cpus, memory)] per node."""
+    for given in (cpus, mems):
+        for node in sorted(given):
+            if node >= nodes:
+                key, value, _unused = given[node]
+                raise exception.InvalidProperty(
+                    name=key, value=value,
+                    reason=_('names guest NUMA node %(node)d, but there are '
+                             'only nodes 0-%(last)d') %
+                    {'node': node, 'last': nodes - 1})
+    # 'hw:' for flavor extra specs, 'hw_' for image properties.
+    prefix = (cpus or mems)[min(cpus or mems)][0][:3]
+    for family, given in (('cpus', cpus), ('mem', mems)):
+        missing = [n for n in range(nodes) if n not in given]
+        if missing:
+            raise exception.InvalidProperty(
+                name='%snuma_%s.%d' % (prefix, family, missing[0]),
+                value=None,
+                reason=_('with a per-node split, numa_cpus.N and numa_mem.N '
+                         'must be set for every guest NUMA node 0-%d') %
+                (nodes - 1))
+    seen = {}
+    for node in range(nodes):
+        key, value, node_cpus = cpus[node]
+        if not node_cpus:
+            raise exception.InvalidProperty(
+                name=key, value=value, reason=_('names no vCPU'))
+        outside = {cpu for cpu in node_cpus if cpu >= vcpus}
+        if outside:
+            raise exception.InvalidProperty(
+                name=key, value=value,
+                reason=_('names vCPU %(cpus)s, outside 0-%(last)d of this '
+                         '%(n)d-vCPU flavor') %
+                {'cpus': format_cpu_spec(outside), 'last': vcpus - 1,
+                 'n': vcpus})
+        for cpu in sorted(node_cpus):
+            if cpu in seen:
+                raise exception.InvalidProperty(
+                    name=key, value=value,
+                    reason=_('vCPU %(cpu)d is already in %(other)s; each '
+                             'vCPU belongs to exactly one guest NUMA node') %
+                    {'cpu': cpu, 'other': seen[cpu]})
+            seen[cpu] = key
+    missing = set(range(vcpus)) - set(seen)
+    if missing:
+        raise exception.InvalidProperty(
+            name='%snuma_cpus.N' % prefix,
+            value=format_cpu_spec(seen),
+            reason=_('vCPU %(cpus)s of the %(n)d-vCPU flavor is in no guest '
+                     'NUMA node') % {'cpus': format_cpu_spec(missing),
+                                     'n': vcpus})
+    total = sum(mems[node][2] for node in range(nodes))
+    if total != memory_mb:
+        raise exception.InvalidProperty(
+            name='%snuma_mem.N' % prefix,
+            value=', '.join(str(mems[node][2]) for node in range(nodes)),
+            reason=_('adds up to %(total)d MiB, but the flavor has '
+                     '%(mem)d MiB') % {'total': total, 'mem': memory_mb})
+    return [(cpus[node][2], mems[node][2]) for node in range(nodes)]
+
+
+def _numa_layout(flavor, image_meta):
+    """[(cpus, memory_mb)] per guest NUMA node, or None when none asked."""
+    flavor_layout = _flavor_numa_layout(flavor)
+    image_layout = _image_numa_layout(_image_props(image_meta))
+    if flavor_layout is not None and image_layout is not None:
+        props = _image_props(image_meta)
+        raise exception.PropertyConflict(
+            flavor_key='hw:numa_nodes',
+            flavor_value=flavor.extra_specs['hw:numa_nodes'],
+            image_key='hw_numa_nodes', image_value=props.hw_numa_nodes,
+            reason=_('the NUMA layout is set by either the flavor or the '
+                     'image, not both'))
+    if flavor_layout is not None:
+        nodes_key = 'hw:numa_nodes'
+        nodes, cpus, mems = flavor_layout
+    elif image_layout is not None:
+        nodes_key = 'hw_numa_nodes'
+        nodes, cpus, mems = image_layout
+        nodes = _parse_node_count(nodes_key, nodes, flavor.vcpus)
+    else:
+        return None
+    if not cpus and not mems:
+        return _even_split(nodes_key, nodes, flavor.vcpus, flavor.memory_mb)
+    return _explicit_split(nodes, cpus, mems, flavor.vcpus, flavor.memory_mb)
+
+
+def _check_page_multiple(flavor, image_meta, pagesize, layout):
+    if pagesize is None or pagesize < 0:
+        return
+    for node, (_cpus, memory) in enumerate(layout):
+        if (memory * 1024) % pagesize:
+            image_value = _image_props(image_meta).get('hw_mem_page_size')
+            key, value = (('hw_mem_page_size', image_value)
+                          if image_value is not None else
+                          ('hw:mem_page_size',
+                           flavor.extra_specs['hw:mem_page_size']))
+            raise exception.InvalidProperty(
+                name=key, value=value,
+                reason=_('guest NUMA node %(node)d has %(mem)d MiB, not a '
+                         'whole number of %(size)d KiB pages') %
+                {'node': node, 'mem': memory, 'size': pagesize})
+
+
+def numa_get_constraints(flavor, image_meta):
+    """Validate a flavor + image and build the requested guest NUMA topology.
+
+    Returns None when nothing NUMA-related is asked (no hw:numa_nodes /
+    hw_numa_nodes, no dedicated CPU policy, no page size). Otherwise an
+    InstanceNUMATopology whose cells carry the vCPUs, memory (MiB), CPU and
+    thread policies and page size (MEMPAGES_* or KiB), and whose topology
+    carries realtime_cpus and emulator_threads_policy. Dedicated CPUs or a
+    page size without a NUMA layout give one cell with everything.
+
+    A NUMA layout with no per-node split divides vCPUs and memory evenly
+    (vCPUs in order: node 0 gets the lowest); when they do not divide, the
+    error names hw:numa_nodes and asks for an explicit split, rather than
+    silently building lopsided nodes.
+
+    Every rule of the getters above is checked here, even when the result is
+    None (a malformed real-time flag or mask is always an error).
+    """
+    cpu_policy = get_cpu_policy_constraint(flavor, image_meta)
+    thread_policy = get_cpu_thread_policy_constraint(flavor, image_meta)
+    emulator_policy = get_emulator_threads_constraint(flavor, image_meta)
+    pagesize = get_mem_page_size_constraint(flavor, image_meta)
+    realtime = _realtime_cpus(flavor, image_meta, cpu_policy, emulator_policy)
+    layout = _numa_layout(flavor, image_meta)
+    if layout is None:
+        if cpu_policy != DEDICATED and pagesize is None:
+            return None
+        layout = [(set(range(flavor.vcpus)), flavor.memory_mb)]
+    _check_page_multiple(flavor, image_meta, pagesize, layout)
+    cells = [
+        objects.InstanceNUMACell(
+            id=node, cpus=cpus, memory=memory, pagesize=pagesize,
+            cpu_policy=cpu_policy, cpu_thread_policy=thread_policy)
+        for node, (cpus, memory) in enumerate(layout)]
+    return objects.InstanceNUMATopology(
+        cells=cells, realtime_cpus=realtime,
+        emulator_threads_policy=emulator_policy)
+
+
+__all__ = [
+    'MAX_CPU_NUMBER', 'MEMPAGES_SMALL', 'MEMPAGES_LARGE', 'MEMPAGES_ANY',
+    'parse_cpu_spec_parts', 'parse_cpu_spec', 'format_cpu_spec',
+    'parse_property_cpu_spec', 'get_cpu_dedicated_set', 'get_cpu_shared_set',
+    'parse_realtime_flag', 'is_realtime_enabled', 'parse_mem_page_size',
+    'get_cpu_policy_constraint', 'get_cpu_thread_policy_constraint',
+    'get_emulator_threads_constraint', 'get_mem_page_size_constraint',
+    'get_realtime_cpu_constraint', 'numa_get_constraints',
+    'numa_fit_instance_to_host', 'numa_claimed_pcpus',
+    'numa_usage_from_instances', 'get_emulator_thread_pcpus',
+]

@@ -1,0 +1,436 @@
+"""Fitting a requested guest NUMA topology to a host, and host usage.
+
+Part of nova.virt.hardware (import everything from there).
+
+Fitting is a matching problem: each guest cell needs its own host cell, and
+whether guest cell g fits host cell h does not depend on where the other
+guest cells go (the emulator pCPU reserved under
+``hw:emulator_threads_policy=isolate`` only adds one pCPU to guest cell 0's
+need). So feasibility is computed per (guest cell, host cell) pair from
+per-host-cell counts that are worked out once, a bipartite matching
+(augmenting paths, low host cell ids first) picks the host cells, and only
+the matched pairs are then pinned. No permutation of host cells is ever
+tried.
+
+SMT thread policies, for dedicated guests:
+
+* prefer (and unset): any free pCPUs, packed onto the sibling threads of as
+  few cores as possible; a remainder goes to the smallest partly free core
+  that holds it, keeping whole cores free for isolate/require guests.
+* isolate: each vCPU gets a whole free core (every thread free and in
+  pcpuset) and is pinned to its first thread; the other threads are claimed
+  too, so no one else runs there.
+* require: vCPUs fill whole free multi-thread cores, sibling by sibling; a
+  last core's unused threads are claimed as well. Fails without SMT.
+
+The emulator pCPU of ``isolate`` follows the guest's thread policy: a whole
+core of its own under isolate, the next thread under require/prefer.
+"""
+
+import functools
+
+from nova import exception
+from nova.i18n import _
+from nova import objects
+from nova.objects import fields
+from nova.virt.hardware_parse import format_cpu_spec
+from nova.virt.hardware_parse import get_cpu_shared_set
+from nova.virt.hardware_parse import MEMPAGES_ANY
+from nova.virt.hardware_parse import MEMPAGES_LARGE
+from nova.virt.hardware_parse import MEMPAGES_SMALL
+from nova.virt.hardware_parse import SMALLEST_PAGE_KB
+
+ISOLATE = fields.CPUThreadAllocationPolicy.ISOLATE
+REQUIRE = fields.CPUThreadAllocationPolicy.REQUIRE
+EMULATOR_ISOLATE = fields.CPUEmulatorThreadsPolicy.ISOLATE
+EMULATOR_SHARE = fields.CPUEmulatorThreadsPolicy.SHARE
+
+_NO_FIT = object()
+
+
+class _HostCell(object):
+    """Free resources of one host cell, each worked out at most once.
+
+    Cores are the host's SMT sibling groups plus one-thread cores for
+    pCPUs in no group; they are ordered by their lowest thread, and a
+    core's threads are sorted only when it is picked.
+    """
+
+    def __init__(self, cell):
+        self.id = cell.id
+        self.free = cell.pcpuset - cell.pinned_cpus
+        self.siblings = cell.siblings
+        # Set operators that build a new set from an object's field copy it
+        # element by element (oslo's CoercedSet): use the plain set ones.
+        self.cpu_count = len(cell.cpuset - cell.pcpuset) + len(cell.pcpuset)
+        self.avail_memory = cell.memory - cell.memory_usage
+        self.free_pages = {pages.size_kb: pages.free
+                           for pages in cell.mempages}
+        self.small_kb = (min(self.free_pages) if self.free_pages
+                         else SMALLEST_PAGE_KB)
+        self._pagesizes = {}
+
+    @functools.cached_property
+    def free_singles(self):
+        """Free pCPUs that belong to no SMT sibling group, as 1-cores."""
+        return [(cpu,) for cpu in self.free.difference(*self.siblings)]
+
+    @functools.cached_property
+    def whole_cores(self):
+        """Cores with every thread free (and in pcpuset), lowest first."""
+        free = self.free
+        cores = [group for group in self.siblings if group <= free]
+        cores.extend(self.free_singles)
+        cores.sort(key=min)
+        return cores
+
+    @functools.cached_property
+    def whole_smt_threads(self):
+        return sum(len(core) for core in self.whole_cores if len(core) > 1)
+
+    def small_pages_fit(self, memory_mb):
+        if self.avail_memory < memory_mb:
+            return False
+        small_pool = self.free_pages.get(self.small_kb)
+        return (small_pool is None or
+                small_pool * self.small_kb >= memory_mb * 1024)
+
+    def huge_page_fits(self, size_kb, memory_mb):
+        need_kb = memory_mb * 1024
+        return (size_kb in self.free_pages and need_kb % size_kb == 0 and
+                self.free_pages[size_kb] * size_kb >= need_kb)
+
+    def choose_pagesize(self, request, memory_mb):
+        """The page size (KiB) a guest cell gets here, or _NO_FIT.
+
+        An unset request stays None (nothing asked of the driver). Guest
+        cells mostly ask the same, so answers are remembered.
+        """
+        key = (request, memory_mb)
+        if key not in self._pagesizes:
+            self._pagesizes[key] = self._choose_pagesize(request, memory_mb)
+        return self._pagesizes[key]
+
+    def _choose_pagesize(self, request, memory_mb):
+        if request is None:
+            return None if self.small_pages_fit(memory_mb) else _NO_FIT
+        if request == MEMPAGES_SMALL or request == self.small_kb:
+            return self.small_kb if self.small_pages_fit(memory_mb) \
+                else _NO_FIT
+        if request in (MEMPAGES_LARGE, MEMPAGES_ANY):
+            for size_kb in sorted(self.free_pages, reverse=True):
+                if size_kb > self.small_kb and \
+                        self.huge_page_fits(size_kb, memory_mb):
+                    return size_kb
+            if request == MEMPAGES_ANY and self.small_pages_fit(memory_mb):
+                return self.small_kb
+            return _NO_FIT
+        return request if self.huge_page_fits(request, memory_mb) \
+            else _NO_FIT
+
+    def cpus_fit(self, count, dedicated, thread_policy):
+        if not dedicated:
+            # Floating vCPUs: a guest node no bigger than the host node.
+            return count <= self.cpu_count
+        if len(self.free) < count:
+            return False
+        if thread_policy == ISOLATE:
+            return len(self.whole_cores) >= count
+        if thread_policy == REQUIRE:
+            return self.whole_smt_threads >= count
+        return True
+
+    def pick(self, count, thread_policy):
+        """``count`` distinct free pCPUs in pinning order."""
+        if thread_policy == ISOLATE:
+            return [min(core) for core in self.whole_cores[:count]]
+        if thread_policy == REQUIRE:
+            threads = []
+            for core in self.whole_cores:
+                if len(core) > 1:
+                    threads.extend(sorted(core))
+                    if len(threads) >= count:
+                        break
+            return threads[:count]
+        return _pack(self.free, self.siblings, self.free_singles, count)
+
+
+def _pack(free, siblings, singles, count):
+    """Prefer policy: fill the cores with the most free threads first.
+
+    A remainder smaller than every core left goes to the smallest one that
+    holds it, so larger free cores stay whole for isolate/require guests.
+    """
+    by_free = {}
+    for group in siblings:
+        threads = group & free
+        if threads:
+            by_free.setdefault(len(threads), []).append(threads)
+    if singles:
+        by_free.setdefault(1, []).extend(singles)
+    chosen = []
+    remaining = count
+    for size in sorted(by_free, reverse=True):
+        if size > remaining:
+            continue
+        for threads in sorted(by_free.pop(size), key=min):
+            if size > remaining:
+                by_free[size] = [threads]
+                break
+            chosen.extend(sorted(threads))
+            remaining -= size
+        if not remaining:
+            return chosen
+    # Every core left holds more than what remains.
+    size = min(by_free)
+    best = min(by_free[size], key=min)
+    chosen.extend(sorted(best)[:remaining])
+    return chosen
+
+
+def _cell_need(topology, index, cell):
+    """pCPUs guest cell ``index`` needs: its vCPUs (+1 emulator pCPU)."""
+    count = len(cell.cpus)
+    if (index == 0 and cell.cpu_pinning_requested and
+            topology.emulator_threads_policy == EMULATOR_ISOLATE):
+        count += 1
+    return count
+
+
+def _match(guest_count, host_count, fits):
+    """Assign each guest cell a distinct host cell; None when impossible.
+
+    ``fits(g, h)`` says whether guest cell g fits host cell h (evaluated
+    lazily and remembered: a guest cell usually takes the first free host
+    cell it fits, so most pairs are never looked at). Kuhn's augmenting
+    paths, low host ids first: deterministic.
+    """
+    known = {}
+
+    def fit(guest, host):
+        key = (guest, host)
+        if key not in known:
+            known[key] = fits(guest, host)
+        return known[key]
+
+    owner = {}
+
+    def augment(guest, seen):
+        for host in range(host_count):
+            if host in seen or not fit(guest, host):
+                continue
+            seen.add(host)
+            if host not in owner or augment(owner[host], seen):
+                owner[host] = guest
+                return True
+        return False
+
+    for guest in range(guest_count):
+        # A free host cell first, so earlier guest cells keep the low ids
+        # they took; augmenting paths only when every fitting one is taken.
+        free = next((host for host in range(host_count)
+                     if host not in owner and fit(guest, host)), None)
+        if free is not None:
+            owner[free] = guest
+        elif not augment(guest, set()):
+            return None
+    return {guest: host for host, guest in owner.items()}
+
+
+class _LazyHosts(object):
+    """_HostCell of each host cell, built on first use."""
+
+    def __init__(self, cells):
+        self._cells = cells
+        self._built = {}
+
+    def __getitem__(self, index):
+        if index not in self._built:
+            self._built[index] = _HostCell(self._cells[index])
+        return self._built[index]
+
+
+def numa_fit_instance_to_host(host_topology, instance_topology):
+    """Fit a requested guest NUMA topology to a host; None when it can't.
+
+    Returns a new InstanceNUMATopology (inputs untouched) whose cells each
+    sit on a distinct host cell (``host_node``), with ``pagesize`` the chosen
+    page size in KiB (None when none was asked) and, for dedicated cells,
+    ``cpu_pinning`` {vCPU: pCPU} over free pCPUs of the host cell's
+    pcpuset, plus ``cpuset_reserved`` on cell 0 for isolated emulator
+    threads.
+    """
+    if host_topology is None or instance_topology is None:
+        return None
+    guest_cells = list(instance_topology.cells)
+    host_cells = sorted(host_topology.cells, key=lambda cell: cell.id)
+    if not guest_cells or len(guest_cells) > len(host_cells):
+        return None
+    hosts = _LazyHosts(host_cells)
+    # What each guest cell asks, read once from the object.
+    asks = [(_cell_need(instance_topology, index, cell),
+             cell.cpu_pinning_requested, cell.cpu_thread_policy,
+             cell.pagesize, cell.memory)
+            for index, cell in enumerate(guest_cells)]
+
+    def fits(guest, position):
+        count, dedicated, thread_policy, pagesize, memory = asks[guest]
+        host = hosts[position]
+        return (host.cpus_fit(count, dedicated, thread_policy) and
+                host.choose_pagesize(pagesize, memory) is not _NO_FIT)
+
+    matching = _match(len(guest_cells), len(host_cells), fits)
+    if matching is None:
+        return None
+
+    fitted_cells = []
+    for index, cell in enumerate(guest_cells):
+        count, dedicated, thread_policy, pagesize, memory = asks[index]
+        host = hosts[matching[index]]
+        pinning = reserved = None
+        if dedicated:
+            pcpus = host.pick(count, thread_policy)
+            vcpus = sorted(cell.cpus)
+            pinning = dict(zip(vcpus, pcpus))
+            if count > len(vcpus):
+                reserved = set(pcpus[len(vcpus):])
+        fitted_cells.append(objects.InstanceNUMACell(
+            id=cell.id, cpus=set(cell.cpus), memory=memory,
+            pagesize=host.choose_pagesize(pagesize, memory),
+            cpu_policy=cell.cpu_policy, cpu_thread_policy=thread_policy,
+            cpu_pinning=pinning, cpuset_reserved=reserved,
+            host_node=host.id))
+    realtime = instance_topology.realtime_cpus
+    return objects.InstanceNUMATopology(
+        cells=fitted_cells,
+        emulator_threads_policy=instance_topology.emulator_threads_policy,
+        realtime_cpus=set(realtime) if realtime is not None else None)
+
+
+def _host_cells_by_id(host_topology):
+    return {cell.id: cell for cell in host_topology.cells}
+
+
+def _cell_claim(host_cell, cell):
+    """Host pCPUs one fitted guest cell takes from ``host_cell``."""
+    pcpus = set((cell.cpu_pinning or {}).values())
+    pcpus |= cell.cpuset_reserved or set()
+    if cell.cpu_thread_policy in (ISOLATE, REQUIRE):
+        for pcpu in list(pcpus):
+            pcpus |= host_cell.sibling_set(pcpu)
+    return pcpus
+
+
+def _fitted_host_cell(by_id, cell):
+    host_cell = by_id.get(cell.host_node)
+    if host_cell is None:
+        raise exception.InternalError(
+            reason=_('guest NUMA node %(node)s is fitted to host NUMA node '
+                     '%(host)s, which this host does not have') %
+            {'node': cell.id, 'host': cell.host_node})
+    return host_cell
+
+
+def numa_claimed_pcpus(host_topology, fitted):
+    """Every host pCPU a fitted guest takes.
+
+    The pinned pCPUs, the reserved emulator pCPU, and for the isolate and
+    require thread policies every SMT sibling of those (kept from others).
+    """
+    by_id = _host_cells_by_id(host_topology)
+    claimed = set()
+    for cell in fitted.cells:
+        claimed |= _cell_claim(_fitted_host_cell(by_id, cell), cell)
+    return claimed
+
+
+def numa_usage_from_instances(host_topology, fitted_instances):
+    """A new host topology with the usage of ``fitted_instances`` added.
+
+    Adds each guest's claimed pCPUs to pinned_cpus, small-page memory to
+    memory_usage (and to the smallest page pool, when listed), huge pages to
+    their pool's ``used``. A pCPU claimed twice (already pinned, or by two
+    of these guests) raises InternalError: two real-time vCPUs on one pCPU
+    is a fault to surface, not to count. Memory beyond a pool's size is
+    recorded as is (the guests exist; the pool then simply has no room).
+    """
+    usage = host_topology.obj_clone()
+    by_id = _host_cells_by_id(usage)
+    for fitted in fitted_instances:
+        if fitted is None:
+            continue
+        for cell in fitted.cells:
+            host_cell = _fitted_host_cell(by_id, cell)
+            claim = _cell_claim(host_cell, cell)
+            twice = claim & host_cell.pinned_cpus
+            if twice:
+                raise exception.InternalError(
+                    reason=_('host pCPU %(cpus)s of host NUMA node %(host)d '
+                             'is pinned to more than one guest vCPU or '
+                             'emulator thread') %
+                    {'cpus': format_cpu_spec(twice), 'host': host_cell.id})
+            host_cell.pinned_cpus = set(host_cell.pinned_cpus) | claim
+            _add_memory_usage(host_cell, cell)
+    return usage
+
+
+def _add_memory_usage(host_cell, cell):
+    sizes = [pages.size_kb for pages in host_cell.mempages]
+    small_kb = min(sizes) if sizes else SMALLEST_PAGE_KB
+    pagesize = cell.pagesize
+    if pagesize is None or pagesize < 0 or pagesize == small_kb:
+        host_cell.memory_usage = host_cell.memory_usage + cell.memory
+        pagesize = small_kb
+    pool = host_cell.pages(pagesize)
+    if pool is None:
+        if pagesize == small_kb:
+            return
+        raise exception.InternalError(
+            reason=_('guest NUMA node %(node)d uses %(size)d KiB pages, '
+                     'which host NUMA node %(host)d does not have') %
+            {'node': cell.id, 'size': pagesize, 'host': host_cell.id})
+    pool.used = pool.used + cell.memory * 1024 // pagesize
+
+
+def get_emulator_thread_pcpus(fitted):
+    """Host pCPUs the emulator threads of a fitted guest should run on.
+
+    isolate: the reserved pCPU. share: [compute] cpu_shared_set; when unset,
+    a real-time guest is refused (its emulator threads would otherwise
+    preempt real-time vCPUs) and any other guest uses all its pinned pCPUs.
+    No policy: for a real-time guest the pCPUs of its non-real-time vCPUs,
+    otherwise all its pinned pCPUs. An empty set means the guest is not
+    pinned, so its emulator threads float with its vCPUs.
+    """
+    pinning = fitted.cpu_pinning
+    if not pinning:
+        return set()
+    policy = fitted.emulator_threads_policy
+    if policy == EMULATOR_ISOLATE:
+        reserved = fitted.cpuset_reserved
+        if not reserved:
+            raise exception.InternalError(
+                reason=_('emulator threads policy isolate, but the fitted '
+                         'guest has no reserved pCPU (cpuset_reserved)'))
+        return set(reserved)
+    if policy == EMULATOR_SHARE:
+        shared = get_cpu_shared_set()
+        if shared is not None:
+            return shared
+        if fitted.is_realtime:
+            raise exception.ConfigurationInvalid(
+                group='compute', option='cpu_shared_set', value=None,
+                reason=_('must be set on this host for a real-time guest '
+                         'with hw:emulator_threads_policy=share, or its '
+                         'emulator threads would run on real-time pCPUs'))
+        return set(pinning.values())
+    if fitted.is_realtime:
+        housekeeping = {pcpu for vcpu, pcpu in pinning.items()
+                        if vcpu not in fitted.realtime_cpus}
+        if not housekeeping:
+            raise exception.InternalError(
+                reason=_('every vCPU of this real-time guest is real time '
+                         'and it has no emulator threads policy; its '
+                         'emulator threads have nowhere to run'))
+        return housekeeping
+    return set(pinning.values())
