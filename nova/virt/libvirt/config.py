@@ -883,6 +883,12 @@ class LibvirtConfigGuest(LibvirtConfigObject):
             if feature_names.count(name) > 1:
                 raise self._invalid('feature', name, 'is listed twice',
                                     element='features')
+        for cls in (LibvirtConfigGuestMemballoon, LibvirtConfigGuestEmulator):
+            found = [d for d in self.devices if isinstance(d, cls)]
+            if len(found) > 1:
+                raise self._invalid(cls.ROOT_NAME, len(found),
+                                    'a domain has at most one',
+                                    element='devices')
         vcpu_ids = set(range(self.vcpus))
         if self.cputune is not None:
             for pin in self.cputune.vcpupin:

@@ -162,10 +162,10 @@ def guests(draw):
         on_poweroff=draw(st.sampled_from([None, 'destroy'])),
         on_reboot=draw(st.sampled_from([None, 'restart', 'destroy'])),
         on_crash=draw(st.sampled_from([None, 'destroy', 'preserve'])),
-        devices=draw(st.lists(st.one_of(
-            char_devices,
-            st.builds(vconfig.LibvirtConfigGuestMemballoon,
-                      st.sampled_from(['none', 'virtio']))), max_size=3)),
+        devices=draw(st.lists(char_devices, max_size=3)) + draw(
+            st.lists(st.builds(vconfig.LibvirtConfigGuestMemballoon,
+                               st.sampled_from(['none', 'virtio'])),
+                     max_size=1)),
     )
 
 
@@ -666,6 +666,13 @@ class GuestTest(test.TestCase):
             vconfig.LibvirtConfigGuestFeature('acpi')])
         exc = self.assertRaises(exception.LibvirtConfigInvalid, guest.to_xml)
         self.assertIn("feature='acpi'", str(exc))
+
+    def test_one_memballoon_at_most(self):
+        guest = self._guest(devices=[
+            vconfig.LibvirtConfigGuestMemballoon('none'),
+            vconfig.LibvirtConfigGuestMemballoon('virtio')])
+        exc = self.assertRaises(exception.LibvirtConfigInvalid, guest.to_xml)
+        self.assertIn('memballoon=2', str(exc))
 
     def test_vcpus_must_be_positive(self):
         self.assertRaises(exception.LibvirtConfigInvalid,
