@@ -33,7 +33,8 @@ class UsageError(exception.Invalid):
 
 
 def _add_instance_args(parser, name_required):
-    parser.add_argument('--name', required=name_required,
+    # dest must not be 'name': oslo.config keeps the sub-command there.
+    parser.add_argument('--name', dest='guest_name', required=name_required,
                         default=None if name_required else 'planned-guest',
                         help='Domain name of the guest.')
     parser.add_argument('--flavor-name', default='custom',
@@ -75,7 +76,7 @@ def add_command_parsers(subparsers):
 
     delete = subparsers.add_parser('delete', help='Stop and undefine a '
                                                   'guest.')
-    delete.add_argument('name')
+    delete.add_argument('guest_name', metavar='NAME')
     delete.add_argument('--connection', default=None, metavar='URI')
     delete.set_defaults(func=do_delete)
 
@@ -121,7 +122,7 @@ def build_request(args):
         {'properties': _parse_pairs('--image-property',
                                     args.image_property)})
     instance = objects.Instance(uuid=uuidutils.generate_uuid(),
-                                name=args.name, flavor=flavor)
+                                name=args.guest_name, flavor=flavor)
     return instance, image_meta
 
 
@@ -183,8 +184,8 @@ def do_list(args):
 
 def do_delete(args):
     driver = libvirt_driver.LibvirtDriver(_host(args))
-    driver.destroy(args.name)
-    print(_('Deleted %s') % args.name)
+    driver.destroy(args.guest_name)
+    print(_('Deleted %s') % args.guest_name)
     return 0
 
 

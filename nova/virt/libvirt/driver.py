@@ -7,8 +7,6 @@ runs the claim -> define -> start sequence with nothing left behind on
 failure.
 """
 
-import json
-
 import libvirt
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
@@ -340,9 +338,11 @@ def _get_guest_metadata(instance, topology):
     meta.flavor_name = flavor.name
     meta.vcpus = flavor.vcpus
     meta.memory_mb = flavor.memory_mb
+    meta.extra_specs = dict(flavor.extra_specs)
     if topology is not None:
-        meta.realtime_cpus = set(topology.realtime_cpus or ())
+        meta.realtime_vcpus = set(topology.realtime_cpus or ())
         meta.emulator_threads_policy = topology.emulator_threads_policy
-        meta.numa_topology = json.dumps(topology.obj_to_primitive(),
-                                        sort_keys=True)
+        meta.claimed_pcpus = (set(topology.cpu_pinning.values()) |
+                              topology.cpuset_reserved)
+        meta.set_numa_topology(topology)
     return meta

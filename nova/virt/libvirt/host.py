@@ -62,8 +62,9 @@ def host_topology_from_caps(caps, online_cpus=None):
             group = set(cpu.siblings or {cpu.id}) & cpus
             if len(group) > 1 and group not in siblings:
                 siblings.append(group)
-        mempages = [objects.NUMAPagesTopology(size_kb=size_kb, total=total)
-                    for size_kb, total in cell.mempages]
+        mempages = [objects.NUMAPagesTopology(size_kb=pages.size_kb,
+                                              total=pages.total)
+                    for pages in cell.mempages]
         cells.append(objects.NUMACell(
             id=cell.id,
             cpuset=cpus & shared if shared is not None else cpus,

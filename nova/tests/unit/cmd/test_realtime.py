@@ -80,7 +80,7 @@ class TestPlan(CommandTestCase):
             './cputune/vcpusched').get('vcpus'))
 
     def test_plan_against_saved_capabilities_with_huge_pages(self):
-        caps = os.path.join(FIXTURES, 'caps-2cell-smt.xml')
+        caps = os.path.join(FIXTURES, 'caps_kvm_2numa_smt.xml')
         status, out, err = self.run_cmd(
             'plan', *RT_FLAVOR, '--property', 'hw:mem_page_size=1GB',
             '--property', 'hw:numa_nodes=2', '--ram', '2048',

@@ -73,14 +73,18 @@ class TestGuestConfig(DriverTestCase):
         self.assertTrue(set(pinning.values()) <= set(range(2, 8)))
         self.assertEqual(4, len(set(pinning.values())))
 
+        # We write exactly one <vcpusched> for the real-time set ...
+        self.assertEqual(1, len(guest.cputune.vcpusched))
+        self.assertEqual({1, 2, 3}, guest.cputune.vcpusched[0].vcpus)
+        # ... and libvirt stores it (it may split it per vCPU).
         parsed = self.driver.list_instances()[0][2]
         tune = parsed.cputune
         self.assertEqual({v: {p} for v, p in pinning.items()},
                          {pin.id: pin.cpuset for pin in tune.vcpupin})
-        self.assertEqual(1, len(tune.vcpusched))
-        self.assertEqual({1, 2, 3}, tune.vcpusched[0].vcpus)
-        self.assertEqual('fifo', tune.vcpusched[0].scheduler)
-        self.assertEqual(7, tune.vcpusched[0].priority)
+        self.assertEqual({1, 2, 3},
+                         set().union(*(s.vcpus for s in tune.vcpusched)))
+        self.assertEqual({('fifo', 7)},
+                         {(s.scheduler, s.priority) for s in tune.vcpusched})
         # Emulator threads: the host pCPU of the non-RT vCPU 0, which is a
         # host pCPU number, not the guest's vCPU number.
         self.assertEqual({pinning[0]}, tune.emulatorpin.cpuset)
