@@ -1,0 +1,273 @@
+"""Entry point of ``python -m nova.tests.bench`` (``tox -e bench``)."""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+from nova import objects
+from nova.tests.bench import cli_bench
+from nova.tests.bench import fit_bench
+from nova.tests.bench import parse_bench
+from nova.tests.bench import timing
+from nova.tests.bench import upstream
+from nova.virt import hardware
+
+SECTIONS = ('parse', 'fit', 'cli', 'upstream')
+
+
+def _parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog='python -m nova.tests.bench',
+        description='nova-realtime benchmarks: printed numbers, no asserts.')
+    parser.add_argument('--json', metavar='FILE',
+                        help='Also write every number to FILE as JSON.')
+    parser.add_argument('--quick', action='store_true',
+                        help='Fewer repetitions (rougher numbers).')
+    parser.add_argument('--only', default=','.join(SECTIONS),
+                        help='Comma separated sections to run, of: %s '
+                             '(default: all).' % ', '.join(SECTIONS))
+    parser.add_argument('--plan-runs', type=int, default=5,
+                        help='Runs of nova-realtime plan (default 5).')
+    parser.add_argument('--upstream-timeout', type=float, default=20.0,
+                        help='Seconds per upstream case (default 20).')
+    parser.add_argument('--upstream-memory-mb', type=int, default=4096,
+                        help='Address-space rlimit of the upstream process '
+                             '(default 4096 MiB).')
+    args = parser.parse_args(argv)
+    args.only = {s.strip() for s in args.only.split(',') if s.strip()}
+    unknown = args.only - set(SECTIONS)
+    if unknown:
+        parser.error('--only: unknown section(s) %s; choose from %s' %
+                     (', '.join(sorted(unknown)), ', '.join(SECTIONS)))
+    return args
+
+
+def _header(out):
+    load = ' '.join('%.2f' % x for x in os.getloadavg())
+    out.write('nova-realtime bench: python %s on %s, %d CPUs, load %s\n' %
+              (platform.python_version(), platform.machine(),
+               os.cpu_count() or 0, load))
+    out.write('Times are per call (perf_counter_ns around each call). '
+              'Targets are printed, not asserted.\n\n')
+
+
+def _section(out, title):
+    out.write('== %s ==\n\n' % title)
+
+
+def _describe_hosts(hosts, out):
+    rows = []
+    for state, spec, fillers in hosts:
+        cells = spec['cells']
+        free = [fit_bench.capacity(c, 'threads') for c in cells]
+        cores = [fit_bench.capacity(c, 'cores') for c in cells]
+        rows.append([spec['name'], state, len(cells),
+                     sum(len(c['cpuset']) + len(c['pcpuset']) for c in cells),
+                     '%d-%d' % (min(free), max(free)),
+                     '%d-%d' % (min(cores), max(cores)), fillers])
+    timing.table(['host', 'state', '>cells', '>pCPUs', '>free pCPUs/cell',
+                  '>free cores/cell', '>guests fitted to fill'], rows, out)
+
+
+def run_parse(args, out, report):
+    _section(out, '1. hostile CPU masks: nova.virt.hardware.parse_cpu_spec')
+    results = parse_bench.run(hardware.parse_cpu_spec, quick=args.quick)
+    timing.table(parse_bench.HEADERS, parse_bench.rows(results), out)
+    report['parse'] = results
+
+
+def run_fit(args, out, report, hosts, cases):
+    _section(out, '2. NUMA fit: nova.virt.hardware.numa_fit_instance_to_host')
+    _describe_hosts(hosts, out)
+    out.write('Guests: hw:cpu_policy=dedicated, hw:numa_nodes=N, 1 GiB per '
+              'node, real time with mask ^0 (when > 1 vCPU). "fit" asks at '
+              'most 4 vCPUs per node; "no fit" one more per node than the '
+              'roomiest host cell holds. Verdict: p99 vs target.\n\n')
+    results = fit_bench.run(hosts, cases, quick=args.quick)
+    timing.table(fit_bench.HEADERS, fit_bench.rows(results), out)
+    out.write('Summary (worst case per host):\n\n')
+    timing.table(fit_bench.SUMMARY_HEADERS, fit_bench.summary(results), out)
+    report['fit'] = results
+
+
+def run_cli(args, out, report):
+    _section(out, '3. nova-realtime plan, whole process')
+    results = cli_bench.run(runs=args.plan_runs)
+    timing.table(cli_bench.HEADERS, cli_bench.rows(results), out)
+    for r in results:
+        if r['error']:
+            out.write('%s failed: %s\n\n' % (r['command'], r['error']))
+    report['cli'] = results
+
+
+def _upstream_available(out):
+    venv = upstream.venv_dir()
+    version, why = upstream.probe(venv)
+    if version is None and os.environ.get('NOVA_RT_BENCH_UPSTREAM') == '1':
+        if not os.path.exists(venv):
+            failure = upstream.install(venv, out)
+            if failure:
+                return venv, None, failure
+        version, why = upstream.probe(venv)
+    return venv, version, why
+
+
+def _progress(total):
+    def report(index, record):
+        if record.get('failed') or index + 1 == total or not index % 40:
+            sys.stderr.write('upstream case %d/%d: %s\n' %
+                             (index + 1, total, record['outcome']))
+            sys.stderr.flush()
+    return report
+
+
+def run_upstream(args, out, report, hosts, ours):
+    _section(out, '4. upstream Nova, same cases')
+    venv, version, why = _upstream_available(out)
+    if version is None:
+        out.write('upstream not available: %s\n' % why)
+        out.write('(create it with NOVA_RT_BENCH_UPSTREAM=1, which pip '
+                  'installs %s into %s)\n\n' %
+                  (upstream.UPSTREAM_REQUIREMENT, venv))
+        report['upstream'] = {'available': False, 'reason': why}
+        return
+    out.write('upstream nova %s from %s; each case in a child process with '
+              'a %g s timeout and a %d MiB address-space limit.\n\n' %
+              (version, venv, args.upstream_timeout,
+               args.upstream_memory_mb))
+    parse_cases = [{'kind': 'parse', 'spec': spec,
+                    'budget_s': 0.02 if args.quick else 0.1,
+                    'max_calls': 500 if args.quick else 2000}
+                   for _label, spec in parse_bench.CASES]
+    fit_cases = [{'kind': 'fit', 'host': '%s/%s' % (c['state'], c['host']),
+                  'guest': c['guest'],
+                  'budget_s': 0.01 if args.quick else 0.05,
+                  'min_calls': 20 if args.quick else 100}
+                 for c in ours.get('fit_cases', [])]
+    host_specs = {'%s/%s' % (state, spec['name']): spec
+                  for state, spec, _count in hosts}
+    jobs = parse_cases + fit_cases
+    start = time.monotonic()
+    results = upstream.run_job(venv, host_specs, jobs, args.upstream_timeout,
+                               args.upstream_memory_mb,
+                               progress=_progress(len(jobs)))
+    elapsed = time.monotonic() - start
+    up_parse = results[:len(parse_cases)]
+    up_fit = results[len(parse_cases):]
+    _side_by_side_parse(out, ours.get('parse'), up_parse)
+    _side_by_side_fit(out, ours.get('fit_cases', []), ours.get('fit'),
+                      up_fit)
+    out.write('upstream section took %.0f s\n\n' % elapsed)
+    report['upstream'] = {'available': True, 'version': version,
+                          'venv': venv, 'timeout_s': args.upstream_timeout,
+                          'memory_mb': args.upstream_memory_mb,
+                          'parse': [dict(r, case=label) for r, (label, _s)
+                                    in zip(up_parse, parse_bench.CASES)],
+                          'fit': [dict(r, **c) for r, c
+                                  in zip(up_fit, ours.get('fit_cases', []))]}
+
+
+def _mem(record):
+    if record is None:
+        return '-'
+    if 'peak_bytes' in record:
+        return timing.fmt_bytes(record['peak_bytes'])
+    if 'rss_growth_bytes' in record:
+        return 'RSS +' + timing.fmt_bytes(record['rss_growth_bytes'])
+    return '-'
+
+
+def _us(record, key):
+    return timing.fmt_us(record.get(key)) if record else '-'
+
+
+def _side_by_side_parse(out, ours, theirs):
+    rows = []
+    for index, (label, _spec) in enumerate(parse_bench.CASES):
+        mine = ours[index] if ours else None
+        up = theirs[index]
+        rows.append([
+            label,
+            mine['outcome'] if mine else '-', _us(mine, 'median_us'),
+            _us(mine, 'max_us'), _mem(mine),
+            up['outcome'], _us(up, 'median_us'), _us(up, 'max_us'),
+            _mem(up),
+            timing.verdict(up.get('max_us'), parse_bench.TARGET_US)])
+    out.write('Mask parsing, ours vs upstream (upstream verdict on max, '
+              'target < 1 ms):\n\n')
+    timing.table(['case', 'ours', '>median us', '>max us', '>peak mem',
+                  'upstream', '>median us', '>max us', '>mem',
+                  'upstream'], rows, out)
+
+
+def _side_by_side_fit(out, cases, ours, theirs):
+    rows = []
+    disagree = timeouts = up_miss = 0
+    for index, case in enumerate(cases):
+        mine = ours[index] if ours else None
+        up = theirs[index]
+        if up.get('failed'):
+            timeouts += 1
+        if up.get('p99_us') is None or up['p99_us'] > fit_bench.TARGET_US:
+            up_miss += 1
+        if mine and mine['outcome'] != up['outcome'] and \
+                not up.get('failed'):
+            disagree += 1
+        rows.append([
+            case['host'], case['state'], case['guest_cells'],
+            case['variant'], case['expect'],
+            mine['outcome'] if mine else '-', _us(mine, 'median_us'),
+            _us(mine, 'p99_us'),
+            up['outcome'], _us(up, 'median_us'), _us(up, 'p99_us'),
+            timing.verdict(up.get('p99_us'), fit_bench.TARGET_US)
+            if not up.get('failed') else 'MISS'])
+    out.write('NUMA fit, ours vs upstream (upstream verdict on p99, target '
+              '<= 1 ms):\n\n')
+    timing.table(['host', 'state', '>g.cells', 'variant', 'expect', 'ours',
+                  '>median us', '>p99 us', 'upstream', '>median us',
+                  '>p99 us', 'upstream'], rows, out)
+    out.write('upstream: %d of %d fit cases missed the target, %d timed out '
+              'or crashed; %d outcomes differ from ours.\n\n' %
+              (up_miss, len(cases), timeouts, disagree))
+
+
+def main(argv=None):
+    args = _parse_args(sys.argv[1:] if argv is None else argv)
+    objects.register_all()
+    out = sys.stdout
+    started = time.monotonic()
+    _header(out)
+    report = {'python': platform.python_version(),
+              'cpus': os.cpu_count(), 'loadavg': os.getloadavg()}
+    ours = {}
+    if 'parse' in args.only:
+        run_parse(args, out, report)
+        ours['parse'] = report['parse']
+    hosts = cases = None
+    if args.only & {'fit', 'upstream'}:
+        hosts = fit_bench.host_specs()
+        cases = fit_bench.cases(hosts)
+        ours['fit_cases'] = cases
+    if 'fit' in args.only:
+        run_fit(args, out, report, hosts, cases)
+        ours['fit'] = report['fit']
+    if 'cli' in args.only:
+        run_cli(args, out, report)
+    report['elapsed_ours_s'] = time.monotonic() - started
+    out.write('our sections took %.0f s\n\n' % report['elapsed_ours_s'])
+    if 'upstream' in args.only:
+        run_upstream(args, out, report, hosts, ours)
+    if args.json:
+        report['hosts'] = [{'state': state, 'fillers': count, **spec}
+                           for state, spec, count in (hosts or [])]
+        with open(args.json, 'w') as f:
+            json.dump(report, f, indent=1, default=str)
+        out.write('wrote %s\n' % args.json)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

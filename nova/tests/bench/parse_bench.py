@@ -1,0 +1,88 @@
+"""Section 1: hostile CPU masks through parse_cpu_spec.
+
+The inputs are what a careless or hostile operator or tenant could write in
+hw:cpu_realtime_mask, hw:numa_cpus.N or [compute] cpu_dedicated_set. A
+parser that builds ``set(range(...))`` before checking bounds turns
+``^0-999999999`` into gigabytes; the target is < 1 ms and little memory for
+every one of them, whether it parses or is refused.
+"""
+
+from nova.tests.bench import timing
+
+TARGET_US = 1000.0
+
+
+def _ranges_255():
+    """A 255-character list of small ranges: '0-1,3-4,6-7,...'."""
+    parts = []
+    cpu = 0
+    while True:
+        part = '%d-%d' % (cpu, cpu + 1)
+        text = ','.join(parts + [part])
+        if len(text) > 255:
+            break
+        parts.append(part)
+        cpu += 3
+    text = ','.join(parts)
+    # Empty elements are skipped by the grammar: pad to exactly 255.
+    return text + ',' * (255 - len(text))
+
+
+# (label, spec). Labels are what the tables print; the spec is sent as is.
+CASES = [
+    ('^0-999999999', '^0-999999999'),
+    ('0-4095', '0-4095'),
+    ('0-999999999999999999999', '0-999999999999999999999'),
+    ('255-char list of ranges', _ranges_255()),
+    ("'1,' * 127", '1,' * 127),
+    ("'a' * 255", 'a' * 255),
+    ('nested junk ^^0-3,(0-3),0--3', '^^0-3,(0-3),0--3'),
+    ('0-3-5', '0-3-5'),
+    ('empty parts ,,,,', ',,,,'),
+    ("'9' * 255", '9' * 255),
+    ("'0-4095,' * 512 (4096 chars)", '0-4095,' * 512),
+    ("'^0-4095,' * 455 (4095 chars)", '^0-4095,' * 455),
+    ('non-ASCII digits', '\u0660-\u0663'),
+    ('negative -5', '-5'),
+    ("'0' * 10000 (10000 chars)", '0' * 10000),
+]
+
+
+def describe(result):
+    """Short text for what a parse returned or raised."""
+    if isinstance(result, BaseException):
+        return type(result).__name__
+    return 'ok, %d CPUs' % len(result)
+
+
+def run(parse, quick=False):
+    """Time and measure ``parse`` on every case; a list of result dicts."""
+    budget = 0.02 if quick else 0.1
+    results = []
+    for label, spec in CASES:
+        stats = timing.time_calls(lambda: parse(spec), budget_s=budget,
+                                  max_calls=500 if quick else 2000)
+        results.append({
+            'case': label,
+            'length': len(spec),
+            'outcome': describe(stats.pop('result')),
+            'peak_bytes': timing.peak_memory(lambda: parse(spec)),
+            **stats,
+        })
+    return results
+
+
+HEADERS = ['case', '>len', 'outcome', '>calls', '>median us', 'median',
+           '>p99 us', 'p99', '>max us', 'max', '>peak mem', 'target']
+
+
+def rows(results):
+    for r in results:
+        yield [r['case'], r['length'], r['outcome'], r['calls'],
+               timing.fmt_us(r['median_us']),
+               timing.verdict(r['median_us'], TARGET_US),
+               timing.fmt_us(r['p99_us']),
+               timing.verdict(r['p99_us'], TARGET_US),
+               timing.fmt_us(r['max_us']),
+               timing.verdict(r['max_us'], TARGET_US),
+               timing.fmt_bytes(r['peak_bytes']), '< 1 ms']

@@ -1,0 +1,135 @@
+"""Timing and table helpers shared by the benchmark sections.
+
+Numbers are printed, never asserted: a loaded CI machine must not turn a
+benchmark into a flaky test. Each call is timed on its own with
+perf_counter_ns, so the median, p99 and max describe single calls rather
+than an average that hides outliers.
+"""
+
+import gc
+import math
+import time
+import tracemalloc
+
+
+def percentile(sorted_values, fraction):
+    """Nearest-rank percentile of an already sorted, non-empty list."""
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def time_calls(func, budget_s=0.2, min_calls=20, max_calls=2000,
+               slow_s=0.05):
+    """Call ``func()`` repeatedly; return per-call stats in microseconds.
+
+    One warm-up call comes first (caches, lazy imports). If it takes longer
+    than ``slow_s`` it is the only sample: repeating a pathological call
+    would only make the benchmark slow. Otherwise calls repeat until
+    ``budget_s`` is used up, between ``min_calls`` and ``max_calls`` times.
+    Garbage collection is paused while timing so it lands on no single call.
+    Returns a dict: calls, median_us, p99_us, max_us, and ``result`` (what
+    the warm-up call returned or, when it raised, the exception).
+    """
+    start = time.perf_counter_ns()
+    try:
+        result = func()
+    except Exception as e:  # reported, not hidden: hostile input is the point
+        result = e
+    first = time.perf_counter_ns() - start
+    samples = [first]
+    if first < slow_s * 1e9:
+        samples = []
+        deadline = time.perf_counter_ns() + budget_s * 1e9
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            while len(samples) < max_calls and (
+                    len(samples) < min_calls or
+                    time.perf_counter_ns() < deadline):
+                start = time.perf_counter_ns()
+                try:
+                    func()
+                except Exception:
+                    pass
+                samples.append(time.perf_counter_ns() - start)
+        finally:
+            if enabled:
+                gc.enable()
+    samples.sort()
+    return {
+        'calls': len(samples),
+        'median_us': percentile(samples, 0.5) / 1e3,
+        'p99_us': percentile(samples, 0.99) / 1e3,
+        'max_us': samples[-1] / 1e3,
+        'result': result,
+    }
+
+
+def peak_memory(func):
+    """Peak bytes tracemalloc sees allocated during one ``func()`` call."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        try:
+            func()
+        except Exception:
+            pass
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return max(0, peak - base)
+
+
+def verdict(value, target):
+    """PASS when ``value`` (a number) is within ``target``, else MISS."""
+    if value is None:
+        return 'n/a'
+    return 'PASS' if value <= target else 'MISS'
+
+
+def fmt_us(value):
+    if value is None:
+        return '-'
+    if value >= 1e6:
+        return '%.2f s' % (value / 1e6)
+    if value >= 1e4:
+        return '%.1f ms' % (value / 1e3)
+    return '%.1f' % value
+
+
+def fmt_bytes(value):
+    if value is None:
+        return '-'
+    if value >= 1 << 20:
+        return '%.1f MiB' % (value / (1 << 20))
+    if value >= 1 << 10:
+        return '%.1f KiB' % (value / (1 << 10))
+    return '%d B' % value
+
+
+def table(headers, rows, out):
+    """Write rows as a plain table with columns aligned by width.
+
+    Columns whose header starts with '>' are right aligned (numbers); the
+    '>' is not printed.
+    """
+    right = [h.startswith('>') for h in headers]
+    names = [h.lstrip('>') for h in headers]
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max([len(n)] + [len(r[i]) for r in cells])
+              for i, n in enumerate(names)]
+
+    def line(values):
+        parts = []
+        for value, width, is_right in zip(values, widths, right):
+            parts.append(value.rjust(width) if is_right
+                         else value.ljust(width))
+        return '  '.join(parts).rstrip()
+
+    out.write(line(names) + '\n')
+    out.write(line(['-' * w for w in widths]) + '\n')
+    for row in cells:
+        out.write(line(row) + '\n')
+    out.write('\n')
