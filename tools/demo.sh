@@ -7,8 +7,8 @@ FLAVOR=(--vcpus 4 --ram 1024 --flavor-name rt.small
         --property hw:cpu_policy=dedicated
         --property hw:cpu_realtime=yes
         --property hw:cpu_realtime_mask=^0)
-echo "### nova-realtime plan ${FLAVOR[*]}"
-.venv/bin/nova-realtime plan --connection test:///default "${FLAVOR[@]}"
+echo "### nova-realtime --config-file etc/nova/nova-realtime-demo.conf plan ${FLAVOR[*]}"
+.venv/bin/nova-realtime --config-file etc/nova/nova-realtime-demo.conf plan "${FLAVOR[@]}"
 echo
-echo "### nova-realtime boot --name rt-demo ${FLAVOR[*]}"
-.venv/bin/nova-realtime boot --connection test:///default --name rt-demo "${FLAVOR[@]}"
+echo "### nova-realtime --config-file etc/nova/nova-realtime-demo.conf boot --name rt-demo ${FLAVOR[*]}"
+.venv/bin/nova-realtime --config-file etc/nova/nova-realtime-demo.conf boot --name rt-demo "${FLAVOR[@]}"

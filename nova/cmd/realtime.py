@@ -299,6 +299,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         return 130
     if buffered is not None:
+        sys.stdout.flush()
         buffered.flush_to(sys.stderr)
     return status
 

@@ -22,7 +22,6 @@ CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
 
-
 def _ignore_libvirt_error(_ctx, _error):
     """libvirt's default handler prints every error to stderr; ours are
     raised as exceptions and translated, so keep the terminal clean."""

@@ -360,4 +360,3 @@ class TestConcurrentSpawns(test.TestCase):
                     pcpus.extend(pin.cpuset)
         self.assertEqual(6, len(pcpus))
         self.assertEqual(set(range(8, 14)), set(pcpus))
-
