@@ -7,6 +7,7 @@ connection defaults to libvirt's embedded ``test:///default`` driver.
 """
 
 import logging as std_logging
+import os
 import sys
 import warnings
 
@@ -54,6 +55,12 @@ def _add_instance_args(parser, name_required):
     parser.add_argument('--connection', default=None, metavar='URI',
                         help='Libvirt URI; overrides [libvirt] '
                              'connection_uri.')
+    parser.add_argument('--kernel', default=None, metavar='PATH',
+                        help='Boot this kernel directly (no disk); its '
+                             'command line is the image property '
+                             'os_command_line.')
+    parser.add_argument('--ramdisk', default=None, metavar='PATH',
+                        help='Initramfs for --kernel.')
 
 
 def add_command_parsers(subparsers):
@@ -123,6 +130,16 @@ def build_request(args):
                                     args.image_property)})
     instance = objects.Instance(uuid=uuidutils.generate_uuid(),
                                 name=args.guest_name, flavor=flavor)
+    if args.ramdisk and not args.kernel:
+        raise UsageError(option='--ramdisk', value=args.ramdisk,
+                         reason=_('needs --kernel'))
+    for option, path in (('--kernel', args.kernel),
+                         ('--ramdisk', args.ramdisk)):
+        if path is not None and not os.path.isfile(path):
+            raise UsageError(option=option, value=path,
+                             reason=_('no such file'))
+    instance.kernel_path = args.kernel and os.path.abspath(args.kernel)
+    instance.ramdisk_path = args.ramdisk and os.path.abspath(args.ramdisk)
     return instance, image_meta
 
 

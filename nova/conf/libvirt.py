@@ -36,6 +36,13 @@ SCHED_FIFO priority given to the real-time vCPU threads of real-time guests
 host kernel threads that must preempt guests (for example ktimersoftd and
 the per-CPU IRQ threads on a PREEMPT_RT kernel).
 """),
+    cfg.StrOpt(
+        'instances_path',
+        default='/var/lib/nova-realtime/instances',
+        help="""
+Directory holding one sub-directory per guest (named after the guest) with
+its serial console log, ``console.log``. Not used with libvirt's test driver.
+"""),
     cfg.BoolOpt(
         'realtime_preflight',
         default=True,

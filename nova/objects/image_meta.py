@@ -152,11 +152,18 @@ class ImageMeta(base.NovaObject):
     """An image as nova-compute sees it: a name and its properties."""
 
     # Version 1.0: Initial version
-    VERSION = '1.0'
+    # Version 1.1: ImageMetaProps version 1.1
+    VERSION = '1.1'
 
     fields = {
         'name': fields.StringField(),
         'properties': fields.ObjectField('ImageMetaProps'),
+    }
+
+    # Which ImageMetaProps version each ImageMeta version carries, so a
+    # backport without a version manifest still downgrades the properties.
+    obj_relationships = {
+        'properties': [('1.0', '1.0'), ('1.1', '1.1')],
     }
 
     @classmethod

@@ -1,3 +1,5 @@
+from oslo_utils import versionutils
+
 from nova.objects import base
 from nova.objects import fields
 
@@ -11,7 +13,8 @@ class Instance(base.NovaObject):
     """
 
     # Version 1.0: Initial version
-    VERSION = '1.0'
+    # Version 1.1: Added kernel_path, ramdisk_path
+    VERSION = '1.1'
 
     fields = {
         'uuid': fields.UUIDField(),
@@ -19,4 +22,25 @@ class Instance(base.NovaObject):
         'flavor': fields.ObjectField('Flavor'),
         'numa_topology': fields.ObjectField('InstanceNUMATopology',
                                             nullable=True, default=None),
+        # Direct kernel boot: host paths of the guest kernel and initramfs
+        # (what Nova's kernel_id/ramdisk_id images become on the host). The
+        # kernel command line is the image property os_command_line.
+        'kernel_path': fields.StringField(nullable=True, default=None),
+        'ramdisk_path': fields.StringField(nullable=True, default=None),
     }
+
+    obj_relationships = {
+        'flavor': [('1.0', '1.0')],
+        'numa_topology': [('1.0', '1.0')],
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.obj_set_defaults()
+
+    def obj_make_compatible(self, primitive, target_version):
+        super().obj_make_compatible(primitive, target_version)
+        target = versionutils.convert_version_to_tuple(target_version)
+        if target < (1, 1):
+            primitive.pop('kernel_path', None)
+            primitive.pop('ramdisk_path', None)

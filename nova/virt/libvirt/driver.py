@@ -7,6 +7,8 @@ runs the claim -> define -> start sequence with nothing left behind on
 failure.
 """
 
+import os
+
 import libvirt
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
@@ -130,6 +132,7 @@ class LibvirtDriver(object):
         guest.memory = flavor.memory_mb * 1024
         guest.vcpus = flavor.vcpus
         guest.os_type = 'hvm'
+        _set_direct_kernel_boot(guest, instance, image_meta)
         guest.features = [vconfig.LibvirtConfigGuestFeature('acpi'),
                           vconfig.LibvirtConfigGuestFeature('apic')]
         guest.on_poweroff = 'destroy'
@@ -140,7 +143,8 @@ class LibvirtDriver(object):
             guest.cputune = _get_guest_cputune(topology)
             guest.numatune = _get_guest_numatune(topology)
             guest.membacking = _get_guest_memory_backing(topology)
-        guest.devices = _get_guest_devices()
+        guest.devices = _get_guest_devices(
+            None if virt_type == 'test' else console_log_path(instance.name))
         guest.metadata = [_get_guest_metadata(instance, topology)]
         return guest
 
@@ -155,6 +159,9 @@ class LibvirtDriver(object):
                 raise exception.InstanceExists(name=instance.name)
             self.claim(instance, image_meta)
             guest = self.get_guest_config(instance, image_meta)
+            if guest.virt_type != 'test':
+                os.makedirs(os.path.dirname(console_log_path(instance.name)),
+                            exist_ok=True)
             xml = guest.to_xml()
             LOG.debug('Defining %s:\n%s', instance.name, xml)
             try:
@@ -320,16 +327,39 @@ def _get_guest_memory_backing(topology):
     return backing
 
 
-def _get_guest_devices():
-    serial = vconfig.LibvirtConfigGuestSerial()
-    serial.type = 'pty'
-    console = vconfig.LibvirtConfigGuestConsole()
-    console.type = 'pty'
-    balloon = vconfig.LibvirtConfigGuestMemballoon()
+def console_log_path(name):
+    return os.path.join(CONF.libvirt.instances_path, name, 'console.log')
+
+
+def _set_direct_kernel_boot(guest, instance, image_meta):
+    """Kernel, initramfs and command line for a guest booted without disk.
+
+    The command line (image property os_command_line) only means something
+    with a kernel to pass it to.
+    """
+    if not instance.kernel_path:
+        return
+    guest.os_kernel = instance.kernel_path
+    if instance.ramdisk_path:
+        guest.os_initrd = instance.ramdisk_path
+    cmdline = image_meta.properties.get('os_command_line')
+    if cmdline:
+        guest.os_cmdline = cmdline
+
+
+def _get_guest_devices(log_path):
+    """Serial console (to a log file on real hypervisors), no balloon."""
+    if log_path:
+        serial = vconfig.LibvirtConfigGuestSerial(type='file',
+                                                  source_path=log_path)
+        devices = [serial]
+    else:
+        devices = [vconfig.LibvirtConfigGuestSerial(type='pty'),
+                   vconfig.LibvirtConfigGuestConsole(type='pty')]
     # No balloon: its host-side work and memory churn are latency sources,
     # and a dedicated guest's memory is not meant to move.
-    balloon.model = 'none'
-    return [serial, console, balloon]
+    devices.append(vconfig.LibvirtConfigGuestMemballoon(model='none'))
+    return devices
 
 
 def _get_guest_metadata(instance, topology):

@@ -229,3 +229,25 @@ class TestImageMetaFromDict(_ObjectsTestCase):
         back = objects.ImageMetaProps.obj_from_primitive(
             json.loads(json.dumps(props.obj_to_primitive())))
         self.assertEqual(cells, back.hw_numa_cpus)
+
+
+class TestImageMetaVersions(_ObjectsTestCase):
+    def test_1_0_without_manifest_carries_props_1_0(self):
+        meta = objects.ImageMeta.from_dict(
+            {'properties': {'hw_cpu_realtime_mask': '^0',
+                            'hw_cpu_policy': 'dedicated'}})
+        primitive = meta.obj_to_primitive(target_version='1.0')
+        props = primitive['nova_object.data']['properties']
+        self.assertEqual('1.0', props['nova_object.version'])
+        self.assertNotIn('hw_cpu_realtime_mask', props['nova_object.data'])
+        self.assertEqual('dedicated',
+                         props['nova_object.data']['hw_cpu_policy'])
+
+    def test_1_1_carries_the_mask(self):
+        meta = objects.ImageMeta.from_dict(
+            {'properties': {'hw_cpu_realtime_mask': '^0'}})
+        primitive = meta.obj_to_primitive(target_version='1.1')
+        props = primitive['nova_object.data']['properties']
+        self.assertEqual('1.1', props['nova_object.version'])
+        self.assertEqual('^0', props['nova_object.data'][
+            'hw_cpu_realtime_mask'])

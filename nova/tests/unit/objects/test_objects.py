@@ -19,9 +19,9 @@ from nova.objects import base
 # 'Name': 'VERSION-md5 of fields and remotable methods'.
 OBJECT_FINGERPRINTS = {
     'Flavor': '1.0-929c09774ba81b1eb8c72937a6054a5f',
-    'ImageMeta': '1.0-66a98714365616b892b07355b2bbeaa8',
+    'ImageMeta': '1.1-66a98714365616b892b07355b2bbeaa8',
     'ImageMetaProps': '1.1-61ca4794c9553611f6a44bfda527c1e3',
-    'Instance': '1.0-fd0900adaded0cf4c4962433c5eab3c9',
+    'Instance': '1.1-a48461f18f1601bc6faf8198644463be',
     'InstanceNUMACell': '1.0-4c693225344a721e0c77f9fcff85453d',
     'InstanceNUMATopology': '1.0-c00f3a97f19836c520ede42e3f4d03ee',
     'NUMACell': '1.0-f52804777f1515a0c8f744fb0abcd032',

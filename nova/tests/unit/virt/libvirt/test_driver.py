@@ -360,3 +360,38 @@ class TestConcurrentSpawns(test.TestCase):
                     pcpus.extend(pin.cpuset)
         self.assertEqual(6, len(pcpus))
         self.assertEqual(set(range(8, 14)), set(pcpus))
+
+
+class TestDirectKernelBoot(DriverTestCase):
+    def test_kernel_initrd_cmdline(self):
+        instance = make_instance('kboot', vcpus=2,
+                                 **{'hw:cpu_policy': 'dedicated'})
+        instance.kernel_path = '/boot/vmlinuz-test'
+        instance.ramdisk_path = '/boot/initrd-test'
+        guest = self.driver.spawn(
+            instance, image(os_command_line='console=ttyS0 isolcpus=1'))
+        self.assertEqual('/boot/vmlinuz-test', guest.os_kernel)
+        parsed = vconfig.LibvirtConfigGuest.from_xml(self.domain_xml('kboot'))
+        self.assertEqual('/boot/vmlinuz-test', parsed.os_kernel)
+        self.assertEqual('/boot/initrd-test', parsed.os_initrd)
+        self.assertEqual('console=ttyS0 isolcpus=1', parsed.os_cmdline)
+
+    def test_cmdline_without_kernel_is_not_written(self):
+        instance = make_instance('nok', vcpus=1)
+        guest = self.driver.get_guest_config(
+            instance, image(os_command_line='quiet'))
+        self.assertIsNone(guest.os_cmdline)
+        self.assertIsNone(guest.os_kernel)
+
+    def test_qemu_guest_logs_serial_to_file(self):
+        self.flags(instances_path='/srv/guests', group='libvirt')
+        instance = make_instance('qemu-guest', vcpus=1)
+        guest = self.driver.get_guest_config(instance, image(),
+                                             virt_type='qemu')
+        serial = [d for d in guest.devices
+                  if isinstance(d, vconfig.LibvirtConfigGuestSerial)]
+        self.assertEqual(1, len(serial))
+        self.assertEqual('file', serial[0].type)
+        self.assertEqual('/srv/guests/qemu-guest/console.log',
+                         serial[0].source_path)
+        rng.assert_domain_valid(guest.to_xml())
