@@ -395,3 +395,15 @@ class TestDirectKernelBoot(DriverTestCase):
         self.assertEqual('/srv/guests/qemu-guest/console.log',
                          serial[0].source_path)
         rng.assert_domain_valid(guest.to_xml())
+
+
+class TestAdjustGuest(DriverTestCase):
+    def test_adjusted_config_is_what_gets_defined(self):
+        def drop_locked(guest):
+            guest.membacking.locked = False
+        instance = make_instance('adjusted', vcpus=2, **RT)
+        self.driver.spawn(instance, image(), adjust_guest=drop_locked)
+        xml = self.domain_xml('adjusted')
+        self.assertNotIn('<locked/>', xml)
+        self.assertIn('<nosharepages/>', xml)
+        self.assertIn('vcpusched', xml)
