@@ -68,10 +68,19 @@ def _parse_cpu_number(spec, part, digits):
 
 
 def _expand(intervals):
-    """Expand merged (start, end) intervals into a set of CPU numbers."""
+    """Expand (start, end) intervals into a set of CPU numbers.
+
+    Overlapping intervals are merged first, so each CPU is added once and
+    the work stays bounded by MAX_CPU_NUMBER however often a spec repeats
+    ``0-4095``.
+    """
     cpus = set()
-    for start, end in intervals:
-        cpus.update(range(start, end + 1))
+    merged_end = -1
+    for start, end in sorted(intervals):
+        start = max(start, merged_end + 1)
+        if start <= end:
+            cpus.update(range(start, end + 1))
+            merged_end = end
     return cpus
 
 

@@ -1,5 +1,8 @@
 """Tests of the flavor/image constraint rules of nova.virt.hardware."""
 
+import hypothesis
+from hypothesis import strategies as st
+
 from nova import exception
 from nova import objects
 from nova import test
@@ -138,12 +141,14 @@ class ThreadAndEmulatorPolicyTest(_Base):
                            'requires hw:cpu_policy=dedicated')
 
     def test_emulator_policy_conflict(self):
-        self.assertRaises(
+        e = self.assertRaises(
             exception.PropertyConflict,
             hardware.get_emulator_threads_constraint,
             make_flavor(**specs(DEDICATED,
                                 hw__emulator_threads_policy='isolate')),
             make_image(hw_emulator_threads_policy='share'))
+        self.assertMessage(e, "hw:emulator_threads_policy='isolate'",
+                           "hw_emulator_threads_policy='share'")
 
 
 class MemPageSizeTest(_Base):
@@ -241,6 +246,19 @@ class RealtimeTest(_Base):
         for mask, expected in cases:
             self.assertEqual(expected, self.get(
                 specs(REALTIME, hw__cpu_realtime_mask=mask)), mask)
+
+    @hypothesis.given(st.data())
+    def test_exclusion_mask_semantics(self, data):
+        vcpus = data.draw(st.integers(2, 32))
+        excluded = data.draw(st.sets(st.integers(0, vcpus - 1), min_size=1,
+                                     max_size=vcpus - 1))
+        mask = ','.join('^%d' % cpu for cpu in sorted(excluded))
+        self.assertEqual(set(range(vcpus)) - excluded, self.get(
+            specs(REALTIME, hw__cpu_realtime_mask=mask), vcpus=vcpus))
+        included = set(range(vcpus)) - excluded
+        self.assertEqual(included, self.get(
+            REALTIME, vcpus=vcpus,
+            hw_cpu_realtime_mask=hardware.format_cpu_spec(included)))
 
     def test_image_mask_overrides_flavor(self):
         self.assertEqual({2, 3}, self.get(
@@ -413,6 +431,27 @@ class NUMAConstraintsTest(_Base):
         self.assertEqual([(0, {0}, 512), (1, {1, 2, 3}, 1536)],
                          self.layout(topology))
 
+    @hypothesis.given(st.data())
+    def test_explicit_split_property(self, data):
+        vcpus = data.draw(st.integers(1, 16))
+        nodes = data.draw(st.integers(1, min(vcpus, 4)))
+        order = data.draw(st.permutations(range(vcpus)))
+        cuts = sorted(data.draw(st.sets(st.integers(1, vcpus - 1),
+                                        min_size=nodes - 1,
+                                        max_size=nodes - 1))
+                      ) if nodes > 1 else []
+        bounds = [0] + cuts + [vcpus]
+        cpus = [set(order[a:b]) for a, b in zip(bounds, bounds[1:])]
+        mems = [data.draw(st.integers(1, 4096)) for _ in range(nodes)]
+        flavor_specs = {'hw:numa_nodes': str(nodes)}
+        for node in range(nodes):
+            flavor_specs['hw:numa_cpus.%d' % node] = hardware.format_cpu_spec(
+                cpus[node])
+            flavor_specs['hw:numa_mem.%d' % node] = str(mems[node])
+        topology = self.get(flavor_specs, vcpus=vcpus, memory_mb=sum(mems))
+        self.assertEqual(list(zip(range(nodes), cpus, mems)),
+                         self.layout(topology))
+
     def explicit(self, **overrides):
         flavor_specs = {
             'hw:numa_nodes': '2', 'hw:numa_cpus.0': '0-1',
@@ -466,6 +505,12 @@ class NUMAConstraintsTest(_Base):
             'hw_numa_mem.1': '512'})
         self.assertEqual([(0, {0, 1, 2}, 1536), (1, {3}, 512)],
                          self.layout(topology))
+
+    def test_image_numa_cpus_parsed_by_hardware(self):
+        e = self.assertRaises(exception.InvalidProperty, make_image,
+                              **{'hw_numa_nodes': '1',
+                                 'hw_numa_cpus.0': '0-3,x'})
+        self.assertMessage(e, 'hw_numa_cpus.0', "'0-3,x'", "'x'")
 
     def test_image_layout_errors(self):
         e = self.assertRaises(exception.InvalidProperty, self.get, {},
