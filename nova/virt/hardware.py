@@ -263,6 +263,11 @@ def get_realtime_cpu_constraint(flavor, image_meta):
     one vCPU must be real time; the CPU policy must be dedicated; and every
     vCPU may be real time only when the emulator threads have somewhere
     else to run (policy isolate, or share with [compute] cpu_shared_set).
+    Emulator threads policy share on a real-time guest always needs
+    [compute] cpu_shared_set, as it does in get_emulator_thread_pcpus.
+
+    Masks are syntax-checked whenever set, even with real time off (then
+    the answer is None): a malformed mask is an error whenever it is read.
     """
     cpu_policy = get_cpu_policy_constraint(flavor, image_meta)
     emulator_policy = get_emulator_threads_constraint(flavor, image_meta)
