@@ -23,24 +23,44 @@ class ImageMetaProps(base.NovaObject):
     VERSION = '1.1'
 
     fields = {
-        # CPU allocation policy; must agree with the flavor's hw:cpu_policy.
+        # CPU allocation policy: dedicated pins each vCPU to a host CPU of
+        # its own, shared lets vCPUs float. When the flavor sets
+        # hw:cpu_policy the image may only repeat it; when the flavor does
+        # not, the image chooses. Real-time guests need dedicated.
         'hw_cpu_policy': fields.CPUAllocationPolicyField(),
-        # CPU thread policy; must agree with hw:cpu_thread_policy.
+        # How pinned vCPUs use SMT siblings: prefer, isolate (a core per
+        # vCPU, its siblings left idle) or require (whole cores). Needs the
+        # dedicated CPU policy; when the flavor sets hw:cpu_thread_policy the
+        # image may only repeat it.
         'hw_cpu_thread_policy': fields.CPUThreadAllocationPolicyField(),
-        # Where QEMU's emulator threads run (share or isolate).
+        # Where QEMU's emulator threads run: share (on the host's [compute]
+        # cpu_shared_set) or isolate (on one more dedicated host CPU of
+        # their own). Needs the dedicated CPU policy; when the flavor sets
+        # hw:emulator_threads_policy the image may only repeat it.
         'hw_emulator_threads_policy':
             fields.CPUEmulatorThreadsPolicyField(),
-        # Number of guest NUMA nodes.
+        # Number of guest NUMA nodes, from 1 to the flavor's vCPUs. The
+        # NUMA layout comes from the flavor (hw:numa_nodes) or from the
+        # image, never both.
         'hw_numa_nodes': fields.IntegerField(),
-        # Guest vCPUs of each guest NUMA node (hw_numa_cpus.N).
+        # Guest vCPUs of guest NUMA node N, one property hw_numa_cpus.N per
+        # node (hw_numa_cpus.0=0-1), for an uneven split; set it with
+        # hw_numa_mem.N for every node, each vCPU in exactly one node.
         'hw_numa_cpus': fields.ListOfSetsOfIntegersField(),
-        # Guest memory in MiB of each guest NUMA node (hw_numa_mem.N).
+        # Guest memory in MiB of guest NUMA node N, one property
+        # hw_numa_mem.N per node; the sizes add up to the flavor's memory.
         'hw_numa_mem': fields.ListOfIntegersField(),
-        # Page size backing guest RAM: small, large, any or a size.
+        # Page size backing guest RAM: small, large, any or a size (2048,
+        # 2MB, 1GB). Honoured only where the flavor's hw:mem_page_size
+        # leaves a choice: under large, large or a huge page size; under
+        # any, anything.
         'hw_mem_page_size': fields.StringField(),
-        # Which vCPUs are real time, as a CPU mask such as ^0-1.
+        # Which vCPUs of a real-time flavor (hw:cpu_realtime=yes) are real
+        # time, as a mask over vCPU numbers: ^0-1 (all but vCPUs 0 and 1)
+        # or 2-3. Overrides the flavor's hw:cpu_realtime_mask; cannot turn
+        # real time on. Every vCPU it names must exist in the flavor.
         'hw_cpu_realtime_mask': fields.StringField(),
-        # Kernel command line for a guest booted from a kernel.
+        # Kernel command line for a guest booted directly from a kernel.
         'os_command_line': fields.StringField(),
     }
 
