@@ -24,6 +24,8 @@ from nova import objects
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as host_mod
+from nova.virt.libvirt import host_checks
+from nova.virt.libvirt import host_facts
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -86,6 +88,20 @@ def add_command_parsers(subparsers):
     delete.add_argument('guest_name', metavar='NAME')
     delete.add_argument('--connection', default=None, metavar='URI')
     delete.set_defaults(func=do_delete)
+
+    check = subparsers.add_parser(
+        'check-host',
+        help='Check whether this host can run real-time guests: one line '
+             'per check (OK/WARN/FAIL, what was found, the fix). Exits 0 '
+             'when nothing FAILs.')
+    check.add_argument('--connection', default=None, metavar='URI',
+                       help='Libvirt URI; overrides [libvirt] '
+                            'connection_uri.')
+    check.add_argument('--format', dest='output_format', default='text',
+                       choices=('text', 'json'), help='Output format.')
+    check.add_argument('--root', default='/', metavar='DIR',
+                       help='Read /proc and /sys below DIR (for testing).')
+    check.set_defaults(func=do_check_host)
 
 
 command_opt = cfg.SubCommandOpt('command', title='Commands',
@@ -204,6 +220,23 @@ def do_delete(args):
     driver.destroy(args.guest_name)
     print(_('Deleted %s') % args.guest_name)
     return 0
+
+
+def do_check_host(args):
+    """Exit status 0 when the host can run real-time guests, else 3."""
+    from nova.virt import hardware
+    host = _host(args)
+    try:
+        results = host_checks.run_checks(
+            host_facts.HostFacts(args.root), hardware.get_cpu_dedicated_set(),
+            host, CONF.libvirt.virt_type)
+    finally:
+        host.close()
+    if args.output_format == 'json':
+        sys.stdout.write(host_checks.format_json(results))
+    else:
+        sys.stdout.write(host_checks.format_text(results))
+    return 0 if host_checks.host_is_ready(results) else 3
 
 
 def describe_guest(guest):

@@ -8,6 +8,7 @@ failure.
 """
 
 import os
+from urllib import parse as urlparse
 
 import libvirt
 from oslo_concurrency import lockutils
@@ -20,6 +21,8 @@ from nova.objects import fields
 from nova.virt import hardware
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import host as host_mod
+from nova.virt.libvirt import host_checks
+from nova.virt.libvirt import host_facts
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -38,19 +41,10 @@ SMALL_PAGE_KB = 4
 _START_FAULTS = (
     ('Cannot set scheduler parameters',
      exception.RealtimeBudgetUnavailable,
-     _('the host gives the guest no real-time (SCHED_FIFO) budget'),
-     _('set kernel.sched_rt_runtime_us=-1 (sysctl -w '
-       'kernel.sched_rt_runtime_us=-1, and persist it in /etc/sysctl.d/), '
-       'as the tuned realtime-virtual-host profile does; with RT group '
-       'scheduling the default 950000 leaves the guest cgroup no RT '
-       'runtime')),
+     host_checks.RT_BUDGET_REASON, host_checks.RT_BUDGET_FIX),
     ('cannot limit locked memory',
      exception.MemoryLockingUnavailable,
-     _('the host refused to lock the guest memory (<locked/>)'),
-     _('the libvirt daemon needs CAP_SYS_RESOURCE and an unlimited '
-       'RLIMIT_MEMLOCK (e.g. LimitMEMLOCK=infinity in its systemd unit, or '
-       '"ulimit -l unlimited" before starting it in a container that grants '
-       'CAP_SYS_RESOURCE)')),
+     host_checks.MEMLOCK_REASON, host_checks.MEMLOCK_FIX),
 )
 
 
@@ -67,8 +61,10 @@ def translate_start_error(name, error):
 
 
 class LibvirtDriver(object):
-    def __init__(self, host=None):
+    def __init__(self, host=None, host_root='/'):
         self._host = host or host_mod.Host()
+        # Where the preflight reads /proc and /sys (a fake tree in tests).
+        self._host_facts = host_facts.HostFacts(host_root)
 
     @property
     def host(self):
@@ -168,6 +164,7 @@ class LibvirtDriver(object):
             guest = self.get_guest_config(instance, image_meta)
             if adjust_guest is not None:
                 adjust_guest(guest)
+            self._preflight(guest)
             if guest.virt_type != 'test':
                 os.makedirs(os.path.dirname(console_log_path(instance.name)),
                             exist_ok=True)
@@ -179,15 +176,63 @@ class LibvirtDriver(object):
                 raise exception.InstanceStartFailed(
                     name=instance.name, reason=e.get_error_message())
         try:
-            domain.create()
+            self._start(domain, instance.name)
         except libvirt.libvirtError as e:
             error = translate_start_error(instance.name, e)
+            domain = self._current_domain(domain, instance.name)
             LOG.error('Starting %s failed, undefining it: %s',
                       instance.name, error)
             self._undefine_quietly(domain)
             raise error
         LOG.info('Started %s', instance.name)
         return guest
+
+    def preflight_applies(self, guest):
+        """Whether the preflight can judge where ``guest`` would run.
+
+        It reads this machine's /proc and /sys, so it is skipped for a
+        remote connection URI (another host's kernel decides there) and for
+        libvirt's test driver, which starts no process and applies neither
+        scheduling policies nor memory limits: checking the machine that
+        runs the unit tests would judge the wrong thing.
+        """
+        if not CONF.libvirt.realtime_preflight or guest.virt_type == 'test':
+            return False
+        return not urlparse.urlsplit(self._host.uri).hostname
+
+    def _preflight(self, guest):
+        """Refuse a real-time guest libvirt would refuse, before defining."""
+        if self.preflight_applies(guest):
+            host_checks.preflight(guest, self._host_facts)
+
+    def _start(self, domain, name):
+        """Start a defined domain, once more through a fresh connection if
+        the libvirt daemon went away between define and start (a restart
+        keeps the definition; the old domain handle is dead)."""
+        try:
+            domain.create()
+        except libvirt.libvirtError as e:
+            if e.get_error_code() not in host_mod._CONNECTION_ERRORS or \
+                    not self._reconnected(domain):
+                raise
+            LOG.warning('Lost libvirt while starting %s (%s); retrying on '
+                        'a new connection', name, e.get_error_message())
+            self._host.lookup(name).create()
+
+    def _current_domain(self, domain, name):
+        """A live handle on ``name``: the old one may belong to a
+        connection that died, which would leave the domain defined."""
+        try:
+            if not self._reconnected(domain):
+                return domain
+            return self._host.lookup(name)
+        except (exception.NovaException, libvirt.libvirtError):
+            return domain
+
+    def _reconnected(self, domain):
+        """True when ``domain``'s connection died and Host made a new one
+        (raises HypervisorUnavailable while the daemon is still down)."""
+        return self._host.get_connection() is not domain.connect()
 
     def destroy(self, name):
         """Stop (if running) and undefine a guest."""
