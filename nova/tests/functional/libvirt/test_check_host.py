@@ -1,0 +1,68 @@
+"""nova-realtime check-host on this machine agrees with what spawn does."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+from nova import exception
+from nova.tests.functional.libvirt import base
+
+
+class CheckHostMatchesSpawnTest(base.RealQemuTestCase):
+    def check_host(self):
+        conf = os.path.join(self.lock_path, 'check.conf')
+        with open(conf, 'w') as f:
+            f.write(textwrap.dedent('''\
+                [compute]
+                cpu_dedicated_set = %s
+                [libvirt]
+                virt_type = qemu
+                ''' % base.DEDICATED))
+        proc = subprocess.run(
+            [sys.executable, '-m', 'nova.cmd.realtime', '--config-file', conf,
+             'check-host', '--connection', base.URI, '--format', 'json'],
+            capture_output=True, text=True, timeout=60)
+        report = json.loads(proc.stdout)
+        self.addDetail('check-host', base.content.text_content(proc.stdout))
+        verdicts = {c['id']: c['status'] for c in report['checks']}
+        return proc.returncode, report['ready'], verdicts
+
+    def _spawn_verdict(self, suffix, exc_class, **kw):
+        """'OK' when a real-time guest boots, 'FAIL' when spawn raises
+        ``exc_class`` (libvirt's own verdict: preflight off)."""
+        self.flags(realtime_preflight=False, group='libvirt')
+        try:
+            self.spawn(suffix, **kw)
+        except exc_class:
+            self.assert_nothing_left(self.name(suffix))
+            return 'FAIL'
+        return 'OK'
+
+    def test_memory_locking_verdict_matches_spawn(self):
+        self.useFixture(base.SchedRtRuntime(-1))
+        code, ready, verdicts = self.check_host()
+        self.assertEqual('OK', verdicts['kernel.sched_rt_runtime_us'])
+        self.assertEqual('OK', verdicts['libvirt.connection'])
+        spawned = self._spawn_verdict(
+            'lock', exception.MemoryLockingUnavailable, **base.RT)
+        self.assertEqual(spawned, verdicts['memory.locking'])
+        self.assertEqual(spawned == 'OK', ready)
+        self.assertEqual(spawned == 'OK', code == 0)
+
+    def test_rt_budget_verdict_matches_spawn_without_memory_locking(self):
+        """sched_rt_runtime_us at 950000 and at -1, each compared with a
+        spawn of the driver-built config minus <locked/>."""
+        for value in (950000, -1):
+            self.useFixture(base.SchedRtRuntime(value))
+            _code, _ready, verdicts = self.check_host()
+            spawned = self._spawn_verdict(
+                'budget%d' % abs(value), exception.RealtimeBudgetUnavailable,
+                adjust_guest=base.drop_memory_locking, **base.RT)
+            self.assertEqual(spawned, verdicts['kernel.sched_rt_runtime_us'],
+                             value)
+            self.assertEqual(spawned, verdicts['kernel.rt_group_sched'],
+                             value)
+            if spawned == 'OK':
+                self.driver.destroy(self.name('budget%d' % abs(value)))

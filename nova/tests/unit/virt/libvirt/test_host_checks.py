@@ -1,0 +1,440 @@
+"""host_checks against fake /proc and /sys trees (fixtures.TempDir)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import fixtures
+import libvirt
+
+from nova import exception
+from nova import test
+from nova.virt.libvirt import config as vconfig
+from nova.virt.libvirt import host as host_mod
+from nova.virt.libvirt import host_checks as hc
+from nova.virt.libvirt import host_facts
+
+CAP_ALL = '000001ffffffffff'
+CAP_NO_SYS_RESOURCE = '000001fffeffffff'
+
+
+def limits_text(soft, hard):
+    return ('Limit                     Soft Limit           Hard Limit'
+            '           Units     \n'
+            'Max locked memory         %-20s %-20s bytes     \n' % (soft, hard))
+
+
+class FakeHostTestCase(test.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.root = self.useFixture(fixtures.TempDir()).path
+        self.facts = host_facts.HostFacts(self.root)
+        self.write('sys/devices/system/cpu/online', '0-3')
+
+    def write(self, path, text):
+        full = os.path.join(self.root, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, 'w') as f:
+            f.write(text + '\n')
+
+    def sysctl(self, name, value):
+        self.write('proc/sys/' + name.replace('.', '/'), str(value))
+
+    def rt_group_sched(self, machine=None):
+        self.write('sys/fs/cgroup/cpu/cpu.rt_runtime_us', '950000')
+        if machine is not None:
+            self.write('sys/fs/cgroup/cpu/machine/cpu.rt_runtime_us',
+                       str(machine))
+
+    def daemon(self, pid=4242, comm='libvirtd', cap_eff=CAP_NO_SYS_RESOURCE,
+               cap_bnd=CAP_NO_SYS_RESOURCE, soft='8388608', hard='8388608'):
+        self.write('proc/%d/comm' % pid, comm)
+        self.write('proc/%d/status' % pid,
+                   'Name:\t%s\nCapEff:\t%s\nCapBnd:\t%s' % (
+                       comm, cap_eff, cap_bnd))
+        self.write('proc/%d/limits' % pid, limits_text(soft, hard))
+
+
+class TestKernelChecks(FakeHostTestCase):
+    def test_preempt_rt(self):
+        self.sysctl('kernel.osrelease', '6.1.0-rt-amd64')
+        self.sysctl('kernel.version', '#1 SMP PREEMPT_DYNAMIC')
+        self.assertEqual(hc.WARN, hc.check_preempt_rt(self.facts).status)
+        self.write('sys/kernel/realtime', '1')
+        self.assertEqual(hc.OK, hc.check_preempt_rt(self.facts).status)
+
+    def test_preempt_rt_from_version(self):
+        self.sysctl('kernel.version', '#1 SMP PREEMPT_RT Debian 6.1.90')
+        self.assertEqual(hc.OK, hc.check_preempt_rt(self.facts).status)
+
+    def test_sched_rt_runtime(self):
+        self.sysctl('kernel.sched_rt_runtime_us', -1)
+        self.assertEqual(hc.OK, hc.check_sched_rt_runtime(self.facts).status)
+        self.sysctl('kernel.sched_rt_runtime_us', 950000)
+        result = hc.check_sched_rt_runtime(self.facts)
+        self.assertEqual(hc.WARN, result.status)  # throttling only
+        self.rt_group_sched(machine=0)
+        result = hc.check_sched_rt_runtime(self.facts)
+        self.assertEqual(hc.FAIL, result.status)
+        self.assertIn('950000', result.found)
+        self.assertIn('kernel.sched_rt_runtime_us=-1', result.fix)
+
+    def test_sched_rt_runtime_unreadable(self):
+        self.assertEqual(hc.WARN, hc.check_sched_rt_runtime(self.facts).status)
+
+    def test_rt_group_sched(self):
+        self.sysctl('kernel.sched_rt_runtime_us', 950000)
+        self.assertEqual(hc.OK, hc.check_rt_group_sched(self.facts).status)
+        self.rt_group_sched(machine=0)
+        result = hc.check_rt_group_sched(self.facts)
+        self.assertEqual(hc.FAIL, result.status)
+        self.assertIn('/machine cpu.rt_runtime_us=0', result.found)
+        self.sysctl('kernel.sched_rt_runtime_us', -1)
+        self.assertEqual(hc.OK, hc.check_rt_group_sched(self.facts).status)
+
+    def test_timer_migration(self):
+        self.assertEqual(hc.OK, hc.check_timer_migration(self.facts).status)
+        self.sysctl('kernel.timer_migration', 1)
+        self.assertEqual(hc.WARN,
+                         hc.check_timer_migration(self.facts).status)
+        self.sysctl('kernel.timer_migration', 0)
+        self.assertEqual(hc.OK, hc.check_timer_migration(self.facts).status)
+
+
+class TestIsolationChecks(FakeHostTestCase):
+    def test_dedicated_set(self):
+        self.assertEqual(hc.WARN,
+                         hc.check_dedicated_set(self.facts, None).status)
+        result = hc.check_dedicated_set(self.facts, {2, 3, 4})
+        self.assertEqual(hc.WARN, result.status)
+        self.assertIn('offline pCPUs 4', result.found)
+        self.assertEqual(hc.OK,
+                         hc.check_dedicated_set(self.facts, {2, 3}).status)
+
+    def test_isolcpus_with_flags(self):
+        self.write('proc/cmdline', 'ro isolcpus=domain,managed_irq,2-3 quiet')
+        self.assertEqual(hc.OK, hc.check_isolcpus(self.facts, {2, 3}).status)
+        result = hc.check_isolcpus(self.facts, {1, 2, 3})
+        self.assertEqual(hc.WARN, result.status)
+        self.assertIn('leaves dedicated pCPUs 1 out', result.found)
+
+    def test_isolation_params_missing_or_unknown_set(self):
+        self.write('proc/cmdline', 'ro quiet')
+        for check in (hc.check_isolcpus, hc.check_nohz_full,
+                      hc.check_rcu_nocbs):
+            self.assertEqual(hc.WARN, check(self.facts, {2, 3}).status)
+            self.assertEqual(hc.WARN, check(self.facts, None).status)
+
+    def test_nohz_full_and_rcu_nocbs(self):
+        self.write('proc/cmdline',
+                   'nohz_full=2-3 rcu_nocbs -- init-arg nohz_full=0')
+        self.assertEqual(hc.OK, hc.check_nohz_full(self.facts, {2, 3}).status)
+        # bare rcu_nocbs: every CPU
+        self.assertEqual(hc.OK, hc.check_rcu_nocbs(self.facts, {2, 3}).status)
+
+    def test_irqbalance(self):
+        self.assertEqual(hc.OK, hc.check_irqbalance(self.facts).status)
+        self.write('proc/77/comm', 'irqbalance')
+        result = hc.check_irqbalance(self.facts)
+        self.assertEqual(hc.WARN, result.status)
+        self.assertIn('pid 77', result.found)
+
+    def test_irq_affinity(self):
+        self.write('proc/irq/24/smp_affinity_list', '0-1')
+        self.write('proc/irq/default_smp_affinity', '3')
+        self.assertEqual(hc.OK,
+                         hc.check_irq_affinity(self.facts, {2, 3}).status)
+        self.write('proc/irq/25/smp_affinity_list', '0-3')
+        result = hc.check_irq_affinity(self.facts, {2, 3})
+        self.assertEqual(hc.WARN, result.status)
+        self.assertIn('IRQs 25', result.found)
+        self.write('proc/irq/default_smp_affinity', 'f')
+        self.assertIn('new IRQs default to 0-3',
+                      hc.check_irq_affinity(self.facts, {2, 3}).found)
+        self.assertEqual(hc.WARN,
+                         hc.check_irq_affinity(self.facts, None).status)
+
+    def test_smt(self):
+        for cpu, siblings in ((0, '0'), (1, '1'), (2, '2-3'), (3, '2-3')):
+            self.write('sys/devices/system/cpu/cpu%d/topology/'
+                       'thread_siblings_list' % cpu, siblings)
+        self.assertEqual(hc.OK, hc.check_smt(self.facts, {0, 1}).status)
+        result = hc.check_smt(self.facts, {1, 2})
+        self.assertEqual(hc.WARN, result.status)
+        self.assertIn('2~3', result.found)
+        # An offline sibling is no sibling.
+        self.write('sys/devices/system/cpu/online', '0-2')
+        self.assertEqual(hc.OK, hc.check_smt(self.facts, {1, 2}).status)
+
+
+class TestMemoryChecks(FakeHostTestCase):
+    def test_memlock_no_daemon(self):
+        self.assertEqual(hc.WARN, hc.check_memlock(self.facts).status)
+
+    def test_memlock_without_capability(self):
+        self.daemon()
+        result = hc.check_memlock(self.facts)
+        self.assertEqual(hc.FAIL, result.status)
+        self.assertIn('not even in its bounding set', result.found)
+        self.assertIn('8192 KiB', result.found)
+        self.assertEqual(hc.MEMLOCK_FIX, result.fix)
+
+    def test_memlock_capability_bounding_only(self):
+        self.daemon(cap_bnd=CAP_ALL)
+        result = hc.check_memlock(self.facts)
+        self.assertEqual(hc.FAIL, result.status)
+        self.assertIn('bounding set but not effective', result.found)
+
+    def test_memlock_with_capability(self):
+        self.daemon(comm='virtqemud', cap_eff=CAP_ALL, cap_bnd=CAP_ALL)
+        result = hc.check_memlock(self.facts)
+        self.assertEqual(hc.OK, result.status)
+        self.assertIn('virtqemud', result.found)
+
+    def test_memlock_unlimited_hard_limit(self):
+        self.daemon(soft='unlimited', hard='unlimited')
+        self.assertEqual(hc.OK, hc.check_memlock(self.facts).status)
+
+    def test_hugepages(self):
+        base = 'sys/devices/system/node/node%d/hugepages/hugepages-%dkB/%s'
+        for node in (0, 1):
+            for size in (2048, 1048576):
+                self.write(base % (node, size, 'nr_hugepages'), '0')
+                self.write(base % (node, size, 'free_hugepages'), '0')
+        self.assertEqual(hc.WARN, hc.check_hugepages(self.facts).status)
+        self.write(base % (1, 1048576, 'nr_hugepages'), '4')
+        self.write(base % (1, 1048576, 'free_hugepages'), '3')
+        result = hc.check_hugepages(self.facts)
+        self.assertEqual(hc.OK, result.status)
+        self.assertIn('node 1: 4 x 1048576 KiB (3 free)', result.found)
+        self.assertIn('node 0: none', result.found)
+
+    def test_thp(self):
+        self.assertEqual(hc.OK, hc.check_thp(self.facts).status)
+        path = 'sys/kernel/mm/transparent_hugepage/enabled'
+        self.write(path, '[always] madvise never')
+        self.assertEqual(hc.WARN, hc.check_thp(self.facts).status)
+        self.write(path, 'always madvise [never]')
+        self.assertEqual(hc.OK, hc.check_thp(self.facts).status)
+
+    def test_ksm(self):
+        self.assertEqual(hc.OK, hc.check_ksm(self.facts).status)
+        self.write('sys/kernel/mm/ksm/run', '1')
+        self.assertEqual(hc.WARN, hc.check_ksm(self.facts).status)
+        self.write('sys/kernel/mm/ksm/run', '0')
+        self.assertEqual(hc.OK, hc.check_ksm(self.facts).status)
+
+
+class TestPowerChecks(FakeHostTestCase):
+    def test_cpufreq(self):
+        self.assertEqual(hc.OK, hc.check_cpufreq(self.facts, {2, 3}).status)
+        for cpu in (2, 3):
+            self.write('sys/devices/system/cpu/cpu%d/cpufreq/'
+                       'scaling_governor' % cpu, 'performance')
+        self.assertEqual(hc.OK, hc.check_cpufreq(self.facts, {2, 3}).status)
+        self.write('sys/devices/system/cpu/cpu3/cpufreq/scaling_governor',
+                   'powersave')
+        result = hc.check_cpufreq(self.facts, {2, 3})
+        self.assertEqual(hc.WARN, result.status)
+        self.assertIn('powersave on 3', result.found)
+
+    def _state(self, cpu, index, name, latency, disable='0'):
+        base = 'sys/devices/system/cpu/cpu%d/cpuidle/state%d/' % (cpu, index)
+        self.write(base + 'name', name)
+        self.write(base + 'latency', str(latency))
+        self.write(base + 'disable', disable)
+
+    def test_cstates(self):
+        self.assertEqual(hc.OK, hc.check_cstates(self.facts, {2}).status)
+        self._state(2, 0, 'POLL', 0)
+        self._state(2, 1, 'C1', 2)
+        self.assertEqual(hc.OK, hc.check_cstates(self.facts, {2}).status)
+        self._state(2, 2, 'C6', 133)
+        result = hc.check_cstates(self.facts, {2})
+        self.assertEqual(hc.WARN, result.status)
+        self.assertIn('C6 (133 us) on 2', result.found)
+        self._state(2, 2, 'C6', 133, disable='1')
+        self.assertEqual(hc.OK, hc.check_cstates(self.facts, {2}).status)
+
+
+class TestLibvirtChecks(test.TestCase):
+    def test_test_driver(self):
+        host = host_mod.Host('test:///default')
+        self.addCleanup(host.close)
+        results = {r.id: r for r in hc.check_libvirt(host, 'kvm')}
+        self.assertEqual(hc.OK, results['libvirt.connection'].status)
+        self.assertEqual(hc.OK, results['libvirt.version'].status)
+        self.assertEqual(hc.WARN, results['libvirt.virt_type'].status)
+
+    def test_unreachable(self):
+        host = host_mod.Host('qemu+unix:///system?socket=/nonexistent/sock')
+        results = hc.check_libvirt(host, 'kvm')
+        self.assertEqual([hc.FAIL] * 3, [r.status for r in results])
+        self.assertIn('/nonexistent/sock', results[0].found)
+
+    def test_virt_type_rules(self):
+        self.assertEqual(hc.OK, hc._virt_type_result(
+            'kvm', False, ['qemu', 'kvm']).status)
+        self.assertEqual(hc.WARN, hc._virt_type_result(
+            'qemu', False, ['qemu', 'kvm']).status)
+        result = hc._virt_type_result('kvm', False, ['qemu'])
+        self.assertEqual(hc.FAIL, result.status)
+        self.assertIn('only qemu', result.found)
+
+    def test_version_text(self):
+        self.assertEqual('9.0.0', hc._version_text(9000000))
+        self.assertEqual('1.2.13', hc._version_text(1002013))
+
+
+class TestRunAndFormat(FakeHostTestCase):
+    def test_ready_host(self):
+        self.sysctl('kernel.sched_rt_runtime_us', -1)
+        self.rt_group_sched(machine=0)
+        self.daemon(cap_eff=CAP_ALL)
+        host = host_mod.Host('test:///default')
+        self.addCleanup(host.close)
+        results = hc.run_checks(self.facts, {2, 3}, host, 'kvm')
+        ids = [r.id for r in results]
+        self.assertEqual(len(ids), len(set(ids)))
+        self.assertTrue(hc.host_is_ready(results))
+        text = hc.format_text(results)
+        self.assertEqual(len(results) + 1, len(text.splitlines()))
+        self.assertIn('READY for real-time guests', text)
+        report = json.loads(hc.format_json(results))
+        self.assertTrue(report['ready'])
+        self.assertEqual(ids, [c['id'] for c in report['checks']])
+
+    def test_not_ready_host(self):
+        self.sysctl('kernel.sched_rt_runtime_us', 950000)
+        self.rt_group_sched(machine=0)
+        self.daemon()
+        host = host_mod.Host('test:///default')
+        self.addCleanup(host.close)
+        results = hc.run_checks(self.facts, {2, 3}, host, 'kvm')
+        self.assertFalse(hc.host_is_ready(results))
+        failed = {r.id for r in results if r.status == hc.FAIL}
+        self.assertEqual({'kernel.sched_rt_runtime_us',
+                          'kernel.rt_group_sched', 'memory.locking'}, failed)
+        text = hc.format_text(results)
+        self.assertIn('NOT READY', text)
+        self.assertIn('| fix: set kernel.sched_rt_runtime_us=-1', text)
+
+
+def realtime_guest(locked=True, scheduler='fifo'):
+    guest = vconfig.LibvirtConfigGuest()
+    guest.cputune = vconfig.LibvirtConfigGuestCPUTune()
+    guest.cputune.vcpusched.append(vconfig.LibvirtConfigGuestCPUTuneVCPUSched(
+        vcpus={1}, scheduler=scheduler, priority=1))
+    guest.membacking = vconfig.LibvirtConfigGuestMemoryBacking()
+    guest.membacking.locked = locked
+    return guest
+
+
+class TestPreflight(FakeHostTestCase):
+    def test_ready_host_passes(self):
+        self.sysctl('kernel.sched_rt_runtime_us', -1)
+        self.rt_group_sched(machine=0)
+        self.daemon(soft='unlimited', hard='unlimited')
+        hc.preflight(realtime_guest(), self.facts)
+
+    def test_no_budget(self):
+        self.sysctl('kernel.sched_rt_runtime_us', 950000)
+        self.rt_group_sched(machine=0)
+        self.daemon(cap_eff=CAP_ALL)
+        error = self.assertRaises(exception.RealtimeBudgetUnavailable,
+                                  hc.preflight, realtime_guest(), self.facts)
+        self.assertIn('kernel.sched_rt_runtime_us=-1', str(error))
+        self.assertEqual(hc.RT_BUDGET_FIX, error.kwargs['fix'])
+
+    def test_no_memlock(self):
+        self.sysctl('kernel.sched_rt_runtime_us', -1)
+        self.daemon()
+        error = self.assertRaises(exception.MemoryLockingUnavailable,
+                                  hc.preflight, realtime_guest(), self.facts)
+        self.assertIn('CAP_SYS_RESOURCE', str(error))
+        self.assertIn('preflight memory.locking', str(error))
+        # Without <locked/> there is nothing to refuse.
+        hc.preflight(realtime_guest(locked=False), self.facts)
+
+    def test_both_named_budget_first(self):
+        self.sysctl('kernel.sched_rt_runtime_us', 950000)
+        self.rt_group_sched()
+        self.daemon()
+        error = self.assertRaises(exception.RealtimeBudgetUnavailable,
+                                  hc.preflight, realtime_guest(), self.facts)
+        self.assertIn('memory.locking', str(error))
+        self.assertIn(hc.MEMLOCK_FIX, str(error))
+
+    def test_non_fifo_scheduler_needs_no_budget(self):
+        self.sysctl('kernel.sched_rt_runtime_us', 950000)
+        self.rt_group_sched()
+        hc.preflight(realtime_guest(locked=False, scheduler='batch'),
+                     self.facts)
+
+    def test_unknown_daemon_does_not_block(self):
+        # No libvirt daemon visible (e.g. another mount namespace): libvirt
+        # itself will say whether it can lock memory.
+        self.sysctl('kernel.sched_rt_runtime_us', -1)
+        hc.preflight(realtime_guest(), self.facts)
+
+
+class TestFacts(FakeHostTestCase):
+    def test_parsers(self):
+        self.assertEqual({2, 3, 5}, host_facts.parse_isolcpus(
+            'nohz,domain,2-3,5'))
+        self.assertEqual(set(), host_facts.parse_kernel_cpu_list(''))
+        self.write('proc/cmdline', 'a=1 b c=x=y -- d=2')
+        self.assertEqual({'a': '1', 'b': None, 'c': 'x=y'},
+                         self.facts.cmdline())
+
+    def test_libvirt_error_translation_shares_fix_text(self):
+        from nova.virt.libvirt import driver
+        error = libvirt.libvirtError('x')
+        error.err = (libvirt.VIR_ERR_SYSTEM_ERROR, 0,
+                     'Cannot set scheduler parameters for pid 1', 2, None,
+                     None, None, -1, -1)
+        translated = driver.translate_start_error('g', error)
+        self.assertEqual(hc.RT_BUDGET_FIX, translated.kwargs['fix'])
+
+
+class TestDriverPreflightScope(test.TestCase):
+    def _applies(self, uri, virt_type='qemu'):
+        from nova.virt.libvirt import driver
+        guest = realtime_guest()
+        guest.virt_type = virt_type
+        return driver.LibvirtDriver(host_mod.Host(uri)).preflight_applies(
+            guest)
+
+    def test_scope(self):
+        self.assertTrue(self._applies('qemu:///system'))
+        # The test driver runs no process: nothing on this host to judge.
+        self.assertFalse(self._applies('test:///default', 'test'))
+        # Another host's kernel decides for a remote URI.
+        self.assertFalse(self._applies('qemu+ssh://compute1/system'))
+        self.flags(realtime_preflight=False, group='libvirt')
+        self.assertFalse(self._applies('qemu:///system'))
+
+
+class TestCommand(FakeHostTestCase):
+    def _run(self, *args):
+        return subprocess.run(
+            [sys.executable, '-m', 'nova.cmd.realtime', 'check-host',
+             '--root', self.root, '--connection', 'test:///default'] +
+            list(args), capture_output=True, text=True, timeout=60)
+
+    def test_exit_status_and_json(self):
+        self.sysctl('kernel.sched_rt_runtime_us', 950000)
+        self.rt_group_sched(machine=0)
+        self.daemon()
+        proc = self._run('--format', 'json')
+        self.assertEqual(3, proc.returncode, proc.stderr)
+        report = json.loads(proc.stdout)
+        self.assertFalse(report['ready'])
+        statuses = {c['id']: c['status'] for c in report['checks']}
+        self.assertEqual(hc.FAIL, statuses['memory.locking'])
+        self.sysctl('kernel.sched_rt_runtime_us', -1)
+        self.daemon(cap_eff=CAP_ALL)
+        proc = self._run()
+        self.assertEqual(0, proc.returncode, proc.stdout + proc.stderr)
+        self.assertIn('OK   kernel.sched_rt_runtime_us', proc.stdout)
