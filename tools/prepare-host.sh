@@ -1,0 +1,41 @@
+#!/bin/bash
+# Host preparation for real-time guests that is possible on this machine
+# (root, no systemd). Idempotent: prints only what it changes. What it
+# cannot change (a PREEMPT_RT kernel, isolcpus/nohz_full on the kernel
+# command line, CAP_SYS_RESOURCE for libvirtd) is reported by
+#   .venv/bin/nova-realtime check-host --connection qemu:///system
+set -euo pipefail
+
+changed=0
+set_sysctl() {  # name wanted-value
+    local path="/proc/sys/${1//.//}"
+    [ -w "$path" ] || { echo "prepare-host: cannot write $1 here, skipped"; return 0; }
+    local now
+    now=$(cat "$path")
+    if [ "$now" != "$2" ]; then
+        echo "$2" > "$path"
+        echo "prepare-host: $1 $now -> $2"
+        changed=1
+    fi
+}
+set_choice() {  # sysfs file wanted-word
+    [ -w "$1" ] || return 0
+    grep -q "\[$2\]" "$1" && return 0
+    echo "$2" > "$1" 2>/dev/null || { echo "prepare-host: cannot set $1 to $2"; return 0; }
+    echo "prepare-host: $1 -> $2"
+    changed=1
+}
+
+# RT group scheduling leaves libvirt's guest cgroups no RT runtime unless
+# RT throttling is off: libvirt's <vcpusched> then fails with EPERM.
+set_sysctl kernel.sched_rt_runtime_us -1
+# Keep timers where they were armed (off the dedicated pCPUs).
+set_sysctl kernel.timer_migration 0
+# No khugepaged compaction stalls, no KSM scanning.
+set_choice /sys/kernel/mm/transparent_hugepage/enabled never
+if [ -w /sys/kernel/mm/ksm/run ] && [ "$(cat /sys/kernel/mm/ksm/run)" != 0 ]; then
+    echo 0 > /sys/kernel/mm/ksm/run
+    echo "prepare-host: /sys/kernel/mm/ksm/run -> 0"
+    changed=1
+fi
+[ "$changed" = 1 ] || echo "prepare-host: nothing to change"
