@@ -3,6 +3,8 @@ copyright = 'nova-realtime developers'
 extensions = [
     'oslo_config.sphinxext',
     'oslo_config.sphinxconfiggen',
+    # Examples run at build time, references built from the code.
+    'nova.doc.sphinxext',
 ]
 config_generator_config_file = [
     ('../../etc/nova/nova-realtime-config-generator.conf',
@@ -12,3 +14,6 @@ master_doc = 'index'
 exclude_patterns = []
 html_theme = 'alabaster'
 html_static_path = ['_static']
+# The sample nova.conf is written into _static at build time.
+html_theme_options = {'description': 'Real-time guests for the Nova '
+                                     'libvirt driver'}
