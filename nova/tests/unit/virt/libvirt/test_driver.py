@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 
 import libvirt
 from oslo_utils import uuidutils
@@ -57,6 +58,10 @@ class DriverTestCase(test.TestCase):
     def spawn(self, name, image_meta=None, **kw):
         instance = make_instance(name, **kw)
         guest = self.driver.spawn(instance, image_meta or image())
+        # Every domain the driver generates must satisfy libvirt's schema,
+        # both as written and as libvirt stores it.
+        rng.assert_domain_valid(guest.to_xml())
+        rng.assert_domain_valid(self.domain_xml(name))
         return instance, guest
 
     def domain_xml(self, name):
@@ -197,6 +202,34 @@ class TestLifecycle(DriverTestCase):
         self.assertIn('free dedicated pCPUs', str(error))
         self.assertNotIn('g3', [d.name() for d in
                                 self.keeper.listAllDomains()])
+
+    def test_threads_in_one_process_never_share_a_pcpu(self):
+        self.flags(cpu_dedicated_set='0-7', group='compute')
+        results = {}
+
+        def boot(index):
+            # Each thread has its own driver and connection, as concurrent
+            # requests in one nova-compute would.
+            driver = libvirt_driver.LibvirtDriver(host_mod.Host())
+            instance = make_instance('t%d' % index, vcpus=2,
+                                     **{'hw:cpu_policy': 'dedicated'})
+            try:
+                driver.spawn(instance, image())
+                results[index] = set(
+                    instance.numa_topology.cpu_pinning.values())
+            except exception.ComputeResourcesUnavailable as e:
+                results[index] = e
+        threads = [threading.Thread(target=boot, args=(i,))
+                   for i in range(5)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        booted = [r for r in results.values() if isinstance(r, set)]
+        refused = [r for r in results.values() if not isinstance(r, set)]
+        self.assertEqual(4, len(booted), results)
+        self.assertEqual(1, len(refused), results)
+        self.assertEqual(set(range(8)), set().union(*booted))
 
     def test_restart_rebuilds_pinning_from_libvirt(self):
         self.flags(cpu_dedicated_set='0-3', group='compute')
