@@ -27,6 +27,8 @@ import time
 import tracemalloc
 
 SLOW_NS = 50 * 1000 * 1000
+# Slower calls are not repeated under tracemalloc (it slows them down).
+SLOW_PEAK_US = 2 * 1000 * 1000
 
 
 def _stats(samples):
@@ -131,7 +133,14 @@ def run_case(objects, hardware, hosts, case):
             return hardware.parse_cpu_spec(spec)
         result, stats = time_calls(func, case.get('budget_s', 0.1), 20,
                                    case.get('max_calls', 2000))
-        if 'rss_growth_bytes' not in stats:
+        if isinstance(result, MemoryError):
+            # The peak is the address-space limit the parent set.
+            stats['memory_limit_bytes'] = resource.getrlimit(
+                resource.RLIMIT_AS)[0]
+        elif stats['max_us'] < SLOW_PEAK_US:
+            # ru_maxrss is a high-water mark, useless after a huge case;
+            # tracemalloc sees this call alone.
+            stats.pop('rss_growth_bytes', None)
             stats['peak_bytes'] = peak_memory(func)
     else:
         host = hosts[case['host']]
