@@ -27,8 +27,6 @@ The emulator pCPU of ``isolate`` follows the guest's thread policy: a whole
 core of its own under isolate, the next thread under require/prefer.
 """
 
-import functools
-
 from nova import exception
 from nova.i18n import _
 from nova import objects
@@ -48,57 +46,106 @@ EMULATOR_SHARE = fields.CPUEmulatorThreadsPolicy.SHARE
 _NO_FIT = object()
 
 
+def _build(cls, **values):
+    """``cls(**values)`` without the per-field overhead of the object API.
+
+    Building the fitted cells through the normal constructor (coercing every
+    element, deep-copying every default) costs as much as the whole fit, so
+    the values (already of the fields' types: ints, sets of ints, dicts of
+    int to int, objects, None) go straight into oslo.versionedobjects'
+    storage attributes. Fields not given get their defaults the normal way,
+    and every given field is marked changed, as the constructor would.
+    test_hardware_fit checks the result against the constructor's.
+    """
+    obj = cls.__new__(cls)
+    obj._context = None
+    obj._changed_fields = set(values)
+    for name, value in values.items():
+        setattr(obj, '_obj_' + name, value)
+    missing = [name for name in cls.fields if name not in values]
+    if missing:
+        obj.obj_set_defaults(*missing)
+    return obj
+
+
 class _HostCell(object):
     """Free resources of one host cell, each worked out at most once.
 
     Cores are the host's SMT sibling groups plus one-thread cores for
     pCPUs in no group; they are ordered by their lowest thread, and a
-    core's threads are sorted only when it is picked.
+    core's threads are sorted only when it is picked. Everything but the
+    free pCPUs is computed on first use (plain attributes, not
+    functools.cached_property, which takes a lock on Python 3.11).
     """
 
     def __init__(self, cell):
+        self.cell = cell
         self.id = cell.id
         self.free = cell.pcpuset - cell.pinned_cpus
         self.siblings = cell.siblings
+        self._pagesizes = {}
+        self._whole_groups = None
+        self._whole_cores = None
+        self._singles = None
+        self._pages = None
+
+    def cpu_count(self):
         # Set operators that build a new set from an object's field copy it
         # element by element (oslo's CoercedSet): use the plain set ones.
-        self.cpu_count = len(cell.cpuset - cell.pcpuset) + len(cell.pcpuset)
-        self.avail_memory = cell.memory - cell.memory_usage
-        self.free_pages = {pages.size_kb: pages.free
-                           for pages in cell.mempages}
-        self.small_kb = (min(self.free_pages) if self.free_pages
-                         else SMALLEST_PAGE_KB)
-        self._pagesizes = {}
+        cell = self.cell
+        return len(cell.cpuset - cell.pcpuset) + len(cell.pcpuset)
 
-    @functools.cached_property
     def free_singles(self):
         """Free pCPUs that belong to no SMT sibling group, as 1-cores."""
-        return [(cpu,) for cpu in self.free.difference(*self.siblings)]
+        if self._singles is None:
+            self._singles = [(cpu,) for cpu in
+                             self.free.difference(*self.siblings)]
+        return self._singles
 
-    @functools.cached_property
-    def whole_cores(self):
-        """Cores with every thread free (and in pcpuset), lowest first."""
-        free = self.free
-        cores = [group for group in self.siblings if group <= free]
-        cores.extend(self.free_singles)
-        cores.sort(key=min)
-        return cores
+    def whole_groups(self):
+        """Sibling groups with every thread free (and in pcpuset)."""
+        if self._whole_groups is None:
+            self._whole_groups = list(filter(self.free.issuperset,
+                                             self.siblings))
+        return self._whole_groups
 
-    @functools.cached_property
+    def whole_core_count(self):
+        return len(self.whole_groups()) + len(self.free_singles())
+
     def whole_smt_threads(self):
-        return sum(len(core) for core in self.whole_cores if len(core) > 1)
+        sizes = list(map(len, self.whole_groups()))
+        return sum(sizes) - sizes.count(1)
+
+    def whole_cores(self):
+        """Cores with every thread free, lowest first."""
+        if self._whole_cores is None:
+            self._whole_cores = sorted(
+                self.whole_groups() + self.free_singles(), key=min)
+        return self._whole_cores
+
+    def pages(self):
+        """(free pages by size in KiB, the small page size in KiB)."""
+        if self._pages is None:
+            cell = self.cell
+            free = {pages.size_kb: pages.free for pages in cell.mempages}
+            small_kb = min(free) if free else SMALLEST_PAGE_KB
+            self._pages = (free, small_kb,
+                           cell.memory - cell.memory_usage)
+        return self._pages
 
     def small_pages_fit(self, memory_mb):
-        if self.avail_memory < memory_mb:
+        free, small_kb, avail_memory = self.pages()
+        if avail_memory < memory_mb:
             return False
-        small_pool = self.free_pages.get(self.small_kb)
+        small_pool = free.get(small_kb)
         return (small_pool is None or
-                small_pool * self.small_kb >= memory_mb * 1024)
+                small_pool * small_kb >= memory_mb * 1024)
 
     def huge_page_fits(self, size_kb, memory_mb):
+        free = self.pages()[0]
         need_kb = memory_mb * 1024
-        return (size_kb in self.free_pages and need_kb % size_kb == 0 and
-                self.free_pages[size_kb] * size_kb >= need_kb)
+        return (size_kb in free and need_kb % size_kb == 0 and
+                free[size_kb] * size_kb >= need_kb)
 
     def choose_pagesize(self, request, memory_mb):
         """The page size (KiB) a guest cell gets here, or _NO_FIT.
@@ -112,18 +159,18 @@ class _HostCell(object):
         return self._pagesizes[key]
 
     def _choose_pagesize(self, request, memory_mb):
+        free, small_kb, _avail = self.pages()
         if request is None:
             return None if self.small_pages_fit(memory_mb) else _NO_FIT
-        if request == MEMPAGES_SMALL or request == self.small_kb:
-            return self.small_kb if self.small_pages_fit(memory_mb) \
-                else _NO_FIT
+        if request == MEMPAGES_SMALL or request == small_kb:
+            return small_kb if self.small_pages_fit(memory_mb) else _NO_FIT
         if request in (MEMPAGES_LARGE, MEMPAGES_ANY):
-            for size_kb in sorted(self.free_pages, reverse=True):
-                if size_kb > self.small_kb and \
+            for size_kb in sorted(free, reverse=True):
+                if size_kb > small_kb and \
                         self.huge_page_fits(size_kb, memory_mb):
                     return size_kb
             if request == MEMPAGES_ANY and self.small_pages_fit(memory_mb):
-                return self.small_kb
+                return small_kb
             return _NO_FIT
         return request if self.huge_page_fits(request, memory_mb) \
             else _NO_FIT
@@ -131,28 +178,28 @@ class _HostCell(object):
     def cpus_fit(self, count, dedicated, thread_policy):
         if not dedicated:
             # Floating vCPUs: a guest node no bigger than the host node.
-            return count <= self.cpu_count
+            return count <= self.cpu_count()
         if len(self.free) < count:
             return False
         if thread_policy == ISOLATE:
-            return len(self.whole_cores) >= count
+            return self.whole_core_count() >= count
         if thread_policy == REQUIRE:
-            return self.whole_smt_threads >= count
+            return self.whole_smt_threads() >= count
         return True
 
     def pick(self, count, thread_policy):
         """``count`` distinct free pCPUs in pinning order."""
         if thread_policy == ISOLATE:
-            return [min(core) for core in self.whole_cores[:count]]
+            return [min(core) for core in self.whole_cores()[:count]]
         if thread_policy == REQUIRE:
             threads = []
-            for core in self.whole_cores:
+            for core in self.whole_cores():
                 if len(core) > 1:
                     threads.extend(sorted(core))
                     if len(threads) >= count:
                         break
             return threads[:count]
-        return _pack(self.free, self.siblings, self.free_singles, count)
+        return _pack(self.free, self.siblings, self.free_singles(), count)
 
 
 def _pack(free, siblings, singles, count):
@@ -294,15 +341,16 @@ def numa_fit_instance_to_host(host_topology, instance_topology):
             pinning = dict(zip(vcpus, pcpus))
             if count > len(vcpus):
                 reserved = set(pcpus[len(vcpus):])
-        fitted_cells.append(objects.InstanceNUMACell(
+        fitted_cells.append(_build(
+            objects.InstanceNUMACell,
             id=cell.id, cpus=set(cell.cpus), memory=memory,
             pagesize=host.choose_pagesize(pagesize, memory),
             cpu_policy=cell.cpu_policy, cpu_thread_policy=thread_policy,
             cpu_pinning=pinning, cpuset_reserved=reserved,
             host_node=host.id))
     realtime = instance_topology.realtime_cpus
-    return objects.InstanceNUMATopology(
-        cells=fitted_cells,
+    return _build(
+        objects.InstanceNUMATopology, cells=fitted_cells,
         emulator_threads_policy=instance_topology.emulator_threads_policy,
         realtime_cpus=set(realtime) if realtime is not None else None)
 

@@ -1,6 +1,7 @@
 """Tests of fitting guests to host NUMA topologies (nova.virt.hardware)."""
 
 import itertools
+import json
 
 import hypothesis
 from hypothesis import strategies as st
@@ -225,6 +226,41 @@ class FitDedicatedTest(_Base):
             hw__emulator_threads_policy='isolate'))
         self.assertEqual(1, len(fitted.cells[0].cpuset_reserved))
         self.assertIsNone(fitted.cells[1].cpuset_reserved)
+
+
+class BuildTest(_Base):
+    """The fast object builder of the fitter matches the constructors."""
+
+    def test_same_as_constructor(self):
+        from nova.virt import hardware_fit
+        cell_values = dict(
+            id=1, cpus={0, 1}, memory=1024, pagesize=2048,
+            cpu_policy='dedicated', cpu_thread_policy='isolate',
+            cpu_pinning={0: 4, 1: 5}, cpuset_reserved={6}, host_node=2)
+        for values in (cell_values, dict(id=0, cpus={0}, memory=512)):
+            built = hardware_fit._build(objects.InstanceNUMACell, **values)
+            made = objects.InstanceNUMACell(**values)
+            self.assertEqual(made.obj_to_primitive(), built.obj_to_primitive())
+            self.assertEqual(made.obj_what_changed(),
+                             built.obj_what_changed())
+        topology = dict(cells=[objects.InstanceNUMACell(**cell_values)],
+                        realtime_cpus={1}, emulator_threads_policy='share')
+        self.assertEqual(
+            objects.InstanceNUMATopology(**topology).obj_to_primitive(),
+            hardware_fit._build(objects.InstanceNUMATopology,
+                                **topology).obj_to_primitive())
+
+    def test_fitted_round_trips(self):
+        fitted = hardware.numa_fit_instance_to_host(
+            make_host(), request_from_flavor(
+                hw__cpu_policy='dedicated', hw__numa_nodes='2',
+                hw__cpu_realtime='yes', hw__emulator_threads_policy='isolate'))
+        primitive = json.loads(json.dumps(fitted.obj_to_primitive()))
+        again = objects.InstanceNUMATopology.obj_from_primitive(primitive)
+        self.assertEqual(fitted.cpu_pinning, again.cpu_pinning)
+        self.assertEqual(fitted.cpuset_reserved, again.cpuset_reserved)
+        self.assertEqual({1, 2, 3}, again.realtime_cpus)
+        self.assertEqual([0, 1], [cell.host_node for cell in again.cells])
 
 
 class FitNUMATest(_Base):
