@@ -145,7 +145,7 @@ done
 log "assembling initramfs"
 root=$cache/rootfs
 rm -rf "$root"
-mkdir -p "$root"/{bin,sbin,usr/bin,proc,sys,dev,tmp,lib64,lib/x86_64-linux-gnu}
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,lib64,lib/x86_64-linux-gnu}
 install -m 0755 "$busybox" "$root/bin/busybox"
 install -m 0755 "$cyclictest" "$root/usr/bin/cyclictest"
 install -m 0755 "$here/guest-init.sh" "$root/init"

@@ -26,7 +26,9 @@ for arg in $(cat /proc/cmdline); do
 done
 
 clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)
-echo "NOVA-RT-LATENCY INFO kernel=$(uname -r) cpus=$(nproc) clocksource=$clocksource"
+# nproc would count only the CPUs init may run on (isolcpus hides vCPU 1).
+cpus=$(grep -c "^processor" /proc/cpuinfo)
+echo "NOVA-RT-LATENCY INFO kernel=$(uname -r) cpus=$cpus clocksource=$clocksource"
 echo "NOVA-RT-LATENCY INFO secs=$secs interval=$interval buckets=$buckets cpu=$cpu prio=$prio"
 echo "NOVA-RT-LATENCY BEGIN"
 # Rows of empty buckets are left out (the host-side parser treats a missing
