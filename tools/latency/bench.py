@@ -351,6 +351,10 @@ def header_lines(result):
     if config['virt_type'] == 'qemu':
         lines.append('NOTE: TCG (no KVM): every guest instruction is '
                      'emulated; absolute numbers are only indicative.')
+    if config.get('emulator_fifo'):
+        lines.append('DIAGNOSTIC: QEMU emulator threads of both guests set to '
+                     'SCHED_FIFO %d after boot (not a driver config)'
+                     % config['emulator_fifo'])
     if result['locked_dropped']:
         lines.append('NOTE: <locked/> was DROPPED from the real-time flavor: '
                      'this host cannot grant memory locking (%s). Everything '
@@ -453,6 +457,7 @@ def main(argv=None):
                   interval=args.interval, buckets=args.buckets,
                   memory_mb=args.memory, hogs=args.hogs,
                   emulator_hogs=args.emulator_hogs,
+                  emulator_fifo=args.emulator_fifo,
                   guest_cmdline=cmdline(args), flavors=FLAVORS)
     result = {'started': started.isoformat(timespec='seconds'),
               'config': config, 'host': host, 'guest_build': manifest,
