@@ -148,23 +148,15 @@ class ImageMetaProps(base.NovaObject):
 
     @staticmethod
     def _coerce_element(name, key, value):
-        if name == 'hw_numa_cpus':
-            # Imported here: hardware imports objects at module level.
-            from nova.virt import hardware
-            try:
-                return hardware.parse_property_cpu_spec(key, value)
-            except exception.InvalidProperty as e:
-                # Callers catch ImageMetaPropInvalid for every bad property.
-                raise exception.ImageMetaPropInvalid(**e.kwargs)
+        # Imported here: hardware imports objects at module level.
+        from nova.virt import hardware
+        parse = (hardware.parse_property_cpu_spec if name == 'hw_numa_cpus'
+                 else hardware.parse_property_memory_mb)
         try:
-            memory = int(value)
-        except (TypeError, ValueError):
-            memory = 0
-        if memory < 1:
-            raise exception.ImageMetaPropInvalid(
-                name=key, value=value,
-                reason=_('must be an integer number of MiB, at least 1'))
-        return memory
+            return parse(key, value)
+        except exception.InvalidProperty as e:
+            # Callers catch ImageMetaPropInvalid for every bad property.
+            raise exception.ImageMetaPropInvalid(**e.kwargs)
 
 
 @base.NovaObjectRegistry.register

@@ -36,6 +36,7 @@ from nova.virt.hardware_parse import parse_cpu_spec  # noqa: F401
 from nova.virt.hardware_parse import parse_cpu_spec_parts
 from nova.virt.hardware_parse import parse_mem_page_size
 from nova.virt.hardware_parse import parse_property_cpu_spec
+from nova.virt.hardware_parse import parse_property_memory_mb
 from nova.virt.hardware_parse import parse_realtime_flag
 from nova.virt.hardware_parse import SMALLEST_PAGE_KB
 
@@ -308,7 +309,7 @@ def _flavor_numa_layout(flavor):
         if match.group(1) == 'cpus':
             cpus[node] = (key, value, parse_property_cpu_spec(key, value))
         else:
-            mems[node] = (key, value, _parse_mem_mb(key, value))
+            mems[node] = (key, value, parse_property_memory_mb(key, value))
     if 'hw:numa_nodes' not in specs:
         if cpus or mems:
             key, value, _unused = (cpus or mems)[min(cpus or mems)]
@@ -320,18 +321,6 @@ def _flavor_numa_layout(flavor):
     nodes = _parse_node_count('hw:numa_nodes', specs['hw:numa_nodes'],
                               flavor.vcpus)
     return nodes, cpus, mems
-
-
-def _parse_mem_mb(key, value):
-    try:
-        memory = int(value)
-    except (TypeError, ValueError):
-        memory = 0
-    if memory < 1:
-        raise exception.InvalidProperty(
-            name=key, value=value,
-            reason=_('must be a whole number of MiB, at least 1'))
-    return memory
 
 
 def _image_numa_layout(props):
@@ -516,7 +505,8 @@ def numa_get_constraints(flavor, image_meta):
 __all__ = [
     'MAX_CPU_NUMBER', 'MEMPAGES_SMALL', 'MEMPAGES_LARGE', 'MEMPAGES_ANY',
     'parse_cpu_spec_parts', 'parse_cpu_spec', 'format_cpu_spec',
-    'parse_property_cpu_spec', 'get_cpu_dedicated_set', 'get_cpu_shared_set',
+    'parse_property_cpu_spec', 'parse_property_memory_mb',
+    'get_cpu_dedicated_set', 'get_cpu_shared_set',
     'parse_realtime_flag', 'is_realtime_enabled', 'parse_mem_page_size',
     'get_cpu_policy_constraint', 'get_cpu_thread_policy_constraint',
     'get_emulator_threads_constraint', 'get_mem_page_size_constraint',

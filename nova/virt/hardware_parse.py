@@ -161,6 +161,22 @@ def parse_property_cpu_spec(name, value):
         raise exception.InvalidProperty(name=name, value=value, reason=str(e))
 
 
+def parse_property_memory_mb(name, value):
+    """A whole number of MiB, at least 1 (hw:numa_mem.N, hw_numa_mem.N).
+
+    Raises InvalidProperty naming ``name``.
+    """
+    try:
+        memory = int(value)
+    except (TypeError, ValueError):
+        memory = 0
+    if memory < 1:
+        raise exception.InvalidProperty(
+            name=name, value=value,
+            reason=_('must be a whole number of MiB, at least 1'))
+    return memory
+
+
 def _parse_config_cpu_set(option):
     value = getattr(CONF.compute, option)
     if value is None or not value.strip():

@@ -212,7 +212,7 @@ class LibvirtDriver(object):
         try:
             domain.create()
         except libvirt.libvirtError as e:
-            if e.get_error_code() not in host_mod._CONNECTION_ERRORS or \
+            if e.get_error_code() not in host_mod.CONNECTION_ERRORS or \
                     not self._reconnected(domain):
                 raise
             LOG.warning('Lost libvirt while starting %s (%s); retrying on '
@@ -257,7 +257,7 @@ class LibvirtDriver(object):
                 if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                     continue
                 raise
-            if host_mod._our_metadata(guest) is not None:
+            if guest.get_metadata() is not None:
                 result.append((domain.name(), running, guest))
         return sorted(result, key=lambda item: item[0])
 

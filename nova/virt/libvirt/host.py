@@ -30,7 +30,7 @@ def _ignore_libvirt_error(_ctx, _error):
 libvirt.registerErrorHandler(_ignore_libvirt_error, None)
 
 # Errors after which the connection is dead and worth one reconnect.
-_CONNECTION_ERRORS = (
+CONNECTION_ERRORS = (
     libvirt.VIR_ERR_SYSTEM_ERROR,
     libvirt.VIR_ERR_INTERNAL_ERROR,
     libvirt.VIR_ERR_NO_CONNECT,
@@ -88,18 +88,11 @@ def fitted_topology_from_guest(guest):
 
     Domains not defined by this driver carry none.
     """
-    meta = _our_metadata(guest)
+    meta = guest.get_metadata()
     if meta is None or not meta.numa_topology:
         return None
     return objects.InstanceNUMATopology.obj_from_primitive(
         json.loads(meta.numa_topology))
-
-
-def _our_metadata(guest):
-    for item in guest.metadata:
-        if isinstance(item, vconfig.LibvirtConfigGuestMetaNovaRealtime):
-            return item
-    return None
 
 
 def pinned_pcpus_from_guest(guest):
@@ -109,7 +102,7 @@ def pinned_pcpus_from_guest(guest):
     free by ``hw:cpu_thread_policy=isolate``); for any other domain, every
     pCPU named in its vcpupin and emulatorpin is treated as taken.
     """
-    meta = _our_metadata(guest)
+    meta = guest.get_metadata()
     if meta is not None and meta.claimed_pcpus:
         return set(meta.claimed_pcpus)
     taken = set()
@@ -165,7 +158,7 @@ class Host(object):
             try:
                 return func(conn, *args)
             except libvirt.libvirtError as e:
-                if (attempt == 1 and e.get_error_code() in _CONNECTION_ERRORS
+                if (attempt == 1 and e.get_error_code() in CONNECTION_ERRORS
                         and not self._alive(conn)):
                     self._conn = None
                     continue
