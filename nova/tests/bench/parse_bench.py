@@ -76,13 +76,21 @@ HEADERS = ['case', '>len', 'outcome', '>calls', '>median us', 'median',
            '>p99 us', 'p99', '>max us', 'max', '>peak mem', 'target']
 
 
+# The target covers what a tenant can send: image property values are at
+# most 255 characters. Longer specs (a big host's [compute]
+# cpu_dedicated_set) are timed and shown without a verdict.
+TARGET_MAX_LENGTH = 255
+
+
 def rows(results):
     for r in results:
+        in_scope = r['length'] <= TARGET_MAX_LENGTH
+
+        def verdict(value):
+            return timing.verdict(value, TARGET_US) if in_scope else '-'
         yield [r['case'], r['length'], r['outcome'], r['calls'],
-               timing.fmt_us(r['median_us']),
-               timing.verdict(r['median_us'], TARGET_US),
-               timing.fmt_us(r['p99_us']),
-               timing.verdict(r['p99_us'], TARGET_US),
-               timing.fmt_us(r['max_us']),
-               timing.verdict(r['max_us'], TARGET_US),
-               timing.fmt_bytes(r['peak_bytes']), '< 1 ms']
+               timing.fmt_us(r['median_us']), verdict(r['median_us']),
+               timing.fmt_us(r['p99_us']), verdict(r['p99_us']),
+               timing.fmt_us(r['max_us']), verdict(r['max_us']),
+               timing.fmt_bytes(r['peak_bytes']),
+               '< 1 ms' if in_scope else 'none (> 255 chars)']
