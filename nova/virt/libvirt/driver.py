@@ -98,10 +98,29 @@ class LibvirtDriver(object):
         return fitted
 
     def plan(self, instance, image_meta, host_topology=None):
-        """Claim against a host topology (without defining) and build."""
+        """Claim and build without defining anything.
+
+        ``host_topology`` plans against that topology (a saved capabilities
+        document) with [libvirt] virt_type; None plans against the live
+        host.
+        """
+        live = host_topology is None
+        if live:
+            host_topology = self._host_topology_for(instance, image_meta)
         self.claim(instance, image_meta, host_topology)
-        return self.get_guest_config(instance, image_meta,
-                                     host_topology=host_topology)
+        guest = self.get_guest_config(
+            instance, image_meta,
+            virt_type=None if live else CONF.libvirt.virt_type)
+        _record_claimed_pcpus(guest, host_topology, instance.numa_topology)
+        return guest
+
+    def _host_topology_for(self, instance, image_meta):
+        """The live host topology, read only when the guest needs NUMA
+        placement or pinning."""
+        if self.get_instance_constraints(instance.flavor,
+                                         image_meta) is None:
+            return None
+        return self._host.get_host_numa_topology()
 
     # -- guest config -------------------------------------------------------
 
@@ -160,8 +179,11 @@ class LibvirtDriver(object):
         with lock:
             if instance.name in self._defined_names():
                 raise exception.InstanceExists(name=instance.name)
-            self.claim(instance, image_meta)
+            host_topology = self._host_topology_for(instance, image_meta)
+            self.claim(instance, image_meta, host_topology)
             guest = self.get_guest_config(instance, image_meta)
+            _record_claimed_pcpus(guest, host_topology,
+                                  instance.numa_topology)
             if adjust_guest is not None:
                 adjust_guest(guest)
             self._preflight(guest)
@@ -416,6 +438,15 @@ def _get_guest_devices(log_path):
     return devices
 
 
+def _record_claimed_pcpus(guest, host_topology, fitted):
+    """Write every host pCPU the guest takes into its metadata: pins,
+    the reserved emulator pCPU and SMT siblings kept free by the thread
+    policy (which only the host topology knows)."""
+    if fitted is not None and host_topology is not None:
+        guest.get_metadata().claimed_pcpus = hardware.numa_claimed_pcpus(
+            host_topology, fitted)
+
+
 def _get_guest_metadata(instance, topology):
     meta = vconfig.LibvirtConfigGuestMetaNovaRealtime()
     flavor = instance.flavor
@@ -426,7 +457,5 @@ def _get_guest_metadata(instance, topology):
     if topology is not None:
         meta.realtime_vcpus = set(topology.realtime_cpus or ())
         meta.emulator_threads_policy = topology.emulator_threads_policy
-        meta.claimed_pcpus = (set(topology.cpu_pinning.values()) |
-                              topology.cpuset_reserved)
         meta.set_numa_topology(topology)
     return meta

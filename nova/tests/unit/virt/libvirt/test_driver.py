@@ -440,3 +440,40 @@ class TestAdjustGuest(DriverTestCase):
         self.assertNotIn('<locked/>', xml)
         self.assertIn('<nosharepages/>', xml)
         self.assertIn('vcpusched', xml)
+
+
+class TestClaimedPcpusMetadata(DriverTestCase):
+    CAPS = os.path.join(os.path.dirname(__file__), 'fixtures',
+                        'caps_kvm_2numa_smt.xml')
+
+    def _smt_host(self):
+        with open(self.CAPS) as f:
+            caps = vconfig.LibvirtConfigCaps.from_xml(f.read())
+        return host_mod.host_topology_from_caps(caps)
+
+    def test_isolate_records_the_siblings_it_keeps_free(self):
+        host = self._smt_host()
+        instance = make_instance(
+            'iso-smt', vcpus=2, **{'hw:cpu_policy': 'dedicated',
+                                   'hw:cpu_thread_policy': 'isolate'})
+        guest = self.driver.plan(instance, image(), host_topology=host)
+        pins = set(instance.numa_topology.cpu_pinning.values())
+        cell = next(c for c in host.cells
+                    if c.id == instance.numa_topology.cells[0].host_node)
+        siblings = set().union(*(cell.sibling_set(cpu) for cpu in pins))
+        self.assertTrue(siblings > pins)
+        claimed = guest.get_metadata().claimed_pcpus
+        self.assertEqual(siblings, claimed)
+        parsed = vconfig.LibvirtConfigGuest.from_xml(guest.to_xml())
+        self.assertEqual(claimed, host_mod.pinned_pcpus_from_guest(parsed))
+
+    def test_spawn_records_pins_and_reserved_emulator_pcpu(self):
+        instance, _ = self.spawn(
+            'emu-iso', vcpus=2, **{'hw:cpu_policy': 'dedicated',
+                                   'hw:emulator_threads_policy': 'isolate'})
+        parsed = vconfig.LibvirtConfigGuest.from_xml(
+            self.domain_xml('emu-iso'))
+        topology = instance.numa_topology
+        self.assertEqual(set(topology.cpu_pinning.values()) |
+                         topology.cpuset_reserved,
+                         parsed.get_metadata().claimed_pcpus)
