@@ -11,6 +11,15 @@ from nova.objects import fields
 # hw_numa_cpus.1, ...) and are held as one list field.
 _INDEXED_PROPS = ('hw_numa_cpus', 'hw_numa_mem')
 # N is written without leading zeros, so one node has one spelling.
+# Properties a tenant might expect on an image but that only the operator's
+# flavor may set: refused with the reason, rather than silently ignored like
+# the many unrelated properties images carry.
+_FLAVOR_ONLY_PROPS = {
+    'hw_cpu_realtime': _(
+        'real time is enabled only by the flavor extra spec hw:cpu_realtime '
+        '(an operator choice); an image can only choose which vCPUs are '
+        'real time, with hw_cpu_realtime_mask'),
+}
 _INDEXED_RE = re.compile(r'^(%s)\.(0|[1-9]\d{0,2})$' % '|'.join(_INDEXED_PROPS))
 
 
@@ -101,6 +110,9 @@ class ImageMetaProps(base.NovaObject):
                     name=key, value=value,
                     reason=_('set it per guest NUMA node as %s.N, N a node '
                              'number 0, 1, 2 ...') % family)
+            if key in _FLAVOR_ONLY_PROPS:
+                raise exception.ImageMetaPropInvalid(
+                    name=key, value=value, reason=_FLAVOR_ONLY_PROPS[key])
             if key not in cls.fields:
                 continue
             cls._set_coerced(obj, key, key, value)

@@ -309,11 +309,22 @@ def describe_no_fit(host_topology, request):
     """Why a request does not fit: what each host cell has free."""
     need_cpus = [len(cell.cpus) for cell in request.cells]
     need_mem = [cell.memory for cell in request.cells]
-    free = ', '.join(
-        _('cell %(id)d: %(cpus)d free dedicated pCPUs, %(mem)d MiB') % {
-            'id': cell.id, 'cpus': len(cell.free_pcpus),
-            'mem': cell.avail_memory}
-        for cell in host_topology.cells)
+    pagesize = request.cells[0].pagesize
+    wants_huge = pagesize is not None and pagesize != hardware.MEMPAGES_SMALL
+
+    def describe_cell(cell):
+        text = _('cell %(id)d: %(cpus)d free dedicated pCPUs, %(mem)d '
+                 'MiB') % {'id': cell.id, 'cpus': len(cell.free_pcpus),
+                           'mem': cell.avail_memory}
+        if wants_huge:
+            huge = [pages for pages in cell.mempages
+                    if pages.size_kb > SMALL_PAGE_KB]
+            text += ', ' + (', '.join(
+                _('%(free)d free %(size)d KiB pages') % {
+                    'free': pages.free, 'size': pages.size_kb}
+                for pages in huge) or _('no huge pages'))
+        return text
+    free = '; '.join(describe_cell(cell) for cell in host_topology.cells)
     extra = ''
     if request.emulator_threads_policy == \
             fields.CPUEmulatorThreadsPolicy.ISOLATE:
@@ -323,7 +334,7 @@ def describe_no_fit(host_topology, request):
              '%(page)s); host has %(free)s') % {
         'n': len(request.cells), 'cpus': need_cpus, 'extra': extra,
         'mem': need_mem,
-        'page': _describe_pagesize(request.cells[0].pagesize),
+        'page': _describe_pagesize(pagesize),
         'free': free}
 
 

@@ -251,3 +251,13 @@ class TestImageMetaVersions(_ObjectsTestCase):
         self.assertEqual('1.1', props['nova_object.version'])
         self.assertEqual('^0', props['nova_object.data'][
             'hw_cpu_realtime_mask'])
+
+
+class TestFlavorOnlyProperties(_ObjectsTestCase):
+    def test_image_cannot_enable_realtime(self):
+        error = self.assertRaises(
+            exception.ImageMetaPropInvalid, objects.ImageMeta.from_dict,
+            {'properties': {'hw_cpu_realtime': 'yes'}})
+        self.assertEqual('hw_cpu_realtime', error.kwargs['name'])
+        self.assertIn('hw:cpu_realtime', str(error))
+        self.assertIn('hw_cpu_realtime_mask', str(error))

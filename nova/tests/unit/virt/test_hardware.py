@@ -224,9 +224,12 @@ class RealtimeTest(_Base):
                                          hw__cpu_realtime_mask='^0-1')))
 
     def test_image_cannot_enable_realtime(self):
-        # No image property turns real time on; an unknown one is ignored.
-        self.assertIsNone(self.get(DEDICATED, hw_cpu_realtime='yes',
-                                   hw_cpu_realtime_mask='^0'))
+        # An image mask alone does not turn real time on, and an image
+        # asking for it outright is refused with the reason.
+        self.assertIsNone(self.get(DEDICATED, hw_cpu_realtime_mask='^0'))
+        e = self.assertRaises(exception.ImageMetaPropInvalid, self.get,
+                              DEDICATED, hw_cpu_realtime='yes')
+        self.assertMessage(e, 'hw_cpu_realtime', 'hw:cpu_realtime')
 
     def test_malformed_mask_is_an_error_even_when_off(self):
         e = self.assertRaises(exception.InvalidRealtimeMask, self.get,

@@ -231,6 +231,17 @@ class TestLifecycle(DriverTestCase):
         self.assertEqual(1, len(refused), results)
         self.assertEqual(set(range(8)), set().union(*booted))
 
+    def test_no_huge_pages_error_says_what_the_host_has(self):
+        # test:///default reports 2 MiB and 1 GiB pools, all empty.
+        error = self.assertRaises(
+            exception.ComputeResourcesUnavailable, self.spawn, 'huge',
+            vcpus=2, **{'hw:cpu_policy': 'dedicated',
+                        'hw:mem_page_size': '2MB'})
+        self.assertIn('page size 2048 KiB', str(error))
+        self.assertIn('0 free 2048 KiB pages', str(error))
+        self.assertNotIn('huge', [d.name() for d in
+                                  self.keeper.listAllDomains()])
+
     def test_restart_rebuilds_pinning_from_libvirt(self):
         self.flags(cpu_dedicated_set='0-3', group='compute')
         first, _ = self.spawn('before-restart', vcpus=2,
