@@ -85,6 +85,15 @@ class LibvirtDriver(object):
         it, or the claim means nothing to the next caller.
         """
         request = self.get_instance_constraints(instance.flavor, image_meta)
+        self._claim(instance, request, host_topology)
+        return instance.numa_topology
+
+    def _claim(self, instance, request, host_topology=None):
+        """claim() for an already validated request.
+
+        Returns the host topology the fit used (read from libvirt when not
+        given), or None when the guest needs no NUMA placement or pinning.
+        """
         if request is None:
             instance.numa_topology = None
             return None
@@ -95,7 +104,7 @@ class LibvirtDriver(object):
             raise exception.ComputeResourcesUnavailable(
                 reason=describe_no_fit(host_topology, request))
         instance.numa_topology = fitted
-        return fitted
+        return host_topology
 
     def plan(self, instance, image_meta, host_topology=None):
         """Claim and build without defining anything.
@@ -104,41 +113,35 @@ class LibvirtDriver(object):
         document) with [libvirt] virt_type; None plans against the live
         host.
         """
-        live = host_topology is None
-        if live:
-            host_topology = self._host_topology_for(instance, image_meta)
-        self.claim(instance, image_meta, host_topology)
-        guest = self.get_guest_config(
+        request = self.get_instance_constraints(instance.flavor, image_meta)
+        used = self._claim(instance, request, host_topology)
+        guest = self._build_guest(
             instance, image_meta,
-            virt_type=None if live else CONF.libvirt.virt_type)
-        _record_claimed_pcpus(guest, host_topology, instance.numa_topology)
+            virt_type=None if host_topology is None
+            else CONF.libvirt.virt_type)
+        _record_claimed_pcpus(guest, used, instance.numa_topology)
         return guest
-
-    def _host_topology_for(self, instance, image_meta):
-        """The live host topology, read only when the guest needs NUMA
-        placement or pinning."""
-        if self.get_instance_constraints(instance.flavor,
-                                         image_meta) is None:
-            return None
-        return self._host.get_host_numa_topology()
 
     # -- guest config -------------------------------------------------------
 
-    def get_guest_config(self, instance, image_meta, host_topology=None,
-                         virt_type=None):
+    def get_guest_config(self, instance, image_meta, virt_type=None):
         """The LibvirtConfigGuest for an instance.
 
         Uses instance.numa_topology when already fitted (claimed); otherwise
-        fits it against the host now without defining anything.
+        fits it against the live host now without defining anything.
+        ``virt_type`` defaults to what the connection runs.
         """
-        flavor = instance.flavor
-        request = self.get_instance_constraints(flavor, image_meta)
+        request = self.get_instance_constraints(instance.flavor, image_meta)
         if request is not None and not _is_fitted(instance.numa_topology):
-            self.claim(instance, image_meta, host_topology)
+            self._claim(instance, request)
+        return self._build_guest(instance, image_meta, virt_type)
+
+    def _build_guest(self, instance, image_meta, virt_type=None):
+        """Assemble the config from a validated, claimed instance."""
+        flavor = instance.flavor
         topology = instance.numa_topology
         if virt_type is None:
-            virt_type = (self._host.get_domain_type() if host_topology is None
-                         else CONF.libvirt.virt_type)
+            virt_type = self._host.get_domain_type()
 
         guest = vconfig.LibvirtConfigGuest()
         guest.virt_type = virt_type
@@ -174,14 +177,15 @@ class LibvirtDriver(object):
         grant part of it (memory locking, on a host without
         CAP_SYS_RESOURCE); production callers never pass it.
         """
+        # Validate before taking the host lock: bad input waits for nobody.
+        request = self.get_instance_constraints(instance.flavor, image_meta)
         lock = lockutils.lock(CLAIM_LOCK, lock_file_prefix=LOCK_PREFIX,
                               external=True)
         with lock:
             if instance.name in self._defined_names():
                 raise exception.InstanceExists(name=instance.name)
-            host_topology = self._host_topology_for(instance, image_meta)
-            self.claim(instance, image_meta, host_topology)
-            guest = self.get_guest_config(instance, image_meta)
+            host_topology = self._claim(instance, request)
+            guest = self._build_guest(instance, image_meta)
             _record_claimed_pcpus(guest, host_topology,
                                   instance.numa_topology)
             if adjust_guest is not None:
