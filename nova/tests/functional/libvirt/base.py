@@ -16,6 +16,7 @@ import os
 import re
 import signal
 import subprocess
+import textwrap
 import time
 
 import fixtures
@@ -186,6 +187,22 @@ class RealQemuTestCase(test.TestCase):
         self._require_free_host()
         self.driver = libvirt_driver.LibvirtDriver(host_mod.Host())
         self.addCleanup(self.driver.host.close)
+
+    def write_command_config(self):
+        """A nova.conf for nova-realtime processes this test starts: the
+        same host settings, console logs and lock directory as the test."""
+        path = os.path.join(self.lock_path, 'nova.conf')
+        with open(path, 'w') as f:
+            f.write(textwrap.dedent('''\
+                [compute]
+                cpu_dedicated_set = %s
+                [libvirt]
+                virt_type = qemu
+                instances_path = %s
+                [oslo_concurrency]
+                lock_path = %s
+                ''' % (DEDICATED, self.instances_path, self.lock_path)))
+        return path
 
     def _conn(self):
         conn = libvirt.open(URI)

@@ -1,10 +1,8 @@
 """nova-realtime check-host on this machine agrees with what spawn does."""
 
 import json
-import os
 import subprocess
 import sys
-import textwrap
 
 from nova import exception
 from nova.tests.functional.libvirt import base
@@ -12,14 +10,7 @@ from nova.tests.functional.libvirt import base
 
 class CheckHostMatchesSpawnTest(base.RealQemuTestCase):
     def check_host(self):
-        conf = os.path.join(self.lock_path, 'check.conf')
-        with open(conf, 'w') as f:
-            f.write(textwrap.dedent('''\
-                [compute]
-                cpu_dedicated_set = %s
-                [libvirt]
-                virt_type = qemu
-                ''' % base.DEDICATED))
+        conf = self.write_command_config()
         proc = subprocess.run(
             [sys.executable, '-m', 'nova.cmd.realtime', '--config-file', conf,
              'check-host', '--connection', base.URI, '--format', 'json'],

@@ -1,9 +1,7 @@
 """Host faults: a restarted libvirt daemon, no RT budget, races, no room."""
 
-import os
 import subprocess
 import sys
-import textwrap
 
 from nova import exception
 from nova.tests.functional.libvirt import base
@@ -105,17 +103,7 @@ class RealtimeBudgetTest(base.RealQemuTestCase):
 
 class RoomTest(base.RealQemuTestCase):
     def test_two_boot_processes_with_room_for_one(self):
-        conf = os.path.join(self.lock_path, 'nova.conf')
-        with open(conf, 'w') as f:
-            f.write(textwrap.dedent('''\
-                [compute]
-                cpu_dedicated_set = %s
-                [libvirt]
-                virt_type = qemu
-                instances_path = %s
-                [oslo_concurrency]
-                lock_path = %s
-                ''' % (base.DEDICATED, self.instances_path, self.lock_path)))
+        conf = self.write_command_config()
         procs = [subprocess.Popen(
             [sys.executable, '-m', 'nova.cmd.realtime', '--config-file',
              conf, 'boot', '--connection', base.URI,
