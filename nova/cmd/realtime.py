@@ -21,6 +21,7 @@ import nova.conf
 from nova import exception
 from nova.i18n import _
 from nova import objects
+from nova.virt import hardware
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as host_mod
@@ -224,7 +225,6 @@ def do_delete(args):
 
 def do_check_host(args):
     """Exit status 0 when the host can run real-time guests, else 3."""
-    from nova.virt import hardware
     host = _host(args)
     try:
         results = host_checks.run_checks(
@@ -240,7 +240,6 @@ def do_check_host(args):
 
 
 def describe_guest(guest):
-    from nova.virt import hardware
     pinning = {}
     emulator = set()
     realtime = set()
@@ -264,7 +263,6 @@ def describe_guest(guest):
 
 
 def format_summary(name, guest, running):
-    from nova.virt import hardware
     info = describe_guest(guest)
     lines = [_('Domain: %(name)s (%(state)s)') % {
         'name': name, 'state': 'running' if running else 'defined'}]

@@ -16,10 +16,3 @@ class NovaObjectRegistry(ovo_base.VersionedObjectRegistry):
 class NovaObject(ovo_base.VersionedObject):
     OBJ_SERIAL_NAMESPACE = 'nova_object'
     OBJ_PROJECT_NAMESPACE = 'nova'
-
-    def obj_make_compatible(self, primitive, target_version):
-        super().obj_make_compatible(primitive, target_version)
-
-
-class NovaObjectSerializer(ovo_base.VersionedObjectSerializer):
-    OBJ_BASE_CLASS = NovaObject

@@ -274,18 +274,8 @@ class LibvirtDriver(object):
 
     def list_instances(self):
         """[(name, running: bool, LibvirtConfigGuest)] for our guests."""
-        result = []
-        for domain in self._host.list_domains():
-            try:
-                guest = vconfig.LibvirtConfigGuest.from_xml(domain.XMLDesc(0))
-                running = bool(domain.isActive())
-            except libvirt.libvirtError as e:
-                if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                    continue
-                raise
-            if guest.get_metadata() is not None:
-                result.append((domain.name(), running, guest))
-        return sorted(result, key=lambda item: item[0])
+        return [item for item in self._host.list_guests()
+                if item[2].get_metadata() is not None]
 
     def _defined_names(self):
         return {domain.name() for domain in self._host.list_domains()}

@@ -216,7 +216,7 @@ class Host(object):
                                            self.get_online_cpus())
         fitted = []
         foreign_pins = set()
-        for guest in self.list_guest_configs().values():
+        for _name, _running, guest in self.list_guests():
             instance_topology = fitted_topology_from_guest(guest)
             if instance_topology is not None:
                 fitted.append(instance_topology)
@@ -233,18 +233,22 @@ class Host(object):
     def list_domains(self):
         return self._call(lambda conn: conn.listAllDomains())
 
-    def list_guest_configs(self):
-        """{name: LibvirtConfigGuest} for every defined or running domain."""
-        configs = {}
+    def list_guests(self):
+        """[(name, running, LibvirtConfigGuest)] for every defined or
+        running domain, sorted by name; a domain undefined while we list is
+        skipped."""
+        guests = []
         for dom in self.list_domains():
             try:
                 xml = dom.XMLDesc(0)
+                running = bool(dom.isActive())
             except libvirt.libvirtError as e:
                 if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                    continue  # undefined while we listed
+                    continue
                 raise
-            configs[dom.name()] = vconfig.LibvirtConfigGuest.from_xml(xml)
-        return configs
+            guests.append((dom.name(), running,
+                           vconfig.LibvirtConfigGuest.from_xml(xml)))
+        return sorted(guests, key=lambda item: item[0])
 
     def lookup(self, name):
         try:
