@@ -107,6 +107,25 @@ class InstanceStartFailed(NovaException):
     msg_fmt = _("Instance %(name)s failed to start: %(reason)s")
 
 
+class InvalidInstanceName(Invalid):
+    msg_fmt = _("guest name %(name)r is invalid: %(reason)s")
+
+
+class InstanceNotOwned(NovaException):
+    """A libvirt domain this tool did not create: it is never touched."""
+
+    msg_fmt = _("domain %(name)s was not created by nova-realtime (it has "
+                "no nova-realtime metadata); refusing to %(action)s it. "
+                "Manage it with the tool that created it (or virsh).")
+
+
+class HostLockTimeout(NovaException):
+    msg_fmt = _("another nova-realtime process held the host lock "
+                "%(path)s for more than %(timeout)d s ([libvirt] "
+                "host_lock_timeout); try again, or find the process with "
+                "'fuser %(path)s'")
+
+
 class LibvirtConfigInvalid(Invalid, ValueError):
     """A libvirt config object cannot be written as valid domain XML.
 

@@ -8,6 +8,7 @@ connection defaults to libvirt's embedded ``test:///default`` driver.
 
 import logging as std_logging
 import os
+import signal
 import sys
 import warnings
 
@@ -110,35 +111,73 @@ command_opt = cfg.SubCommandOpt('command', title='Commands',
                                 help='Available commands')
 
 
-def _parse_positive_int(option, value):
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = None
-    if number is None or number < 1:
-        raise UsageError(option=option, value=value,
-                         reason=_('must be a whole number >= 1'))
-    return number
+def _parse_positive_int(option, value, maximum=None, why=''):
+    """A whole number >= 1 (and <= ``maximum``); digits are bounded first.
+
+    ``why`` says where ``maximum`` comes from, for the error.
+    """
+    if maximum is None:
+        rule = _('must be a whole number >= 1')
+    else:
+        rule = _('must be a whole number from 1 to %(max)d%(why)s') % {
+            'max': maximum, 'why': why}
+    return hardware.parse_bounded_int(
+        option, value, minimum=1, maximum=maximum, rule=rule,
+        error=lambda name, value, reason: UsageError(
+            option=name, value=value, reason=reason))
 
 
 def _parse_pairs(option, pairs):
+    """KEY=VALUE arguments as a dict; a key given twice is an error.
+
+    Upstream's API takes a dict, where a repeated key cannot happen; on a
+    shell line the last one silently winning would hide a typo.
+    """
     result = {}
     for pair in pairs:
         key, sep, value = pair.partition('=')
         key = key.strip()
         if not sep or not key:
-            raise UsageError(option=option, value=pair,
+            raise UsageError(option=option,
+                             value=hardware.display_value(pair),
                              reason=_('expected KEY=VALUE'))
+        if key in result:
+            raise UsageError(
+                option=option, value=hardware.display_value(pair),
+                reason=_('%(key)s is given twice (%(old)r and %(new)r); give '
+                         'each key once') %
+                {'key': hardware.display_value(key) if key.isprintable()
+                 else repr(hardware.display_value(key)),
+                 'old': hardware.display_value(result[key]),
+                 'new': hardware.display_value(value.strip())})
         result[key] = value.strip()
     return result
 
 
 def build_request(args):
-    """(Instance, ImageMeta) from the command-line arguments."""
+    """(Instance, ImageMeta) from the command-line arguments.
+
+    Every value is bounded before anything is sized by it: --vcpus by
+    MAX_GUEST_VCPUS, --ram by MAX_GUEST_MEMORY_MB, --flavor-name, paths and
+    property keys and values by length and XML-safe characters (extra specs
+    and image properties through the same checks the API and nova-compute
+    apply).
+    """
+    def usage_error(name, value, reason):
+        # hardware's checks call what they check 'name'.
+        return UsageError(option=name, value=value, reason=reason)
+
+    flavor_name = hardware.check_text(
+        '--flavor-name', args.flavor_name, hardware.MAX_FLAVOR_NAME_LENGTH,
+        error=usage_error)
     flavor = objects.Flavor(
-        name=args.flavor_name,
-        vcpus=_parse_positive_int('--vcpus', args.vcpus),
-        memory_mb=_parse_positive_int('--ram', args.ram),
+        name=flavor_name,
+        vcpus=_parse_positive_int(
+            '--vcpus', args.vcpus, hardware.MAX_GUEST_VCPUS,
+            _(', the most vCPUs QEMU gives one guest')),
+        memory_mb=_parse_positive_int(
+            '--ram', args.ram, hardware.MAX_GUEST_MEMORY_MB,
+            _(' MiB (16 TiB)')),
         extra_specs=_parse_pairs('--property', args.property))
     # What the API does when the operator sets the extra specs.
     extra_specs.validate_all(flavor.extra_specs)
@@ -148,12 +187,18 @@ def build_request(args):
     instance = objects.Instance(uuid=uuidutils.generate_uuid(),
                                 name=args.guest_name, flavor=flavor)
     if args.ramdisk and not args.kernel:
-        raise UsageError(option='--ramdisk', value=args.ramdisk,
+        raise UsageError(option='--ramdisk',
+                         value=hardware.display_value(args.ramdisk),
                          reason=_('needs --kernel'))
     for option, path in (('--kernel', args.kernel),
                          ('--ramdisk', args.ramdisk)):
-        if path is not None and not os.path.isfile(path):
-            raise UsageError(option=option, value=path,
+        if path is None:
+            continue
+        # The path goes into the domain XML as it is.
+        hardware.check_text(option, path, error=usage_error)
+        if not os.path.isfile(path):
+            raise UsageError(option=option,
+                             value=hardware.display_value(path),
                              reason=_('no such file'))
     instance.kernel_path = args.kernel and os.path.abspath(args.kernel)
     instance.ramdisk_path = args.ramdisk and os.path.abspath(args.ramdisk)
@@ -191,9 +236,19 @@ def do_plan(args):
     return 0
 
 
+def _raise_on_termination():
+    """SIGTERM and SIGHUP end a boot like Ctrl-C does: by an exception, so
+    the driver removes what the boot defined before the process exits."""
+    def handler(signum, _frame):
+        raise SystemExit(128 + signum)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, handler)
+
+
 def do_boot(args):
     instance, image_meta = build_request(args)
     driver = libvirt_driver.LibvirtDriver(_host(args))
+    _raise_on_termination()
     guest = driver.spawn(instance, image_meta)
     sys.stdout.write(format_summary(instance.name, guest, running=True))
     return 0
@@ -207,10 +262,18 @@ def do_list(args):
         return 0
     print('%-24s %-8s %5s %-10s %-12s %s' % (
         'NAME', 'STATE', 'VCPUS', 'REAL-TIME', 'PCPUS', 'EMULATOR'))
-    for name, running, guest in rows:
+    for name, running, guest, usage in rows:
+        state = 'running' if running else 'shutoff'
+        if usage.orphan:
+            state = 'orphan'
+        if guest is None:
+            print('%-24s %-8s %5s %-10s %-12s %s' % (
+                name, state, '?', '?',
+                hardware.format_cpu_spec(usage.taken) or '-', '?'))
+            continue
         info = describe_guest(guest)
         print('%-24s %-8s %5d %-10s %-12s %s' % (
-            name, 'running' if running else 'shutoff', guest.vcpus,
+            name, state, guest.vcpus,
             info['realtime_spec'] or '-', info['pcpus_spec'] or '-',
             info['emulator_spec'] or '-'))
     return 0

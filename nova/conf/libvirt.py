@@ -43,6 +43,28 @@ the per-CPU IRQ threads on a PREEMPT_RT kernel).
 Directory holding one sub-directory per guest (named after the guest) with
 its serial console log, ``console.log``. Not used with libvirt's test driver.
 """),
+    cfg.IntOpt(
+        'host_lock_timeout',
+        default=120,
+        min=0,
+        max=86400,
+        help="""
+Seconds a boot waits for the host lock (held by another nova-realtime process
+while it claims pCPUs and defines and starts its guest) before giving up with
+an error. A wait of more than a second is reported on stderr. 0 gives up at
+once when another process holds the lock.
+"""),
+    cfg.IntOpt(
+        'cleanup_timeout',
+        default=30,
+        min=0,
+        max=3600,
+        help="""
+Seconds a failed boot keeps retrying, through new connections, to undefine the
+domain it defined when libvirt is unreachable (for example while libvirtd
+restarts). A domain it still cannot remove is found and removed by the next
+``nova-realtime boot`` and reported by every other command.
+"""),
     cfg.BoolOpt(
         'realtime_preflight',
         default=True,

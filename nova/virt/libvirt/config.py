@@ -26,6 +26,7 @@ import functools
 import json
 
 from lxml import etree
+from oslo_log import log as logging
 
 from nova import exception
 from nova.virt import hardware
@@ -34,6 +35,8 @@ from nova.virt import hardware
 # every custom metadata element).
 NOVA_RT_NS = 'http://openstack.org/xmlns/libvirt/nova-realtime/1.0'
 NOVA_RT_PREFIX = 'nrt'
+
+LOG = logging.getLogger(__name__)
 
 VIRT_TYPES = ('kvm', 'qemu', 'test')
 NUMA_MEMORY_MODES = ('strict', 'preferred', 'interleave', 'restrictive')
@@ -994,7 +997,12 @@ class LibvirtConfigGuest(LibvirtConfigObject):
     @staticmethod
     def _parse_metadata(node):
         if node.tag == '{%s}instance' % NOVA_RT_NS:
-            return LibvirtConfigGuestMetaNovaRealtime.from_dom(node)
+            try:
+                return LibvirtConfigGuestMetaNovaRealtime.from_dom(node)
+            except (exception.Invalid, ValueError, TypeError) as e:
+                # Damaged or hand-edited: keep it verbatim (the domain
+                # still lists; host usage never relies on it).
+                LOG.debug('Unreadable nova-realtime metadata: %s', e)
         return LibvirtConfigRawElement.from_dom(node)
 
     @staticmethod

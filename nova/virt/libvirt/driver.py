@@ -7,7 +7,12 @@ runs the claim -> define -> start sequence with nothing left behind on
 failure.
 """
 
+import contextlib
 import os
+import shutil
+import signal
+import threading
+import time
 from urllib import parse as urlparse
 
 import libvirt
@@ -23,6 +28,7 @@ from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import host as host_mod
 from nova.virt.libvirt import host_checks
 from nova.virt.libvirt import host_facts
+from nova.virt.libvirt import usage as usage_mod
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -34,6 +40,9 @@ CLAIM_LOCK = 'host-resources'
 LOCK_PREFIX = 'nova-realtime-'
 
 SMALL_PAGE_KB = 4
+# Longest guest name: libvirt names its files NAME.xml, NAME.log... and a
+# file name is at most 255 bytes.
+MAX_NAME_BYTES = 200
 
 # Host faults libvirt reports when it cannot start a real-time guest, and
 # what the operator must change. Matched on libvirt's message text, which is
@@ -113,6 +122,7 @@ class LibvirtDriver(object):
         document) with [libvirt] virt_type; None plans against the live
         host.
         """
+        validate_instance_name(instance.name)
         request = self.get_instance_constraints(instance.flavor, image_meta)
         used = self._claim(instance, request, host_topology)
         guest = self._build_guest(
@@ -169,7 +179,11 @@ class LibvirtDriver(object):
     # -- lifecycle ----------------------------------------------------------
 
     def spawn(self, instance, image_meta, adjust_guest=None):
-        """Claim, define and start; on any failure leave nothing defined.
+        """Claim, define and start; on any failure leave nothing behind.
+
+        The whole claim -> define -> start runs under the host lock, so a
+        domain that carries the build marker while the lock is free was
+        left by a boot that died: the next boot removes it.
 
         ``adjust_guest(guest)``, when given, may change the built config
         before it is defined. It exists for functional tests and
@@ -178,40 +192,132 @@ class LibvirtDriver(object):
         CAP_SYS_RESOURCE); production callers never pass it.
         """
         # Validate before taking the host lock: bad input waits for nobody.
+        validate_instance_name(instance.name)
         request = self.get_instance_constraints(instance.flavor, image_meta)
-        lock = lockutils.lock(CLAIM_LOCK, lock_file_prefix=LOCK_PREFIX,
-                              external=True)
-        with lock:
-            if instance.name in self._defined_names():
+        with host_lock():
+            usage = self._host.get_host_usage()
+            if usage.orphans:
+                self._remove_orphans(usage.orphans)
+                usage = self._host.get_host_usage()
+            for line in usage.warnings():
+                LOG.warning('%s', line)
+            if instance.name in {d.name for d in usage.domains}:
                 raise exception.InstanceExists(name=instance.name)
-            host_topology = self._claim(instance, request)
+            host_topology = self._claim(instance, request, usage.topology)
             guest = self._build_guest(instance, image_meta)
             _record_claimed_pcpus(guest, host_topology,
                                   instance.numa_topology)
+            guest.metadata.append(_build_marker())
             if adjust_guest is not None:
                 adjust_guest(guest)
             self._preflight(guest)
-            if guest.virt_type != 'test':
-                os.makedirs(os.path.dirname(console_log_path(instance.name)),
-                            exist_ok=True)
             xml = guest.to_xml()
-            LOG.debug('Defining %s:\n%s', instance.name, xml)
-            try:
-                domain = self._host.define(xml)
-            except libvirt.libvirtError as e:
-                raise exception.InstanceStartFailed(
-                    name=instance.name, reason=e.get_error_message())
-        try:
-            self._start(domain, instance.name)
-        except libvirt.libvirtError as e:
-            error = translate_start_error(instance.name, e)
-            domain = self._current_domain(domain, instance.name)
-            LOG.error('Starting %s failed, undefining it: %s',
-                      instance.name, error)
-            self._undefine_quietly(domain)
-            raise error
+            self._define_and_start(instance, guest, xml)
+        guest.metadata = [item for item in guest.metadata
+                          if not _is_build_marker(item)]
         LOG.info('Started %s', instance.name)
         return guest
+
+    def _define_and_start(self, instance, guest, xml):
+        instance_dir = None
+        try:
+            if guest.virt_type != 'test':
+                instance_dir = make_instance_dir(instance.name)
+            LOG.debug('Defining %s:\n%s', instance.name, xml)
+            domain = self._define(instance.name, xml)
+            try:
+                self._start(domain, instance.name)
+            except libvirt.libvirtError as e:
+                raise translate_start_error(instance.name, e)
+            self._finish_build(domain, instance)
+        except BaseException as error:
+            LOG.error('Booting %s failed, removing what it defined: %s',
+                      instance.name, error)
+            with _signals_deferred():
+                self._clean_up_failed_boot(instance, instance_dir)
+            raise
+
+    def _define(self, name, xml):
+        try:
+            return self._host.define(xml)
+        except libvirt.libvirtError as e:
+            raise exception.InstanceStartFailed(
+                name=name, reason=e.get_error_message())
+
+    def _finish_build(self, domain, instance):
+        """Drop the build marker: the guest runs, the boot is done."""
+        for attempt in (1, 2):
+            try:
+                domain.setMetadata(
+                    libvirt.VIR_DOMAIN_METADATA_ELEMENT, None, None,
+                    usage_mod.BUILD_NS,
+                    libvirt.VIR_DOMAIN_AFFECT_LIVE |
+                    libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+                return
+            except libvirt.libvirtError as e:
+                if attempt == 2 or \
+                        e.get_error_code() not in host_mod.CONNECTION_ERRORS:
+                    raise
+                domain = self._host.lookup_by_uuid(instance.uuid)
+
+    def _clean_up_failed_boot(self, instance, instance_dir):
+        """Undefine what this boot defined (found by its UUID), retrying
+        through new connections for [libvirt] cleanup_timeout seconds
+        while libvirt is unreachable; then remove the instance directory.
+        """
+        deadline = time.monotonic() + CONF.libvirt.cleanup_timeout
+        delay = 0.1
+        while True:
+            try:
+                self._undefine_uuid(instance.uuid)
+                break
+            except (exception.HypervisorUnavailable,
+                    libvirt.libvirtError) as e:
+                if time.monotonic() >= deadline:
+                    LOG.error(
+                        'Could not undefine %(name)s after its failed boot '
+                        '(%(error)s); the next "nova-realtime boot" '
+                        'removes it', {'name': instance.name, 'error': e})
+                    return
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        if instance_dir is not None:
+            remove_instance_dir(instance.name)
+
+    def _undefine_uuid(self, uuid):
+        try:
+            domain = self._host.lookup_by_uuid(uuid)
+        except exception.InstanceNotFound:
+            return
+        self._stop_and_undefine(domain)
+
+    @staticmethod
+    def _stop_and_undefine(domain):
+        try:
+            if domain.isActive():
+                domain.destroy()
+        except libvirt.libvirtError as e:
+            if e.get_error_code() not in (libvirt.VIR_ERR_OPERATION_INVALID,
+                                          libvirt.VIR_ERR_NO_DOMAIN):
+                raise
+        try:
+            domain.undefine()
+        except libvirt.libvirtError as e:
+            if e.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                raise
+
+    def _remove_orphans(self, orphans):
+        """Remove domains left by boots that died (call under the lock)."""
+        for orphan in orphans:
+            LOG.warning('Removing %s: defined by a boot that never '
+                        'finished, never started', orphan.name)
+            try:
+                self._stop_and_undefine(self._host.lookup_by_uuid(
+                    orphan.uuid))
+            except exception.InstanceNotFound:
+                pass
+            if valid_instance_name(orphan.name):
+                remove_instance_dir(orphan.name)
 
     def preflight_applies(self, guest):
         """Whether the preflight can judge where ``guest`` would run.
@@ -245,53 +351,201 @@ class LibvirtDriver(object):
                         'a new connection', name, e.get_error_message())
             self._host.lookup(name).create()
 
-    def _current_domain(self, domain, name):
-        """A live handle on ``name``: the old one may belong to a
-        connection that died, which would leave the domain defined."""
-        try:
-            if not self._reconnected(domain):
-                return domain
-            return self._host.lookup(name)
-        except (exception.NovaException, libvirt.libvirtError):
-            return domain
-
     def _reconnected(self, domain):
         """True when ``domain``'s connection died and Host made a new one
         (raises HypervisorUnavailable while the daemon is still down)."""
         return self._host.get_connection() is not domain.connect()
 
     def destroy(self, name):
-        """Stop (if running) and undefine a guest."""
+        """Stop (if running) and undefine a guest this tool created, and
+        remove its instance directory. Any other domain is refused."""
         domain = self._host.lookup(name)
-        try:
-            if domain.isActive():
-                domain.destroy()
-        except libvirt.libvirtError as e:
-            if e.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
-                raise
-        domain.undefine()
+        usage = self._domain_usage(domain)
+        if not usage.ours:
+            raise exception.InstanceNotOwned(name=name, action='delete')
+        self._stop_and_undefine(domain)
+        if valid_instance_name(name):
+            remove_instance_dir(name)
         LOG.info('Destroyed %s', name)
 
-    def list_instances(self):
-        """[(name, running: bool, LibvirtConfigGuest)] for our guests."""
-        return [item for item in self._host.list_guests()
-                if item[2].get_metadata() is not None]
-
-    def _defined_names(self):
-        return {domain.name() for domain in self._host.list_domains()}
-
     @staticmethod
-    def _undefine_quietly(domain):
+    def _domain_usage(domain):
+        merged = None
+        for flags in (0, libvirt.VIR_DOMAIN_XML_INACTIVE):
+            merged = usage_mod.merge(
+                merged, usage_mod.parse_domain(domain.XMLDesc(flags)))
+        return merged
+
+    def list_instances(self):
+        """[(name, running, LibvirtConfigGuest or None, DomainUsage)] for
+        our guests; logs a warning for what an operator must look at
+        (orphans, domains it cannot read, unconfined domains, double
+        pins)."""
+        guests = self._host.list_guests()
         try:
-            if domain.isActive():
-                domain.destroy()
-        except libvirt.libvirtError:
-            pass
+            host_usage = self._host.get_host_usage(
+                [item[3] for item in guests])
+        except exception.NovaException as e:
+            LOG.warning('Cannot read the host topology: %s', e)
+        else:
+            for line in host_usage.warnings():
+                LOG.warning('%s', line)
+        return [item for item in guests if item[3].ours]
+
+
+def valid_instance_name(name):
+    try:
+        validate_instance_name(name)
+    except exception.InvalidInstanceName:
+        return False
+    return True
+
+
+def validate_instance_name(name):
+    """Refuse a name libvirt would refuse, or that would escape
+    [libvirt] instances_path, before anything touches the disk.
+
+    libvirt refuses '/' in a domain name; its own files are named after
+    the domain (``NAME.xml``, ``NAME.log``), so the name must fit a file
+    name (255 bytes) with room for those suffixes.
+    """
+    if not isinstance(name, str) or not name:
+        raise exception.InvalidInstanceName(name=name,
+                                            reason=_('must not be empty'))
+    if '/' in name:
+        raise exception.InvalidInstanceName(
+            name=name, reason=_("must not contain '/'"))
+    if name in ('.', '..'):
+        raise exception.InvalidInstanceName(
+            name=name, reason=_("must not be '.' or '..'"))
+    if not name.isprintable():
+        raise exception.InvalidInstanceName(
+            name=name, reason=_('must contain printable characters only '
+                                '(no control characters)'))
+    if name != name.strip():
+        raise exception.InvalidInstanceName(
+            name=name, reason=_('must not start or end with white space'))
+    if len(name.encode('utf-8', 'surrogatepass')) > MAX_NAME_BYTES:
+        raise exception.InvalidInstanceName(
+            name=name[:40] + '...',
+            reason=_('must be at most %d bytes (UTF-8)') % MAX_NAME_BYTES)
+
+
+def instance_dir(name):
+    """[libvirt] instances_path/NAME, checked to stay below it."""
+    base = os.path.realpath(CONF.libvirt.instances_path)
+    path = os.path.join(base, name)
+    if os.path.dirname(path) != base:
+        raise exception.InvalidInstanceName(
+            name=name, reason=_('would leave [libvirt] instances_path'))
+    return path
+
+
+def make_instance_dir(name):
+    """Create the guest's directory; refuse one that already exists (it is
+    not ours to reuse or, later, to remove)."""
+    path = instance_dir(name)
+    os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+    try:
+        os.mkdir(path, 0o755)
+    except FileExistsError:
+        raise exception.InstanceExists(
+            name=_('%(name)s (its directory %(path)s exists; remove it if '
+                   'nothing uses it)') % {'name': name, 'path': path})
+    except OSError as e:
+        raise exception.ConfigurationInvalid(
+            group='libvirt', option='instances_path',
+            value=CONF.libvirt.instances_path,
+            reason=_('cannot create %(path)s: %(error)s') % {
+                'path': path, 'error': e.strerror})
+    return path
+
+
+def remove_instance_dir(name):
+    """Remove a guest's directory (only a real directory, never through a
+    symbolic link)."""
+    path = instance_dir(name)
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _signals_deferred():
+    """Hold SIGINT, SIGTERM and SIGHUP while cleaning up, so a second
+    Ctrl-C cannot leave half of it undone; delivered afterwards."""
+    signals = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+_THREAD_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def host_lock():
+    """The host lock: this process's threads, then every process on the
+    host (an external file lock in [oslo_concurrency] lock_path).
+
+    Says so (a warning marked for immediate display) after a second of
+    waiting; gives up after [libvirt] host_lock_timeout with
+    HostLockTimeout.
+    """
+    timeout = CONF.libvirt.host_lock_timeout
+    deadline = time.monotonic() + timeout
+    lock_path = CONF.oslo_concurrency.lock_path
+    path = os.path.join(lock_path, LOCK_PREFIX + CLAIM_LOCK)
+    announced = []
+
+    def wait(acquire):
+        first = min(1.0, timeout)
+        if acquire(first):
+            return
+        if time.monotonic() < deadline:
+            if not announced:
+                announced.append(True)
+                LOG.warning('Waiting for the host lock %s (another '
+                            'nova-realtime process holds it; giving up '
+                            'after %d s)', path, timeout,
+                            extra={'immediate': True})
+            if acquire(max(0.0, deadline - time.monotonic())):
+                return
+        raise exception.HostLockTimeout(path=path, timeout=timeout)
+
+    wait(lambda seconds: _THREAD_LOCK.acquire(timeout=seconds))
+    try:
+        external = lockutils.external_lock(CLAIM_LOCK, LOCK_PREFIX,
+                                           lock_path)
         try:
-            domain.undefine()
-        except libvirt.libvirtError as e:
-            LOG.error('Could not undefine %s after a failed start: %s',
-                      domain.name(), e)
+            wait(lambda seconds: external.acquire(
+                blocking=True, timeout=seconds, delay=0.01, max_delay=0.1))
+        except OSError as e:
+            raise exception.ConfigurationInvalid(
+                group='oslo_concurrency', option='lock_path',
+                value=lock_path,
+                reason=_('cannot take the host lock %(path)s: %(error)s') % {
+                    'path': path, 'error': e.strerror or e})
+        try:
+            yield
+        finally:
+            external.release()
+    finally:
+        _THREAD_LOCK.release()
+
+
+def _build_marker():
+    """Metadata marking a domain whose boot has not finished."""
+    return vconfig.LibvirtConfigRawElement(
+        xml='<%(p)s:building xmlns:%(p)s="%(ns)s" pid="%(pid)d"/>' % {
+            'p': usage_mod.BUILD_PREFIX, 'ns': usage_mod.BUILD_NS,
+            'pid': os.getpid()})
+
+
+def _is_build_marker(item):
+    return isinstance(item, vconfig.LibvirtConfigRawElement) and \
+        item.tag == '{%s}building' % usage_mod.BUILD_NS
 
 
 def _is_fitted(topology):

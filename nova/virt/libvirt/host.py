@@ -7,8 +7,6 @@ calls that could go stale: libvirt is the source of truth, so a restarted
 nova-compute (or a second process) sees exactly what the first one left.
 """
 
-import json
-
 import libvirt
 from oslo_log import log as logging
 
@@ -17,6 +15,7 @@ from nova import exception
 from nova import objects
 from nova.virt import hardware
 from nova.virt.libvirt import config as vconfig
+from nova.virt.libvirt import usage as usage_mod
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -81,37 +80,6 @@ def host_topology_from_caps(caps, online_cpus=None):
                     'online on this host and will not be used: %s',
                     hardware.format_cpu_spec(dedicated - all_cpus))
     return objects.NUMATopology(cells=cells)
-
-
-def fitted_topology_from_guest(guest):
-    """The fitted InstanceNUMATopology stored in a guest's metadata, or None.
-
-    Domains not defined by this driver carry none.
-    """
-    meta = guest.get_metadata()
-    if meta is None or not meta.numa_topology:
-        return None
-    return objects.InstanceNUMATopology.obj_from_primitive(
-        json.loads(meta.numa_topology))
-
-
-def pinned_pcpus_from_guest(guest):
-    """Every host pCPU a guest holds, from its XML.
-
-    Our own guests record what they claimed (this includes SMT siblings kept
-    free by ``hw:cpu_thread_policy=isolate``); for any other domain, every
-    pCPU named in its vcpupin and emulatorpin is treated as taken.
-    """
-    meta = guest.get_metadata()
-    if meta is not None and meta.claimed_pcpus:
-        return set(meta.claimed_pcpus)
-    taken = set()
-    if guest.cputune is not None:
-        for pin in guest.cputune.vcpupin:
-            taken |= pin.cpuset
-        if guest.cputune.emulatorpin is not None:
-            taken |= guest.cputune.emulatorpin.cpuset
-    return taken
 
 
 class Host(object):
@@ -210,45 +178,72 @@ class Host(object):
             return None
         return {cpu for cpu, online in enumerate(cpumap) if online}
 
-    def get_host_numa_topology(self):
-        """Host NUMATopology with the usage of every domain libvirt knows."""
+    def get_host_usage(self, domains=None):
+        """HostUsage: the host NUMATopology with what every defined domain
+        (ours or not) holds, read from the domains' own XML (``domains``:
+        DomainUsage list already read, else read now)."""
         topology = host_topology_from_caps(self.get_capabilities(),
                                            self.get_online_cpus())
-        fitted = []
-        foreign_pins = set()
-        for _name, _running, guest in self.list_guests():
-            instance_topology = fitted_topology_from_guest(guest)
-            if instance_topology is not None:
-                fitted.append(instance_topology)
-            else:
-                foreign_pins |= pinned_pcpus_from_guest(guest)
-        topology = hardware.numa_usage_from_instances(topology, fitted)
-        for cell in topology.cells:
-            cell.pinned_cpus = cell.pinned_cpus | (
-                foreign_pins & cell.pcpuset)
-        return topology
+        if domains is None:
+            domains = [usage for _dom, usage in self.get_domain_usages()]
+        return usage_mod.HostUsage(topology, domains)
+
+    def get_host_numa_topology(self):
+        """Host NUMATopology with the usage of every domain libvirt knows;
+        logs a warning for each domain an operator must look at."""
+        host_usage = self.get_host_usage()
+        for line in host_usage.warnings():
+            LOG.warning('%s', line)
+        return host_usage.topology
 
     # -- domains ------------------------------------------------------------
 
     def list_domains(self):
         return self._call(lambda conn: conn.listAllDomains())
 
-    def list_guests(self):
-        """[(name, running, LibvirtConfigGuest)] for every defined or
-        running domain, sorted by name; a domain undefined while we list is
-        skipped."""
-        guests = []
+    def _domain_xmls(self, dom):
+        """(running, [XML documents]) of one domain: a running domain's
+        live definition and the persistent one its next start uses."""
+        running = bool(dom.isActive())
+        xmls = [dom.XMLDesc(0)]
+        if running and dom.isPersistent():
+            xmls.append(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        return running, xmls
+
+    def get_domain_usages(self):
+        """[(virDomain, DomainUsage)] for every defined or running domain,
+        sorted by name; a domain undefined while we list is skipped."""
+        result = []
         for dom in self.list_domains():
             try:
-                xml = dom.XMLDesc(0)
-                running = bool(dom.isActive())
+                running, xmls = self._domain_xmls(dom)
+                name = dom.name()
             except libvirt.libvirtError as e:
                 if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                     continue
                 raise
-            guests.append((dom.name(), running,
-                           vconfig.LibvirtConfigGuest.from_xml(xml)))
-        return sorted(guests, key=lambda item: item[0])
+            merged = None
+            for xml in xmls:
+                merged = usage_mod.merge(
+                    merged, usage_mod.parse_domain(xml, running))
+            merged.name = name
+            merged.xml = xmls[0]
+            result.append((dom, merged))
+        return sorted(result, key=lambda item: item[1].name)
+
+    def list_guests(self):
+        """[(name, running, LibvirtConfigGuest or None, DomainUsage)] for
+        every domain, sorted by name. The config is None for a domain
+        whose XML this tree cannot model (it is still listed)."""
+        guests = []
+        for _dom, usage in self.get_domain_usages():
+            try:
+                guest = vconfig.LibvirtConfigGuest.from_xml(usage.xml)
+            except Exception as e:  # any hostile document: list it anyway
+                LOG.debug('Cannot model domain %s: %s', usage.name, e)
+                guest = None
+            guests.append((usage.name, usage.running, guest, usage))
+        return guests
 
     def lookup(self, name):
         try:
@@ -256,6 +251,14 @@ class Host(object):
         except libvirt.libvirtError as e:
             if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                 raise exception.InstanceNotFound(name=name)
+            raise
+
+    def lookup_by_uuid(self, uuid):
+        try:
+            return self._call(lambda conn: conn.lookupByUUIDString(uuid))
+        except libvirt.libvirtError as e:
+            if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                raise exception.InstanceNotFound(name=uuid)
             raise
 
     def define(self, xml):

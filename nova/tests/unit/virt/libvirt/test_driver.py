@@ -21,6 +21,7 @@ from nova.tests.unit.virt.libvirt import rng
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as host_mod
+from nova.virt.libvirt import usage as usage_mod
 
 TEST_URI = 'test:///default'
 
@@ -173,11 +174,11 @@ class TestLifecycle(DriverTestCase):
         self.spawn('a', vcpus=2, **{'hw:cpu_policy': 'dedicated'})
         self.spawn('b', vcpus=2, **RT)
         listed = self.driver.list_instances()
-        self.assertEqual(['a', 'b'], [name for name, _, _ in listed])
-        self.assertTrue(all(running for _, running, _ in listed))
+        self.assertEqual(['a', 'b'], [item[0] for item in listed])
+        self.assertTrue(all(item[1] for item in listed))
         self.driver.destroy('a')
         self.assertEqual(['b'],
-                         [name for name, _, _ in self.driver.list_instances()])
+                         [item[0] for item in self.driver.list_instances()])
         self.assertRaises(exception.InstanceNotFound, self.driver.destroy,
                           'a')
 
@@ -476,7 +477,8 @@ class TestClaimedPcpusMetadata(DriverTestCase):
         claimed = guest.get_metadata().claimed_pcpus
         self.assertEqual(siblings, claimed)
         parsed = vconfig.LibvirtConfigGuest.from_xml(guest.to_xml())
-        self.assertEqual(claimed, host_mod.pinned_pcpus_from_guest(parsed))
+        self.assertEqual(claimed, usage_mod.parse_domain(
+            parsed.to_xml()).claimed)
 
     def test_spawn_records_pins_and_reserved_emulator_pcpu(self):
         instance, _ = self.spawn(
