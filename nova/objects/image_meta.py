@@ -6,6 +6,7 @@ from nova import exception
 from nova.i18n import _
 from nova.objects import base
 from nova.objects import fields
+from nova.virt import hardware_parse
 
 # Image properties that come as a numbered family (hw_numa_cpus.0,
 # hw_numa_cpus.1, ...) and are held as one list field.
@@ -21,6 +22,22 @@ _FLAVOR_ONLY_PROPS = {
         'real time, with hw_cpu_realtime_mask'),
 }
 _INDEXED_RE = re.compile(r'^(%s)\.(0|[1-9]\d{0,2})$' % '|'.join(_INDEXED_PROPS))
+# The most characters (UTF-8 bytes for os_command_line) a value of each
+# string property may have; every string value must also be XML-safe, as
+# it may end up in domain XML (os_command_line does, verbatim). CPU masks
+# share the limit of their parser.
+_VALUE_LIMITS = {
+    'os_command_line': hardware_parse.MAX_KERNEL_CMDLINE_BYTES,
+    'hw_cpu_realtime_mask': hardware_parse.MAX_CPU_SPEC_LENGTH,
+}
+
+
+def _shown_key(key):
+    """A property name as an error shows it: shortened, and quoted with
+    escapes when it has characters (a newline ...) that would break the
+    one-line message."""
+    shown = hardware_parse.display_value(key)
+    return shown if shown.isprintable() else repr(shown)
 
 
 @base.NovaObjectRegistry.register
@@ -94,10 +111,30 @@ class ImageMetaProps(base.NovaObject):
         Unknown properties are ignored, as every image carries many that are
         not ours. A value that cannot be coerced raises ImageMetaPropInvalid
         naming the property.
+
+        Bounds, checked before a value is coerced: at most
+        MAX_IMAGE_PROPERTIES properties (Glance's default
+        image_property_quota; checked before any property is looked at);
+        string values XML-safe and at most 255 characters, os_command_line
+        at most MAX_KERNEL_CMDLINE_BYTES UTF-8 bytes and CPU masks at most
+        MAX_CPU_SPEC_LENGTH characters; integers at most MAX_INT_DIGITS
+        digits.
         """
         obj = cls()
         indexed = {}
-        for key, value in (image_props or {}).items():
+        image_props = image_props or {}
+        if len(image_props) > hardware_parse.MAX_IMAGE_PROPERTIES:
+            raise exception.ImageMetaPropInvalid(
+                name='properties', value=_('%d properties') % len(image_props),
+                reason=_('an image may have at most %d properties (Glance\'s '
+                         'default image_property_quota)') %
+                hardware_parse.MAX_IMAGE_PROPERTIES)
+        for key, value in image_props.items():
+            if not isinstance(key, str):
+                raise exception.ImageMetaPropInvalid(
+                    name=_('property name'),
+                    value=hardware_parse.display_value(key),
+                    reason=_('must be a string'))
             match = _INDEXED_RE.match(key)
             if match:
                 indexed.setdefault(match.group(1), {})[
@@ -107,12 +144,14 @@ class ImageMetaProps(base.NovaObject):
             if family in _INDEXED_PROPS:
                 # Bare (hw_numa_cpus) or with a malformed node number.
                 raise exception.ImageMetaPropInvalid(
-                    name=key, value=value,
+                    name=_shown_key(key),
+                    value=hardware_parse.display_value(value),
                     reason=_('set it per guest NUMA node as %s.N, N a node '
                              'number 0, 1, 2 ...') % family)
             if key in _FLAVOR_ONLY_PROPS:
                 raise exception.ImageMetaPropInvalid(
-                    name=key, value=value, reason=_FLAVOR_ONLY_PROPS[key])
+                    name=key, value=hardware_parse.display_value(value),
+                    reason=_FLAVOR_ONLY_PROPS[key])
             if key not in cls.fields:
                 continue
             cls._set_coerced(obj, key, key, value)
@@ -141,11 +180,32 @@ class ImageMetaProps(base.NovaObject):
 
     @classmethod
     def _set_coerced(cls, obj, name, key, value):
+        field = cls.fields[name]
+        if isinstance(value, str):
+            if isinstance(field, fields.IntegerField):
+                # Digits bounded before int() (Python's own limit is a
+                # ValueError at 4300 digits).
+                value = hardware_parse.parse_bounded_int(
+                    key, value, rule=cls._rule(name),
+                    error=exception.ImageMetaPropInvalid)
+            else:
+                hardware_parse.check_text(
+                    key, value, _VALUE_LIMITS.get(
+                        name, hardware_parse.MAX_IMAGE_PROPERTY_VALUE_LENGTH),
+                    encoded=name == 'os_command_line',
+                    error=exception.ImageMetaPropInvalid)
         try:
             setattr(obj, name, value)
         except ValueError:
             raise exception.ImageMetaPropInvalid(
-                name=key, value=value, reason=cls._rule(name))
+                name=key, value=hardware_parse.display_value(value),
+                reason=cls._rule(name))
+        coerced = getattr(obj, name)
+        if isinstance(coerced, str) and not isinstance(value, str):
+            # A non-string value (an int from a dict) coerced to text.
+            hardware_parse.check_text(
+                key, coerced, hardware_parse.MAX_IMAGE_PROPERTY_VALUE_LENGTH,
+                error=exception.ImageMetaPropInvalid)
 
     @classmethod
     def _rule(cls, name):
@@ -196,5 +256,9 @@ class ImageMeta(base.NovaObject):
         obj = cls(properties=ImageMetaProps.from_dict(
             image_meta.get('properties', {})))
         if image_meta.get('name') is not None:
-            obj.name = image_meta['name']
+            # Glance image names are at most 255 characters.
+            obj.name = hardware_parse.check_text(
+                'image name', image_meta['name'],
+                hardware_parse.MAX_KEY_LENGTH,
+                error=exception.ImageMetaPropInvalid)
         return obj

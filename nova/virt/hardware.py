@@ -24,14 +24,26 @@ from nova.virt.hardware_fit import get_emulator_thread_pcpus  # noqa: F401
 from nova.virt.hardware_fit import numa_claimed_pcpus  # noqa: F401
 from nova.virt.hardware_fit import numa_fit_instance_to_host  # noqa: F401
 from nova.virt.hardware_fit import numa_usage_from_instances  # noqa: F401
+from nova.virt.hardware_parse import check_extra_spec
+from nova.virt.hardware_parse import check_extra_spec_count
+from nova.virt.hardware_parse import check_text
 from nova.virt.hardware_parse import CONF  # noqa: F401
+from nova.virt.hardware_parse import display_value
 from nova.virt.hardware_parse import format_cpu_spec
 from nova.virt.hardware_parse import get_cpu_dedicated_set  # noqa: F401
 from nova.virt.hardware_parse import get_cpu_shared_set
+from nova.virt.hardware_parse import is_xml_safe  # noqa: F401
 from nova.virt.hardware_parse import MAX_CPU_NUMBER  # noqa: F401
+from nova.virt.hardware_parse import MAX_EXTRA_SPEC_VALUE_LENGTH  # noqa: F401
+from nova.virt.hardware_parse import MAX_EXTRA_SPECS  # noqa: F401
+from nova.virt.hardware_parse import MAX_FLAVOR_NAME_LENGTH
+from nova.virt.hardware_parse import MAX_GUEST_MEMORY_MB
+from nova.virt.hardware_parse import MAX_GUEST_VCPUS
+from nova.virt.hardware_parse import MAX_KEY_LENGTH  # noqa: F401
 from nova.virt.hardware_parse import MEMPAGES_ANY
 from nova.virt.hardware_parse import MEMPAGES_LARGE
 from nova.virt.hardware_parse import MEMPAGES_SMALL
+from nova.virt.hardware_parse import parse_bounded_int
 from nova.virt.hardware_parse import parse_cpu_spec  # noqa: F401
 from nova.virt.hardware_parse import parse_cpu_spec_parts
 from nova.virt.hardware_parse import parse_mem_page_size
@@ -39,6 +51,8 @@ from nova.virt.hardware_parse import parse_property_cpu_spec
 from nova.virt.hardware_parse import parse_property_memory_mb
 from nova.virt.hardware_parse import parse_realtime_flag
 from nova.virt.hardware_parse import SMALLEST_PAGE_KB
+from nova.virt.hardware_parse import xml_unsafe_char  # noqa: F401
+from nova.virt.hardware_parse import xml_unsafe_reason  # noqa: F401
 
 DEDICATED = fields.CPUAllocationPolicy.DEDICATED
 EMULATOR_ISOLATE = fields.CPUEmulatorThreadsPolicy.ISOLATE
@@ -276,15 +290,14 @@ def get_realtime_cpu_constraint(flavor, image_meta):
 
 
 def _parse_node_count(key, value, vcpus):
-    try:
-        nodes = int(value)
-    except (TypeError, ValueError):
-        nodes = 0
-    if str(value).strip() != str(nodes) or nodes < 1 or nodes > vcpus:
-        raise exception.InvalidProperty(
-            name=key, value=value,
-            reason=_('must be a whole number from 1 to the flavor\'s %d '
-                     'vCPUs') % vcpus)
+    rule = _('must be a whole number from 1 to the flavor\'s %d '
+             'vCPUs') % vcpus
+    # Digits are bounded before int(), and the range before str().
+    nodes = parse_bounded_int(key, value, minimum=1, maximum=vcpus,
+                              rule=rule)
+    if str(value).strip() != str(nodes):
+        raise exception.InvalidProperty(name=key, value=display_value(value),
+                                        reason=rule)
     return nodes
 
 
@@ -463,6 +476,33 @@ def _check_page_multiple(flavor, image_meta, pagesize, layout):
                 {'node': node, 'mem': memory, 'size': pagesize})
 
 
+def check_flavor_bounds(flavor):
+    """Refuse a flavor no guest can have, before anything is sized by it.
+
+    vcpus from 1 to MAX_GUEST_VCPUS, memory_mb from 1 to
+    MAX_GUEST_MEMORY_MB, a name of at most MAX_FLAVOR_NAME_LENGTH
+    XML-safe characters, at most MAX_EXTRA_SPECS extra specs with keys and
+    values of at most 255 XML-safe characters. Checked first by
+    numa_get_constraints, so nova-compute refuses a 10**8-vCPU flavor
+    before building a set of 10**8 vCPUs.
+    """
+    parse_bounded_int(
+        'vcpus', flavor.vcpus, minimum=1, maximum=MAX_GUEST_VCPUS,
+        rule=_('must be a whole number from 1 to %d, the most vCPUs '
+               'QEMU gives one guest') % MAX_GUEST_VCPUS)
+    parse_bounded_int(
+        'memory_mb', flavor.memory_mb, minimum=1,
+        maximum=MAX_GUEST_MEMORY_MB,
+        rule=_('must be a whole number of MiB, at least 1 and at most %d '
+             '(16 TiB)') %
+        MAX_GUEST_MEMORY_MB)
+    if flavor.obj_attr_is_set('name') and flavor.name is not None:
+        check_text('flavor name', flavor.name, MAX_FLAVOR_NAME_LENGTH)
+    check_extra_spec_count(flavor.extra_specs)
+    for key, value in flavor.extra_specs.items():
+        check_extra_spec(key, value)
+
+
 def numa_get_constraints(flavor, image_meta):
     """Validate a flavor + image and build the requested guest NUMA topology.
 
@@ -479,8 +519,10 @@ def numa_get_constraints(flavor, image_meta):
     silently building lopsided nodes.
 
     Every rule of the getters above is checked here, even when the result is
-    None (a malformed real-time flag or mask is always an error).
+    None (a malformed real-time flag or mask is always an error), after the
+    bounds of check_flavor_bounds.
     """
+    check_flavor_bounds(flavor)
     cpu_policy = get_cpu_policy_constraint(flavor, image_meta)
     thread_policy = get_cpu_thread_policy_constraint(flavor, image_meta)
     emulator_policy = get_emulator_threads_constraint(flavor, image_meta)
@@ -503,7 +545,9 @@ def numa_get_constraints(flavor, image_meta):
 
 
 __all__ = [
-    'MAX_CPU_NUMBER', 'MEMPAGES_SMALL', 'MEMPAGES_LARGE', 'MEMPAGES_ANY',
+    'MAX_CPU_NUMBER', 'MAX_GUEST_VCPUS', 'MAX_GUEST_MEMORY_MB',
+    'is_xml_safe', 'xml_unsafe_char', 'xml_unsafe_reason',
+    'check_flavor_bounds', 'MEMPAGES_SMALL', 'MEMPAGES_LARGE', 'MEMPAGES_ANY',
     'parse_cpu_spec_parts', 'parse_cpu_spec', 'format_cpu_spec',
     'parse_property_cpu_spec', 'parse_property_memory_mb',
     'get_cpu_dedicated_set', 'get_cpu_shared_set',

@@ -23,6 +23,59 @@ MAX_CPU_NUMBER = 4095
 # Longer inputs are rejected before any parsing.
 MAX_CPU_SPEC_LENGTH = 4096
 
+# The most vCPUs one guest may have. QEMU's q35 machine accepts up to 4096
+# (with x2apic and an IOMMU; i440fx/pc stops at 255) and libvirt passes that
+# through, so no guest nova-realtime can build is refused; above it a flavor
+# is a typo or an attack, and every per-vCPU structure stays bounded.
+MAX_GUEST_VCPUS = 4096
+# The most memory one guest may have: 16 TiB in MiB (2**24). Above the RAM
+# of the largest x86 servers sold as single KVM hosts for real-time work and
+# above the guest sizes distributions support for KVM; it keeps memory_mb *
+# 1024 (KiB for libvirt) and page arithmetic far from any overflow and
+# refuses 10**100 MiB before anything is computed from it.
+MAX_GUEST_MEMORY_MB = 16 * 1024 * 1024
+# Keys of flavor extra specs and image properties: Nova's flavor extra
+# specs API and Glance's image_properties table both stop at 255 characters.
+MAX_KEY_LENGTH = 255
+# Extra spec values: Nova's API schema allows 255 characters.
+MAX_EXTRA_SPEC_VALUE_LENGTH = 255
+# Extra specs per flavor. Upstream Nova has no count limit; real flavors
+# carry a dozen or two (hw:, trait:, resources:, aggregate ...). 128, the
+# default of Glance's image_property_quota, is far above that and keeps a
+# hostile flavor's validation cost bounded.
+MAX_EXTRA_SPECS = 128
+# Properties per image: Glance's image_property_quota default (128). A
+# bigger image cannot have come from a default Glance and is refused before
+# any property is looked at.
+MAX_IMAGE_PROPERTIES = 128
+# Values of image properties this tree reads (enums, page sizes, CPU masks);
+# the CPU masks are also held to MAX_CPU_SPEC_LENGTH by their parser.
+MAX_IMAGE_PROPERTY_VALUE_LENGTH = 255
+# os_command_line, in UTF-8 bytes: 4096 is the largest COMMAND_LINE_SIZE of
+# the Linux architectures (x86, arm64 and powerpc use 2048, s390 4096); the
+# guest kernel truncates anything longer, so a longer line can only be a
+# mistake (or a way to make the host copy megabytes into domain XML).
+MAX_KERNEL_CMDLINE_BYTES = 4096
+# Flavor names: Nova's flavor API allows 255 characters.
+MAX_FLAVOR_NAME_LENGTH = 255
+# Decimal digits an integer input may have before int() sees it: enough for
+# any 64-bit value, far below Python's 4300-digit conversion limit (whose
+# ValueError would otherwise escape as a traceback).
+MAX_INT_DIGITS = 20
+# How much of a bad value an error message shows.
+DISPLAY_LENGTH = 40
+
+# Characters XML 1.0 cannot carry (the complement of its Char production:
+# #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]).
+# Libvirt domain XML is XML 1.0, so a value with one of these (NUL, ESC,
+# a lone surrogate, U+FFFE ...) can never reach libvirt.
+_XML_UNSAFE_RE = re.compile(
+    '[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]')
+
+# The characters Nova's flavor extra specs API allows in a key: letters,
+# digits, '_', '-', '.', ' ' and ':' (also what python-novaclient checks).
+_EXTRA_SPEC_KEY_RE = re.compile(r'^[a-zA-Z0-9_\-. :]+$')
+
 # Page size requests that are not a size; real sizes are positive KiB.
 MEMPAGES_SMALL = -1
 MEMPAGES_LARGE = -2
@@ -50,6 +103,163 @@ _PAGE_SIZE_WORDS = {
 _PAGE_SIZE_RE = re.compile(
     r'^([0-9]{1,13})\s*(?:([kKmMgG])(?:[iI]?[bB])?)?$')
 _PAGE_UNIT_KB = {'': 1, 'k': 1, 'm': 1024, 'g': 1024 * 1024}
+
+
+def display_value(value, limit=DISPLAY_LENGTH):
+    """``value`` shortened for an error message: first ``limit`` chars + '…'.
+
+    Non-strings are returned as they are unless their text is long (a huge
+    int is shown by its first digits). repr() of the result, which the
+    messages use, escapes control characters, so an error stays one line.
+    """
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if value.bit_length() < 3 * limit:
+            return value
+        text = _int_text(value)
+    else:
+        return value
+    if len(text) <= limit:
+        return text
+    return text[:limit] + '\u2026'
+
+
+def _int_text(value):
+    # str() of an int over 4300 digits raises ValueError; those are shown
+    # by their magnitude instead.
+    try:
+        return str(value)
+    except ValueError:
+        return '<integer of about %d digits>' % int(
+            value.bit_length() * 0.30103)
+
+
+def xml_unsafe_char(text):
+    """The first character of ``text`` XML 1.0 cannot carry, or None."""
+    match = _XML_UNSAFE_RE.search(text)
+    return match.group(0) if match else None
+
+
+def is_xml_safe(text):
+    """Whether ``text`` (a str) has only characters of XML 1.0's Char.
+
+    False for NUL and the other C0 controls but tab, LF and CR, for lone
+    surrogates ('\\ud800') and for U+FFFE/U+FFFF: what lxml or libvirt
+    would refuse in domain XML.
+    """
+    return _XML_UNSAFE_RE.search(text) is None
+
+
+def xml_unsafe_reason(text):
+    """Why ``text`` cannot go into XML, for an error message; None if it can."""
+    char = xml_unsafe_char(text)
+    if char is None:
+        return None
+    return _('contains the character U+%(code)04X at position %(pos)d, which '
+             'XML 1.0 (and so libvirt domain XML) cannot carry') % {
+        'code': ord(char), 'pos': text.index(char)}
+
+
+def check_text(name, value, max_length=None, encoded=False,
+               error=exception.InvalidProperty):
+    """Refuse a user string that is not a str, too long, or not XML-safe.
+
+    ``name`` is the key (extra spec key, image property name, option) the
+    error names; ``max_length`` counts characters, or UTF-8 bytes with
+    ``encoded``. The length is checked first, so a huge value costs nothing
+    more. Raises ``error`` (InvalidProperty by default) with the value
+    shortened for display.
+    """
+    if not isinstance(value, str):
+        raise error(name=name, value=display_value(value),
+                    reason=_('must be a string'))
+    if max_length is not None:
+        length = len(value.encode('utf-8', 'surrogatepass')) if encoded \
+            else len(value)
+        if length > max_length:
+            raise error(
+                name=name, value=display_value(value),
+                reason=(_('is %(len)d bytes long; at most %(max)d') if encoded
+                        else _('is %(len)d characters long; at most %(max)d'))
+                % {'len': length, 'max': max_length})
+    reason = xml_unsafe_reason(value)
+    if reason is not None:
+        raise error(name=name, value=display_value(value), reason=reason)
+    return value
+
+
+def check_extra_spec_key(key):
+    """Refuse an extra spec key Nova's API would: 1-255 characters of
+    letters, digits, '_', '-', '.', ' ' and ':'. Raises InvalidProperty."""
+    check_text('extra spec key', key, MAX_KEY_LENGTH)
+    if not _EXTRA_SPEC_KEY_RE.match(key):
+        raise exception.InvalidProperty(
+            name='extra spec key', value=display_value(key),
+            reason=_('a key is 1 to %d letters, digits, spaces and _ - . : '
+                     'characters') % MAX_KEY_LENGTH)
+    return key
+
+
+def check_extra_spec(key, value):
+    """Key rules of check_extra_spec_key, and a value of at most
+    MAX_EXTRA_SPEC_VALUE_LENGTH XML-safe characters (named by its key)."""
+    check_extra_spec_key(key)
+    check_text(key, value, MAX_EXTRA_SPEC_VALUE_LENGTH)
+
+
+def check_extra_spec_count(extra_specs):
+    """At most MAX_EXTRA_SPECS extra specs; InvalidProperty naming both."""
+    if len(extra_specs) > MAX_EXTRA_SPECS:
+        raise exception.InvalidProperty(
+            name='extra_specs', value=_('%d keys') % len(extra_specs),
+            reason=_('a flavor may have at most %d extra specs') %
+            MAX_EXTRA_SPECS)
+
+
+def parse_bounded_int(name, value, minimum=None, maximum=None, rule=None,
+                      error=exception.InvalidProperty):
+    """A user string (or int) as an int, digits bounded before int().
+
+    Accepts plain ASCII digits with an optional '-' and surrounding spaces
+    (no '+', '_' or non-ASCII digits, all of which int() would take). More
+    than MAX_INT_DIGITS digits, or a number outside minimum..maximum, raises
+    ``error`` naming ``name``, the value (shortened) and ``rule`` (the
+    accepted range in words when not given).
+    """
+    if rule is None:
+        if minimum is not None and maximum is not None:
+            rule = _('must be a whole number from %(min)d to %(max)d') % {
+                'min': minimum, 'max': maximum}
+        elif minimum is not None:
+            rule = _('must be a whole number of at least %d') % minimum
+        else:
+            rule = _('must be a whole number')
+
+    def invalid(reason=rule):
+        return error(name=name, value=display_value(value), reason=reason)
+
+    if isinstance(value, bool):
+        raise invalid()
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str):
+        text = value.strip()
+        digits = text[1:] if text.startswith('-') else text
+        if len(digits) > MAX_INT_DIGITS:
+            raise invalid(_('%(rule)s; it has %(n)d characters, more than '
+                            'the %(max)d digits any accepted number has') %
+                          {'rule': rule, 'n': len(digits),
+                           'max': MAX_INT_DIGITS})
+        if not digits or not digits.isascii() or not digits.isdigit():
+            raise invalid()
+        number = int(text)
+    else:
+        raise invalid()
+    if (minimum is not None and number < minimum) or \
+            (maximum is not None and number > maximum):
+        raise invalid()
+    return number
 
 
 def _parse_cpu_number(spec, part, digits):
@@ -158,23 +368,20 @@ def parse_property_cpu_spec(name, value):
     try:
         return parse_cpu_spec(value)
     except exception.InvalidCPUSpec as e:
-        raise exception.InvalidProperty(name=name, value=value, reason=str(e))
+        raise exception.InvalidProperty(name=name, value=display_value(value),
+                                        reason=str(e))
 
 
 def parse_property_memory_mb(name, value):
-    """A whole number of MiB, at least 1 (hw:numa_mem.N, hw_numa_mem.N).
+    """A whole number of MiB, 1 to MAX_GUEST_MEMORY_MB (hw:numa_mem.N ...).
 
     Raises InvalidProperty naming ``name``.
     """
-    try:
-        memory = int(value)
-    except (TypeError, ValueError):
-        memory = 0
-    if memory < 1:
-        raise exception.InvalidProperty(
-            name=name, value=value,
-            reason=_('must be a whole number of MiB, at least 1'))
-    return memory
+    return parse_bounded_int(
+        name, value, minimum=1, maximum=MAX_GUEST_MEMORY_MB,
+        rule=_('must be a whole number of MiB, at least 1 and at most %d '
+             '(16 TiB)') %
+        MAX_GUEST_MEMORY_MB)
 
 
 def _parse_config_cpu_set(option):
@@ -239,7 +446,7 @@ def parse_realtime_flag(name, value):
     if word in _FALSE_STRINGS:
         return False
     raise exception.InvalidProperty(
-        name=name, value=value,
+        name=name, value=display_value(value),
         reason=_('must be one of %s (any case)') %
         ', '.join(_TRUE_STRINGS + _FALSE_STRINGS))
 
@@ -263,7 +470,7 @@ def parse_mem_page_size(name, value):
     match = _PAGE_SIZE_RE.match(text) if text is not None else None
     if match is None:
         raise exception.InvalidProperty(
-            name=name, value=value,
+            name=name, value=display_value(value),
             reason=_('must be small, large, any, or a page size such as '
                      '2048 (KiB), 2MB or 1GB'))
     number, unit = match.groups()

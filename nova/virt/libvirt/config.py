@@ -163,25 +163,71 @@ class LibvirtConfigObject:
         return name
 
     def _new_node(self, _tag=None, **attrs):
-        """A new root element (in our namespace if any) with set attrs."""
+        """A new root element (in our namespace if any) with set attrs.
+
+        Attribute values are checked as in _set_attrs.
+        """
         nsmap = {self.NS_PREFIX: self.NAMESPACE} if self.NAMESPACE else None
         node = etree.Element(self._qname(_tag or self.ROOT_NAME), nsmap=nsmap)
         self._set_attrs(node, **attrs)
         return node
 
     def _sub(self, _parent, _tag, _text=None, **attrs):
-        """A child of ``_parent`` with text and the attrs that are set."""
+        """A child of ``_parent`` with text and the attrs that are set.
+
+        Text and attribute values that XML 1.0 cannot carry (control
+        characters, lone surrogates, U+FFFE ...) raise LibvirtConfigInvalid
+        naming ``parent/child`` and the attribute (``text`` for the text),
+        instead of lxml's ValueError; nothing is added to ``_parent`` then.
+        """
+        if _text is not None:
+            try:
+                text = str(_text)
+            except ValueError as e:  # an int of over 4300 digits
+                text, reason = None, str(e)
+            else:
+                reason = hardware.xml_unsafe_reason(text)
+            if reason is not None:
+                parent = etree.QName(_parent).localname
+                raise exception.LibvirtConfigInvalid(
+                    element='%s/%s' % (parent, _tag), attribute='text',
+                    value=hardware.display_value(text), reason=reason)
         node = etree.SubElement(_parent, self._qname(_tag))
         if _text is not None:
-            node.text = str(_text)
-        self._set_attrs(node, **attrs)
+            node.text = text
+        try:
+            self._set_attrs(node, **attrs)
+        except exception.LibvirtConfigInvalid:
+            _parent.remove(node)
+            raise
         return node
 
     @staticmethod
     def _set_attrs(node, **attrs):
+        """Set the attrs that are not None, as text.
+
+        A value XML 1.0 cannot carry raises LibvirtConfigInvalid naming the
+        element (``parent/element``) and the attribute.
+        """
         for key, value in attrs.items():
-            if value is not None:
-                node.set(key, str(value))
+            if value is None:
+                continue
+            try:
+                text = str(value)
+            except ValueError as e:  # an int of over 4300 digits
+                text, reason = None, str(e)
+            else:
+                reason = hardware.xml_unsafe_reason(text)
+            if reason is not None:
+                element = etree.QName(node).localname
+                parent = node.getparent()
+                if parent is not None:
+                    element = '%s/%s' % (etree.QName(parent).localname,
+                                         element)
+                raise exception.LibvirtConfigInvalid(
+                    element=element, attribute=key,
+                    value=hardware.display_value(text), reason=reason)
+            node.set(key, text)
 
     def _invalid(self, attribute, value, reason, element=None):
         return exception.LibvirtConfigInvalid(

@@ -12,6 +12,7 @@ import re
 
 from nova import exception
 from nova.i18n import _
+from nova.virt import hardware_parse
 
 _TYPES = ('str', 'int', 'bool')
 # An integer as an operator writes it: no spaces, no '+', no leading zeros,
@@ -40,7 +41,8 @@ class ExtraSpecValidator:
     :param description: what the key does, for operators.
     :param value: a dict: ``type`` ('str', 'int' or 'bool'), ``description``
         of the accepted values, and optionally ``enum`` (a tuple of accepted
-        strings), ``min`` (for 'int'), ``pattern`` (a regex the whole value
+        strings), ``min`` and ``max`` (for 'int'), ``pattern`` (a regex the
+        whole value
         must match) and ``parse``: a callable ``parse(name, value)`` that
         raises exception.Invalid (InvalidProperty, InvalidCPUSpec) for a bad
         value.
@@ -57,8 +59,10 @@ class ExtraSpecValidator:
                              % (name, ', '.join(_TYPES)))
         if not self.value.get('description'):
             raise ValueError('%s: value needs a description' % name)
-        if 'min' in self.value and self.value['type'] != 'int':
-            raise ValueError('%s: min only applies to int values' % name)
+        for bound in ('min', 'max'):
+            if bound in self.value and self.value['type'] != 'int':
+                raise ValueError('%s: %s only applies to int values'
+                                 % (name, bound))
         self._name_re = self._compile_name()
 
     def _compile_name(self):
@@ -102,14 +106,24 @@ class ExtraSpecValidator:
         The error names the key, the value and what would be accepted.
         """
         def invalid(reason):
-            return exception.InvalidProperty(name=key, value=value,
-                                             reason=reason)
+            return exception.InvalidProperty(
+                name=key, value=hardware_parse.display_value(value),
+                reason=reason)
 
         if not isinstance(value, str):
             raise invalid(_('extra spec values are strings; accepted: %s')
                           % self.accepted())
         kind = self.value['type']
         if kind == 'int':
+            # Digits are bounded before int(): Python refuses to convert
+            # more than 4300 with a ValueError of its own.
+            if len(value.lstrip('-')) > hardware_parse.MAX_INT_DIGITS:
+                raise invalid(_('has %(n)d characters; an integer here has '
+                                'at most %(max)d digits; accepted: '
+                                '%(accepted)s')
+                              % {'n': len(value),
+                                 'max': hardware_parse.MAX_INT_DIGITS,
+                                 'accepted': self.accepted()})
             if not _INT_RE.match(value):
                 raise invalid(_('must be an integer in plain digits (no '
                                 'spaces, + or leading zeros); accepted: %s')
@@ -117,6 +131,9 @@ class ExtraSpecValidator:
             minimum = self.value.get('min')
             if minimum is not None and int(value) < minimum:
                 raise invalid(_('must be at least %d') % minimum)
+            maximum = self.value.get('max')
+            if maximum is not None and int(value) > maximum:
+                raise invalid(_('must be at most %d') % maximum)
         enum = self.value.get('enum')
         if enum and value not in enum:
             raise invalid(_('must be %s') % self.accepted())

@@ -12,6 +12,10 @@ from nova.api.validation.extra_specs import base
 from nova import exception
 from nova.i18n import _
 from nova.objects import fields
+from nova.virt import hardware_parse
+
+_MAX_MEMORY_MB = hardware_parse.MAX_GUEST_MEMORY_MB
+_MAX_VCPUS = hardware_parse.MAX_GUEST_VCPUS
 
 # A guest NUMA node number, written without leading zeros.
 _NODE = base.ExtraSpecParameter(
@@ -138,8 +142,9 @@ VALIDATORS = (
             'NUMA node. Unless hw:numa_cpus.N and hw:numa_mem.N say '
             'otherwise, vCPUs and memory are split evenly over the nodes.'),
         value={'type': 'int',
-               'description': 'an integer of at least 1',
-               'min': 1}),
+               'description': 'an integer of at least 1 and at most the '
+                              'flavor\'s vCPUs (%d at most)' % _MAX_VCPUS,
+               'min': 1, 'max': _MAX_VCPUS}),
     base.ExtraSpecValidator(
         name='hw:numa_cpus.{N}',
         parameters=[_NODE],
@@ -160,8 +165,9 @@ VALIDATORS = (
             'with hw:numa_cpus.N; the sizes must add up to the flavor '
             'memory.'),
         value={'type': 'int',
-               'description': 'an integer number of MiB, at least 1',
-               'min': 1}),
+               'description': 'an integer number of MiB, at least 1 and at '
+                              'most %d (16 TiB)' % _MAX_MEMORY_MB,
+               'min': 1, 'max': _MAX_MEMORY_MB}),
     base.ExtraSpecValidator(
         name='hw:mem_page_size',
         description=(

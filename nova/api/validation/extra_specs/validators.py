@@ -13,6 +13,7 @@ import re
 from nova.api.validation.extra_specs import hw
 from nova import exception
 from nova.i18n import _
+from nova.virt import hardware_parse
 
 VALIDATED_NAMESPACES = ('hw',)
 
@@ -70,8 +71,15 @@ def validate(name, value):
 
     Raises InvalidProperty naming the key, the value and the accepted values
     (or, for an unknown key in a validated namespace, the closest known key).
-    Keys in other namespaces, or without one, are not checked.
+    Every key must be one Nova's API accepts (at most 255 letters, digits,
+    spaces and _ - . : characters) and every string value at most 255
+    XML-safe characters, whatever the namespace; beyond that, keys in other
+    namespaces, or without one, are not checked.
     """
+    hardware_parse.check_extra_spec_key(name)
+    if isinstance(value, str):
+        hardware_parse.check_text(
+            name, value, hardware_parse.MAX_EXTRA_SPEC_VALUE_LENGTH)
     validator = _find(name)
     if validator is not None:
         validator.validate(name, value)
@@ -86,17 +94,22 @@ def validate(name, value):
         hint = _('known keys are %s') % ', '.join(sorted(_REGISTRY))
     reason = _('unknown extra spec in the %(ns)s: namespace; %(hint)s') % {
         'ns': namespace, 'hint': hint}
-    raise exception.InvalidProperty(name=name, value=value, reason=reason)
+    raise exception.InvalidProperty(
+        name=name, value=hardware_parse.display_value(value), reason=reason)
 
 
 def validate_all(extra_specs, vcpus=None, memory_mb=None):
     """Check every extra spec of a flavor, keys in sorted order.
+
+    At most hardware_parse.MAX_EXTRA_SPECS keys (checked first).
 
     With ``vcpus`` and ``memory_mb`` the flavor as a whole is also checked by
     nova.virt.hardware.numa_get_constraints, which owns the rules that tie
     keys together (e.g. hw:cpu_realtime=yes needs hw:cpu_policy=dedicated).
     """
     extra_specs = extra_specs or {}
+    # Before any per-key work: a hostile flavor costs one len().
+    hardware_parse.check_extra_spec_count(extra_specs)
     for name in sorted(extra_specs):
         validate(name, extra_specs[name])
     if vcpus is None or memory_mb is None:

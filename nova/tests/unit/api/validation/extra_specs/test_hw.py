@@ -120,9 +120,14 @@ class TestNumaNodes(_Case):
         for value in ('two', '1.5', '', ' 2', '02', '+2', '2_0'):
             self.bad('hw:numa_nodes', value, 'integer')
 
-    @given(st.integers(min_value=1, max_value=10 ** 6))
-    def test_any_positive(self, nodes):
+    @given(st.integers(min_value=1, max_value=hardware.MAX_GUEST_VCPUS))
+    def test_any_positive_up_to_max_vcpus(self, nodes):
         extra_specs.validate('hw:numa_nodes', str(nodes))
+
+    @given(st.integers(min_value=hardware.MAX_GUEST_VCPUS + 1,
+                       max_value=10 ** 19))
+    def test_above_max_vcpus(self, nodes):
+        self.bad('hw:numa_nodes', str(nodes), 'at most 4096')
 
     @given(st.integers(max_value=0))
     def test_never_below_one(self, nodes):
