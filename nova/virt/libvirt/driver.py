@@ -221,10 +221,12 @@ class LibvirtDriver(object):
     def _define_and_start(self, instance, guest, xml):
         instance_dir = None
         try:
-            if guest.virt_type != 'test':
-                instance_dir = make_instance_dir(instance.name)
             LOG.debug('Defining %s:\n%s', instance.name, xml)
             domain = self._define(instance.name, xml)
+            # After define: a process killed in between leaves a marked
+            # domain (found and removed later), never a lone directory.
+            if guest.virt_type != 'test':
+                instance_dir = make_instance_dir(instance.name)
             try:
                 self._start(domain, instance.name)
             except libvirt.libvirtError as e:

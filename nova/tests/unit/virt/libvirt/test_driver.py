@@ -5,13 +5,17 @@ to it is open; each test holds one open (``self.keeper``) so a second Host
 built later sees the same domains, as a restarted nova-compute would.
 """
 
+import logging
 import os
 import subprocess
 import sys
 import textwrap
 import threading
+from unittest import mock
 
+import fixtures
 import libvirt
+from oslo_concurrency import lockutils
 from oslo_utils import uuidutils
 
 from nova import exception
@@ -490,3 +494,260 @@ class TestClaimedPcpusMetadata(DriverTestCase):
         self.assertEqual(set(topology.cpu_pinning.values()) |
                          topology.cpuset_reserved,
                          parsed.get_metadata().claimed_pcpus)
+
+
+def _foreign_xml(name, body='', vcpus=2, vcpu_attrs='', metadata=''):
+    return ('<domain type="test"><name>%s</name><metadata>%s</metadata>'
+            '<memory unit="KiB">65536</memory><vcpu%s>%d</vcpu>%s'
+            '<os><type>hvm</type></os></domain>' % (
+                name, metadata, vcpu_attrs, vcpus, body))
+
+
+def _ours(inner=''):
+    return '<nrt:instance xmlns:nrt="%s">%s</nrt:instance>' % (
+        vconfig.NOVA_RT_NS, inner)
+
+
+class TestUsageFromRealPins(DriverTestCase):
+    """What libvirt will run decides which pCPUs are free, not metadata."""
+
+    DEDICATED = {'hw:cpu_policy': 'dedicated'}
+
+    def setUp(self):
+        super().setUp()
+        self.flags(cpu_dedicated_set='0-3', group='compute')
+
+    def pins(self, name):
+        tune = vconfig.LibvirtConfigGuest.from_xml(
+            self.domain_xml(name)).cputune
+        return {pcpu for pin in tune.vcpupin for pcpu in pin.cpuset}
+
+    def test_guest_repinned_behind_our_back(self):
+        # virsh vcpupin GUEST 0 N --live --config, with N another pCPU.
+        instance, _ = self.spawn('a', vcpus=2, **self.DEDICATED)
+        free = ({0, 1, 2, 3} - self.pins('a'))
+        target = min(free)
+        dom = self.keeper.lookupByName('a')
+        cpumap = tuple(cpu == target for cpu in range(16))
+        dom.pinVcpu(0, cpumap)
+        self.assertIn(target, self.pins('a'))
+        self.spawn('b', vcpus=1, **self.DEDICATED)
+        self.assertFalse(self.pins('a') & self.pins('b'),
+                         (self.pins('a'), self.pins('b')))
+
+    def test_foreign_domain_confined_by_vcpu_cpuset(self):
+        self.keeper.defineXML(_foreign_xml('other', vcpu_attrs=' cpuset="0"'))
+        self.spawn('mine', vcpus=2, **self.DEDICATED)
+        self.assertNotIn(0, self.pins('mine'))
+
+    def test_metadata_understating_pins_is_not_trusted(self):
+        self.keeper.defineXML(_foreign_xml(
+            'liar', '<cputune><vcpupin vcpu="0" cpuset="0"/>'
+            '<vcpupin vcpu="1" cpuset="1"/><emulatorpin cpuset="0"/>'
+            '</cputune>',
+            metadata=_ours('<nrt:claimed_pcpus>3</nrt:claimed_pcpus>')))
+        self.spawn('mine', vcpus=1, **self.DEDICATED)
+        self.assertEqual({2}, self.pins('mine'))
+
+    def test_hostile_metadata_never_blocks_the_host(self):
+        hostile = [
+            '<nrt:numa_topology>{not json</nrt:numa_topology>',
+            '<nrt:numa_topology>%s</nrt:numa_topology>' % ('[' * 5000),
+            '<nrt:flavor name="x" vcpus="abc" memory_mb="[]"/>',
+            '<nrt:claimed_pcpus>0-99999999</nrt:claimed_pcpus>',
+            '<nrt:realtime vcpus="^^"/>',
+        ]
+        for index, inner in enumerate(hostile):
+            self.keeper.defineXML(_foreign_xml(
+                'bad%d' % index, '<cputune><vcpupin vcpu="0" cpuset="3"/>'
+                '<vcpupin vcpu="1" cpuset="3"/><emulatorpin cpuset="3"/>'
+                '</cputune>', metadata=_ours(inner)))
+        listed = self.driver.list_instances()
+        self.assertEqual(['bad%d' % i for i in range(len(hostile))],
+                         [item[0] for item in listed])
+        self.driver.plan(make_instance('p', vcpus=3, **self.DEDICATED),
+                         image())
+        self.spawn('ok', vcpus=3, **self.DEDICATED)
+        self.assertEqual({0, 1, 2}, self.pins('ok'))
+
+    def test_two_lock_paths_double_pin_is_reported(self):
+        self.spawn('a', vcpus=2, **self.DEDICATED)
+        # Another process (another lock_path) pinned onto the same pCPUs.
+        pins = sorted(self.pins('a'))
+        self.keeper.defineXML(_foreign_xml(
+            'b', '<cputune><vcpupin vcpu="0" cpuset="%d"/>'
+            '<vcpupin vcpu="1" cpuset="%d"/><emulatorpin cpuset="%d"/>'
+            '</cputune>' % (pins[0], pins[1], pins[0]), metadata=_ours()))
+        logs = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+        self.driver.list_instances()
+        self.assertIn('is pinned to more than one guest (a, b)',
+                      logs.output)
+
+
+class TestNothingLeftBehind(DriverTestCase):
+    DEDICATED = {'hw:cpu_policy': 'dedicated'}
+
+    def setUp(self):
+        super().setUp()
+        self.flags(cpu_dedicated_set='0-3', group='compute')
+
+    def _names(self):
+        return {dom.name() for dom in self.keeper.listAllDomains()}
+
+    def _fail_start(self, error):
+        # A fault test:///default cannot cause: the connection lost, or
+        # the process interrupted, between define and start.
+        def start(domain, name):
+            raise error
+        return mock.patch.object(libvirt_driver.LibvirtDriver, '_start',
+                                 staticmethod(start))
+
+    def test_any_failure_after_define_undefines(self):
+        for error in (exception.HypervisorUnavailable(uri='x', reason='y'),
+                      KeyboardInterrupt(), SystemExit(143),
+                      RuntimeError('boom')):
+            with self._fail_start(error):
+                self.assertRaises(type(error), self.spawn, 'f', vcpus=2,
+                                  **self.DEDICATED)
+            self.assertNotIn('f', self._names(), error)
+            # ... and the pCPUs are free again: the full host still fits.
+            self.spawn('full', vcpus=4, **self.DEDICATED)
+            self.keeper.lookupByName('full').destroy()
+            self.keeper.lookupByName('full').undefine()
+
+    def test_cleanup_retries_while_libvirt_is_unreachable(self):
+        self.flags(cleanup_timeout=5, group='libvirt')
+        calls = []
+        real = self.driver._undefine_uuid
+
+        def flaky(uuid):
+            calls.append(uuid)
+            if len(calls) < 3:
+                raise exception.HypervisorUnavailable(uri='x', reason='down')
+            return real(uuid)
+        self.useFixture(fixtures.MockPatchObject(
+            self.driver, '_undefine_uuid', flaky))
+        with self._fail_start(exception.HypervisorUnavailable(
+                uri='x', reason='gone')):
+            self.assertRaises(exception.HypervisorUnavailable, self.spawn,
+                              'r', vcpus=1, **self.DEDICATED)
+        self.assertEqual(3, len(calls))
+        self.assertNotIn('r', self._names())
+
+    def test_orphan_reported_then_removed_by_next_boot(self):
+        self.flags(cleanup_timeout=0, group='libvirt')
+        self.useFixture(fixtures.MockPatchObject(
+            self.driver, '_undefine_uuid', side_effect=(
+                exception.HypervisorUnavailable(uri='x', reason='down'))))
+        with self._fail_start(exception.HypervisorUnavailable(
+                uri='x', reason='gone')):
+            self.assertRaises(exception.HypervisorUnavailable, self.spawn,
+                              'o', vcpus=2, **self.DEDICATED)
+        self.assertIn('o', self._names())
+        logs = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+        listed = {item[0]: item[3] for item in self.driver.list_instances()}
+        self.assertTrue(listed['o'].orphan)
+        self.assertIn('domain o was defined by a boot that never finished',
+                      logs.output)
+        driver = libvirt_driver.LibvirtDriver(host_mod.Host())
+        driver.spawn(make_instance('next', vcpus=4, **self.DEDICATED),
+                     image())
+        self.assertNotIn('o', self._names())
+
+    def test_started_guest_has_no_build_marker(self):
+        self.spawn('done', vcpus=1, **self.DEDICATED)
+        self.assertNotIn(usage_mod.BUILD_NS, self.domain_xml('done'))
+        self.assertFalse(self.driver.list_instances()[0][3].orphan)
+
+
+class TestOwnership(DriverTestCase):
+    def test_delete_refuses_a_domain_we_did_not_create(self):
+        self.keeper.defineXML(_foreign_xml('instance-00000001'))
+        self.assertRaises(exception.InstanceNotOwned, self.driver.destroy,
+                          'instance-00000001')
+        self.assertRaises(exception.InstanceNotOwned, self.driver.destroy,
+                          'test')
+        self.assertTrue(self.keeper.lookupByName('test').isActive())
+        self.keeper.lookupByName('instance-00000001')
+
+    def test_list_shows_only_ours(self):
+        self.keeper.defineXML(_foreign_xml('instance-00000002'))
+        self.spawn('mine', vcpus=1, **{'hw:cpu_policy': 'dedicated'})
+        self.assertEqual(['mine'],
+                         [item[0] for item in self.driver.list_instances()])
+
+
+class TestNames(DriverTestCase):
+    def test_bad_names_refused_before_anything(self):
+        base = self.useFixture(fixtures.TempDir()).path
+        instances = os.path.join(base, 'instances')
+        self.flags(instances_path=instances, group='libvirt')
+        for name in ('../../x', '/tmp/x', 'a/b', '..', '.', '', 'x' * 300,
+                     'tab\there', 'nul\x00', 'esc\x1b[0m', ' lead',
+                     'sur\ud800'):
+            self.assertRaises(exception.InvalidInstanceName, self.spawn,
+                              name, vcpus=1)
+        self.assertEqual([], os.listdir(base))
+
+    def test_instance_dir_stays_below_instances_path(self):
+        base = self.useFixture(fixtures.TempDir()).path
+        self.flags(instances_path=base, group='libvirt')
+        path = libvirt_driver.make_instance_dir('guest-1')
+        self.assertEqual(os.path.join(os.path.realpath(base), 'guest-1'),
+                         path)
+        self.assertRaises(exception.InstanceExists,
+                          libvirt_driver.make_instance_dir, 'guest-1')
+        libvirt_driver.remove_instance_dir('guest-1')
+        self.assertFalse(os.path.exists(path))
+
+    def test_remove_never_follows_a_symlink(self):
+        base = self.useFixture(fixtures.TempDir()).path
+        elsewhere = self.useFixture(fixtures.TempDir()).path
+        open(os.path.join(elsewhere, 'keep'), 'w').close()
+        os.symlink(elsewhere, os.path.join(base, 'g'))
+        self.flags(instances_path=base, group='libvirt')
+        libvirt_driver.remove_instance_dir('g')
+        self.assertTrue(os.path.exists(os.path.join(elsewhere, 'keep')))
+
+
+class TestHostLock(test.TestCase):
+    def test_waits_says_so_and_gives_up(self):
+        self.flags(host_lock_timeout=2, group='libvirt')
+        # POSIX locks are per process: another process must hold it.
+        holder = subprocess.Popen(
+            [sys.executable, '-c', textwrap.dedent("""\
+                import sys, time
+                from oslo_concurrency import lockutils
+                lock = lockutils.external_lock(%r, %r, %r)
+                lock.acquire()
+                print('held', flush=True)
+                time.sleep(30)
+                """ % (libvirt_driver.CLAIM_LOCK, libvirt_driver.LOCK_PREFIX,
+                       self.lock_path))],
+            stdout=subprocess.PIPE, text=True)
+        self.addCleanup(holder.wait)
+        self.addCleanup(holder.kill)
+        self.addCleanup(holder.stdout.close)
+        self.assertEqual('held\n', holder.stdout.readline())
+        logs = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+
+        def locked():
+            with libvirt_driver.host_lock():
+                pass
+        error = self.assertRaises(exception.HostLockTimeout, locked)
+        self.assertIn('host_lock_timeout', str(error))
+        self.assertIn('Waiting for the host lock', logs.output)
+        holder.kill()
+        holder.wait()
+        locked()
+
+    def test_lock_path_not_a_directory(self):
+        path = os.path.join(self.lock_path, 'file')
+        open(path, 'w').close()
+        self.flags(lock_path=path, group='oslo_concurrency')
+
+        def locked():
+            with libvirt_driver.host_lock():
+                pass
+        error = self.assertRaises(exception.ConfigurationInvalid, locked)
+        self.assertIn('lock_path', str(error))
