@@ -15,7 +15,6 @@ from unittest import mock
 
 import fixtures
 import libvirt
-from oslo_concurrency import lockutils
 from oslo_utils import uuidutils
 
 from nova import exception
