@@ -94,8 +94,10 @@ def add_command_parsers(subparsers):
     check = subparsers.add_parser(
         'check-host',
         help='Check whether this host can run real-time guests: one line '
-             'per check (OK/WARN/FAIL, what was found, the fix). Exits 0 '
-             'when nothing FAILs.')
+             'per check (OK/WARN/FAIL, what was found, the fix). Exit '
+             'status: 0 READY (no FAIL); 3 NOT READY (a FAIL, including a '
+             'check that could not read its fact); 2 invalid input (e.g. '
+             '--root not a directory); 1 other error (libvirt unreachable).')
     check.add_argument('--connection', default=None, metavar='URI',
                        help='Libvirt URI; overrides [libvirt] '
                             'connection_uri.')
@@ -287,11 +289,23 @@ def do_delete(args):
 
 
 def do_check_host(args):
-    """Exit status 0 when the host can run real-time guests, else 3."""
+    """Print every check; the exit status says what the report means.
+
+    0: READY (no check FAILs). 3: NOT READY (a check FAILs, including one
+    that could not read its fact). 2: invalid input (UsageError, e.g.
+    --root is not a directory; nothing is checked). 1: the check could not
+    finish: libvirt is unreachable (the report is still printed, its
+    libvirt lines FAIL, and one ERROR line goes to stderr).
+    """
+    root = args.root
+    if not os.path.isdir(root):
+        raise UsageError(option='--root', value=root, reason=(
+            _('not a directory') if os.path.exists(root)
+            else _('no such directory')))
     host = _host(args)
     try:
         results = host_checks.run_checks(
-            host_facts.HostFacts(args.root), hardware.get_cpu_dedicated_set(),
+            host_facts.HostFacts(root), hardware.get_cpu_dedicated_set(),
             host, CONF.libvirt.virt_type)
     finally:
         host.close()
@@ -299,6 +313,11 @@ def do_check_host(args):
         sys.stdout.write(host_checks.format_json(results))
     else:
         sys.stdout.write(host_checks.format_text(results))
+    if host_checks.libvirt_unreachable(results):
+        sys.stdout.flush()
+        connection = [r for r in results if r.id == 'libvirt.connection'][0]
+        sys.stderr.write('ERROR: libvirt: %s\n' % connection.found)
+        return 1
     return 0 if host_checks.host_is_ready(results) else 3
 
 

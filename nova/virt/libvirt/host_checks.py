@@ -7,6 +7,12 @@ OK / WARN / FAIL, what it found and the fix. FAIL means a real-time guest
 will not start here; WARN means it starts but its latency is not what real
 time promises.
 
+Unknown is not OK: a check that could not read its fact says so ("cannot
+read ...") and is WARN, or FAIL where it guards what a real-time guest
+needs (the RT budget, RT group scheduling, memory locking); its result has
+``unknown`` set. A missing file counts as "feature not built in" only where
+its parent directory was readable.
+
 ``nova-realtime check-host`` prints them all; ``LibvirtDriver.spawn`` runs
 ``preflight()`` -- only the checks whose failure makes libvirt refuse the
 guest -- before defining a real-time guest.
@@ -48,8 +54,19 @@ MAX_IDLE_LATENCY_US = 10
 
 
 class CheckResult(collections.namedtuple('CheckResult',
-                                         'id status found fix')):
-    """One verdict. ``fix`` is empty when there is nothing to do."""
+                                         'id status found fix unknown')):
+    """One verdict. ``fix`` is empty when there is nothing to do.
+
+    ``unknown`` is True when the check could not read the fact it judges:
+    the status is then WARN, or FAIL where the check guards something a
+    real-time guest needs, never OK. The driver preflight refuses a guest
+    only on a FAIL that was read, not on an unknown one (libvirt then says
+    itself whether it can start the guest).
+    """
+    __slots__ = ()
+
+    def __new__(cls, id, status, found, fix, unknown=False):
+        return super().__new__(cls, id, status, found, fix, unknown)
 
     def format(self):
         line = '%-4s %-28s %s' % (self.status, self.id, self.found)
@@ -65,16 +82,33 @@ def _spec(cpus):
     return hardware.format_cpu_spec(cpus) if cpus else '(none)'
 
 
+def _unread(name, status, what, fix):
+    """The verdict of a check that could not read its fact."""
+    return CheckResult(name, status, _('cannot read %s') % what, fix,
+                       unknown=True)
+
+
+def _read_fix(*paths):
+    return _('run check-host as root on the compute host itself (not in a '
+             'container without the host\'s /proc and /sys); it reads %s') % (
+        ', '.join(paths))
+
+
 # -- kernel -----------------------------------------------------------------
 
 def check_preempt_rt(facts):
+    name = 'kernel.preempt_rt'
     flag = facts.read('sys/kernel/realtime')
-    version = facts.sysctl('kernel.version') or ''
+    version = facts.sysctl('kernel.version')
     release = facts.sysctl('kernel.osrelease') or '?'
-    if flag == '1' or 'PREEMPT_RT' in version:
-        return CheckResult('kernel.preempt_rt', OK, _(
+    if flag == '1' or 'PREEMPT_RT' in (version or ''):
+        return CheckResult(name, OK, _(
             'kernel %s is PREEMPT_RT') % release, '')
-    return CheckResult('kernel.preempt_rt', WARN, _(
+    if version is None:
+        return _unread(name, WARN, _(
+            '/proc/sys/kernel/version (nor /sys/kernel/realtime): PREEMPT_RT '
+            'unknown'), _read_fix('/proc/sys/kernel/version'))
+    return CheckResult(name, WARN, _(
         'kernel %(rel)s (%(ver)s) is not PREEMPT_RT: guests start, but host '
         'kernel sections stay non-preemptible') % {
             'rel': release, 'ver': version.strip()},
@@ -85,18 +119,31 @@ def rt_group_sched_dir(facts):
     return facts.cpu_cgroup_dir()
 
 
+def _sched_rt_runtime(facts):
+    """kernel.sched_rt_runtime_us as an int, or None when unreadable."""
+    return facts.sysctl_int('kernel.sched_rt_runtime_us')
+
+
 def check_sched_rt_runtime(facts):
-    value = facts.sysctl('kernel.sched_rt_runtime_us')
     name = 'kernel.sched_rt_runtime_us'
+    value = _sched_rt_runtime(facts)
     if value is None:
-        return CheckResult(name, WARN, _('not readable'), RT_BUDGET_FIX)
-    if value.strip() == '-1':
+        return _unread(name, FAIL, _(
+            '/proc/sys/kernel/sched_rt_runtime_us: the RT budget of vCPU '
+            'threads is unknown'),
+            _read_fix('/proc/sys/kernel/sched_rt_runtime_us'))
+    if value == -1:
         return CheckResult(name, OK, _('-1: no RT throttling'), '')
     if rt_group_sched_dir(facts) is not None:
         return CheckResult(name, FAIL, _(
             '%s with RT group scheduling: libvirt cannot give vCPU threads '
             'SCHED_FIFO ("Cannot set scheduler parameters")') % value,
             RT_BUDGET_FIX)
+    if not facts.cgroup_readable():
+        return CheckResult(name, FAIL, _(
+            '%s, and whether RT group scheduling takes the guests\' budget '
+            'away is unknown (cannot read /sys/fs/cgroup)') % value,
+            RT_BUDGET_FIX, unknown=True)
     return CheckResult(name, WARN, _(
         '%s: RT vCPU threads are throttled for the rest of each '
         'kernel.sched_rt_period_us') % value, RT_BUDGET_FIX)
@@ -106,10 +153,19 @@ def check_rt_group_sched(facts):
     """RT group scheduling and the RT budget of libvirt's machine cgroup."""
     name = 'kernel.rt_group_sched'
     base = rt_group_sched_dir(facts)
+    runtime = _sched_rt_runtime(facts)
     if base is None:
-        return CheckResult(name, OK, _(
-            'no RT group scheduling (no cpu.rt_runtime_us): vCPU threads use '
-            'the global RT budget'), '')
+        if facts.cgroup_readable():
+            return CheckResult(name, OK, _(
+                'no RT group scheduling (no cpu.rt_runtime_us): vCPU threads '
+                'use the global RT budget'), '')
+        if runtime == -1:
+            return CheckResult(name, OK, _(
+                'cannot read /sys/fs/cgroup, but no RT group budget is '
+                'enforced since kernel.sched_rt_runtime_us=-1'), '')
+        return _unread(name, FAIL, _(
+            '/sys/fs/cgroup: whether RT group scheduling leaves the guest '
+            'cgroups no RT runtime is unknown'), RT_BUDGET_FIX)
     machine = None
     for sub in ('machine', 'machine.slice'):
         machine = facts.read(base, sub, 'cpu.rt_runtime_us')
@@ -119,10 +175,14 @@ def check_rt_group_sched(facts):
     found = _('enabled; libvirt machine cgroup %s') % (
         _('%(dir)s cpu.rt_runtime_us=%(v)s') % {'dir': where, 'v': machine}
         if machine is not None else _('not created yet'))
-    runtime = facts.sysctl('kernel.sched_rt_runtime_us')
-    if runtime is not None and runtime.strip() == '-1':
+    if runtime == -1:
         return CheckResult(name, OK, found + _(
             ', not enforced since kernel.sched_rt_runtime_us=-1'), '')
+    if runtime is None:
+        return CheckResult(name, FAIL, found + _(
+            ', and kernel.sched_rt_runtime_us cannot be read: the per-guest '
+            'cgroups libvirt creates may get no RT runtime'), RT_BUDGET_FIX,
+            unknown=True)
     return CheckResult(name, FAIL, found + _(
         ', and the per-guest cgroups libvirt creates get no RT runtime'),
         RT_BUDGET_FIX)
@@ -133,7 +193,11 @@ def check_timer_migration(facts):
     value = facts.sysctl(name)
     fix = _('sysctl -w kernel.timer_migration=0')
     if value is None:
-        return CheckResult(name, OK, _('not present in this kernel'), '')
+        if facts.sysctl('kernel.osrelease') is not None:
+            # /proc/sys/kernel is readable: the kernel has no such sysctl.
+            return CheckResult(name, OK, _('not present in this kernel'), '')
+        return _unread(name, WARN, '/proc/sys/kernel/timer_migration',
+                       _read_fix('/proc/sys/kernel/timer_migration'))
     if value.strip() == '0':
         return CheckResult(name, OK, '0', '')
     return CheckResult(name, WARN, _(
@@ -148,9 +212,14 @@ def check_dedicated_set(facts, dedicated):
     if dedicated is None:
         return CheckResult(name, WARN, _(
             'unset: every online pCPU (%s) may be pinned, none kept for the '
-            'host') % _spec(online), _(
-            'set [compute] cpu_dedicated_set to the isolated pCPUs'))
-    if online is not None and not dedicated <= online:
+            'host') % (_spec(online) if online is not None else _('unknown')),
+            _('set [compute] cpu_dedicated_set to the isolated pCPUs'))
+    if online is None:
+        return _unread(name, WARN, _(
+            '/sys/devices/system/cpu/online: whether %s are online is '
+            'unknown') % _spec(dedicated),
+            _read_fix('/sys/devices/system/cpu/online'))
+    if not dedicated <= online:
         return CheckResult(name, WARN, _(
             '%(set)s includes offline pCPUs %(off)s') % {
                 'set': _spec(dedicated), 'off': _spec(dedicated - online)},
@@ -161,9 +230,13 @@ def check_dedicated_set(facts, dedicated):
 def _isolation_check(facts, dedicated, param, why):
     name = 'cpu.%s' % param
     params = facts.cmdline()
+    target = (_spec(dedicated) if dedicated is not None
+              else _('<[compute] cpu_dedicated_set>'))
     fix = _('add %(p)s=%(set)s to the kernel command line') % {
-        'p': param, 'set': _spec(dedicated) if dedicated is not None
-        else _('<[compute] cpu_dedicated_set>')}
+        'p': param, 'set': target}
+    if params is None:
+        return _unread(name, WARN, _('/proc/cmdline: %(p)s unknown') % {
+            'p': param}, _read_fix('/proc/cmdline'))
     if dedicated is None:
         return CheckResult(name, WARN, _(
             'cannot compare: [compute] cpu_dedicated_set is unset'), fix)
@@ -171,20 +244,36 @@ def _isolation_check(facts, dedicated, param, why):
         return CheckResult(name, WARN, _('%(p)s not set: %(why)s') % {
             'p': param, 'why': why}, fix)
     value = params[param]
+    shown = '%s=%s' % (param, value) if value is not None else param
     if value is None:  # bare rcu_nocbs: every CPU
-        covered = facts.online_cpus() or set()
+        covered = facts.online_cpus()
+        if covered is None:
+            return _unread(name, WARN, _(
+                '/sys/devices/system/cpu/online: which pCPUs bare %s '
+                'covers is unknown') % param,
+                _read_fix('/sys/devices/system/cpu/online'))
     elif param == 'isolcpus':
-        covered = host_facts.parse_isolcpus(value)
+        flags, covered = host_facts.parse_isolcpus_flags(value)
+        if not host_facts.isolcpus_isolates_domain(flags):
+            kept = [flag for flag in flags
+                    if flag in host_facts.ISOLCPUS_FLAGS]
+            return CheckResult(name, WARN, _(
+                '%(v)s isolates no scheduler domain (flags %(f)s without '
+                '"domain"): %(why)s') % {
+                    'v': shown, 'f': ','.join(flags), 'why': why},
+                _('add %(p)s=%(set)s to the kernel command line') % {
+                    'p': param,
+                    'set': ','.join(['domain'] + kept + [target])})
     else:
         covered = host_facts.parse_kernel_cpu_list(value)
     missing = dedicated - covered
     if missing:
         return CheckResult(name, WARN, _(
-            '%(p)s=%(v)s leaves dedicated pCPUs %(m)s out: %(why)s') % {
-                'p': param, 'v': value, 'm': _spec(missing), 'why': why},
+            '%(v)s leaves dedicated pCPUs %(m)s out: %(why)s') % {
+                'v': shown, 'm': _spec(missing), 'why': why},
             fix)
-    return CheckResult(name, OK, _('%(p)s=%(v)s covers %(set)s') % {
-        'p': param, 'v': value, 'set': _spec(dedicated)}, '')
+    return CheckResult(name, OK, _('%(v)s covers %(set)s') % {
+        'v': shown, 'set': _spec(dedicated)}, '')
 
 
 def check_isolcpus(facts, dedicated):
@@ -202,16 +291,96 @@ def check_rcu_nocbs(facts, dedicated):
         'RCU callbacks run there'))
 
 
-def check_irqbalance(facts):
+# Where distributions keep irqbalance's environment (systemd's
+# EnvironmentFile=): Debian/Ubuntu, then RHEL/Fedora/SUSE (tuned's
+# irqbalance plugin writes IRQBALANCE_BANNED_CPUS there).
+IRQBALANCE_ENV_FILES = ('etc/default/irqbalance', 'etc/sysconfig/irqbalance')
+
+
+def irqbalance_banned_cpus(facts, pid):
+    """(CPUs irqbalance keeps IRQs off, where that came from), or
+    (None, what could not be read).
+
+    irqbalance's own order (setup_banned_cpus): a non-empty
+    IRQBALANCE_BANNED_CPUS (hex mask), else a non-empty
+    IRQBALANCE_BANNED_CPULIST (CPU list), else the kernel's isolated
+    (isolcpus) and nohz_full CPUs. The running daemon's environment
+    (/proc/<pid>/environ) is what it used; when that cannot be read, the
+    environment files its systemd unit reads stand in for it.
+    """
+    env = facts.proc_environ(pid)
+    source = '/proc/%d/environ' % pid
+    if env is None:
+        env = {}
+        files = []
+        for path in IRQBALANCE_ENV_FILES:
+            values = facts.env_file(path)
+            if values is not None:
+                env.update(values)
+                files.append('/' + path)
+        source = ' + '.join(files) or _('no /etc/default/irqbalance or '
+                                        '/etc/sysconfig/irqbalance')
+    for var, parse in (
+            ('IRQBALANCE_BANNED_CPUS', host_facts.parse_cpu_mask),
+            ('IRQBALANCE_BANNED_CPULIST', _parse_cpu_list_or_none)):
+        value = env.get(var, '').strip()
+        if value:
+            cpus = parse(value)
+            if cpus is None:
+                return None, _('%(var)s=%(v)s (%(src)s) is not valid') % {
+                    'var': var, 'v': value, 'src': source}
+            return cpus, '%s=%s (%s)' % (var, value, source)
+    isolated = facts.cpu_list('sys/devices/system/cpu/isolated')
+    if isolated is None:
+        return None, _('/sys/devices/system/cpu/isolated (irqbalance bans '
+                       'isolated CPUs when %s sets no banned CPUs)') % source
+    nohz = facts.cpu_list('sys/devices/system/cpu/nohz_full') or set()
+    return isolated | nohz, _(
+        'isolated and nohz_full pCPUs (no banned CPUs set in %s)') % source
+
+
+def _parse_cpu_list_or_none(text):
+    try:
+        return hardware.parse_cpu_spec(text.strip())
+    except exception.InvalidCPUSpec:
+        return None
+
+
+def check_irqbalance(facts, dedicated=None):
     name = 'irq.irqbalance'
     pids = facts.pids_named(('irqbalance',))
-    if pids:
-        return CheckResult(name, WARN, _(
-            'irqbalance is running (pid %d) and may move IRQs onto '
-            'dedicated pCPUs') % pids[0], _(
-            'stop it, or ban the dedicated pCPUs '
-            '(IRQBALANCE_BANNED_CPULIST in /etc/default/irqbalance)'))
-    return CheckResult(name, OK, _('irqbalance is not running'), '')
+    ban_fix = _(
+        'stop it (systemctl disable --now irqbalance), or ban the dedicated '
+        'pCPUs: IRQBALANCE_BANNED_CPULIST=%s in /etc/default/irqbalance '
+        '(Debian/Ubuntu) or /etc/sysconfig/irqbalance, then systemctl '
+        'restart irqbalance') % (
+        _spec(dedicated) if dedicated is not None
+        else _('<[compute] cpu_dedicated_set>'))
+    if pids is None:
+        return _unread(name, WARN, _(
+            'the process list in /proc: whether irqbalance runs is unknown'),
+            _read_fix('/proc/<pid>/comm'))
+    if not pids:
+        return CheckResult(name, OK, _('irqbalance is not running'), '')
+    pid = pids[0]
+    running = _('irqbalance is running (pid %d)') % pid
+    if dedicated is None:
+        return CheckResult(name, WARN, running + _(
+            ' and may move IRQs onto pCPUs guests are pinned to '
+            '([compute] cpu_dedicated_set is unset)'), ban_fix)
+    banned, source = irqbalance_banned_cpus(facts, pid)
+    if banned is None:
+        return CheckResult(name, WARN, running + _(
+            '; cannot read which pCPUs it bans: %s') % source, ban_fix,
+            unknown=True)
+    missing = dedicated - banned
+    if missing:
+        return CheckResult(name, WARN, running + _(
+            ' and may move IRQs onto dedicated pCPUs %(m)s (it bans '
+            '%(b)s: %(src)s)') % {'m': _spec(missing), 'b': _spec(banned),
+                                  'src': source}, ban_fix)
+    return CheckResult(name, OK, running + _(
+        ' and keeps IRQs off the dedicated pCPUs: %s') % source, '')
 
 
 def check_irq_affinity(facts, dedicated):
@@ -220,46 +389,64 @@ def check_irq_affinity(facts, dedicated):
         return CheckResult(name, WARN, _(
             'cannot compare: [compute] cpu_dedicated_set is unset'), _(
             'set [compute] cpu_dedicated_set'))
-    hits = sorted(irq for irq, cpus in facts.irq_affinities().items()
-                  if cpus & dedicated)
+    affinities = facts.irq_affinities()
+    if affinities is None:
+        return _unread(name, WARN, _('/proc/irq: IRQ affinities unknown'),
+                       _read_fix('/proc/irq'))
+    hits = sorted(irq for irq, cpus in affinities.items()
+                  if cpus and cpus & dedicated)
+    unreadable = sorted(irq for irq, cpus in affinities.items()
+                        if cpus is None)
     default = facts.cpu_list('proc/irq/default_smp_affinity_list')
     if default is None:
         mask = facts.read('proc/irq/default_smp_affinity')
-        default = _mask_cpus(mask) if mask else set()
+        default = host_facts.parse_cpu_mask(mask) if mask else None
     problems = []
     if hits:
-        shown = ','.join(str(irq) for irq in hits[:8])
-        if len(hits) > 8:
-            shown += _(',... (%d in all)') % len(hits)
         problems.append(_('IRQs %(irqs)s may run on dedicated pCPUs') % {
-            'irqs': shown})
-    if default & dedicated:
+            'irqs': _irq_list(hits)})
+    if default is None:
+        problems.append(_('cannot read /proc/irq/default_smp_affinity'))
+    elif default & dedicated:
         problems.append(_('new IRQs default to %s') % _spec(default))
+    if unreadable:
+        problems.append(_('cannot read the affinity of IRQs %s') %
+                        _irq_list(unreadable))
     fix = _('write the housekeeping pCPUs to /proc/irq/*/smp_affinity_list '
             'and /proc/irq/default_smp_affinity (or irqaffinity= on the '
             'kernel command line)')
     if problems:
-        return CheckResult(name, WARN, '; '.join(problems), fix)
+        return CheckResult(name, WARN, '; '.join(problems), fix,
+                           unknown=default is None or bool(unreadable))
     return CheckResult(name, OK, _('no IRQ may run on %s') % _spec(dedicated),
                        '')
 
 
-def _mask_cpus(mask):
-    try:
-        value = int(mask.replace(',', ''), 16)
-    except ValueError:
-        return set()
-    return {bit for bit in range(value.bit_length()) if value >> bit & 1}
+def _irq_list(irqs):
+    shown = ','.join(str(irq) for irq in irqs[:8])
+    if len(irqs) > 8:
+        shown += _(',... (%d in all)') % len(irqs)
+    return shown
 
 
 def check_smt(facts, dedicated):
     name = 'cpu.smt_siblings'
-    cpus = dedicated if dedicated is not None else (facts.online_cpus()
-                                                    or set())
-    online = facts.online_cpus() or set()
+    online = facts.online_cpus()
+    cpus = dedicated if dedicated is not None else online
+    if not cpus:
+        return _unread(name, WARN, _(
+            '/sys/devices/system/cpu/online: which pCPUs to inspect is '
+            'unknown'), _read_fix('/sys/devices/system/cpu/online'))
     shared = {}
+    unreadable = set()
     for cpu in sorted(cpus):
-        siblings = (facts.thread_siblings(cpu) or {cpu}) & (online or {cpu})
+        siblings = facts.thread_siblings(cpu)
+        if siblings is None:
+            unreadable.add(cpu)
+            continue
+        # An offline sibling is no sibling (unknown online: keep them all).
+        if online is not None:
+            siblings &= online | {cpu}
         if len(siblings) > 1:
             shared[cpu] = siblings - {cpu}
     if shared:
@@ -270,6 +457,11 @@ def check_smt(facts, dedicated):
             'disable SMT (nosmt, or echo off > '
             '/sys/devices/system/cpu/smt/control), or keep siblings idle '
             'with hw:cpu_thread_policy=isolate'))
+    if unreadable:
+        return _unread(name, WARN, _(
+            'the SMT siblings of pCPUs %s (/sys/devices/system/cpu/cpuN/'
+            'topology/thread_siblings_list)') % _spec(unreadable),
+            _read_fix('/sys/devices/system/cpu/cpuN/topology'))
     return CheckResult(name, OK, _('no dedicated pCPU has an online SMT '
                                    'sibling'), '')
 
@@ -292,65 +484,114 @@ def check_memlock(facts):
 
     libvirt raises the limit to unlimited before exec'ing QEMU. That needs
     CAP_SYS_RESOURCE in the daemon's effective set unless its own hard
-    limit is already unlimited.
+    limit is already unlimited. A daemon that cannot be found or read is
+    FAIL too (unknown): nothing says the guest's memory can be locked.
     """
     name = 'memory.locking'
-    pid = libvirt_daemon_pid(facts)
-    if pid is None:
-        return CheckResult(name, WARN, _(
-            'no local libvirt daemon (%s) found in /proc') % '/'.join(
-                host_facts.LIBVIRT_DAEMONS), _(
-            'run this on the compute host, with libvirtd or virtqemud up'))
+    daemons = '/'.join(host_facts.LIBVIRT_DAEMONS)
+    pids = facts.pids_named(host_facts.LIBVIRT_DAEMONS)
+    if pids is None:
+        return _unread(name, FAIL, _(
+            'the process list in /proc: whether the libvirt daemon (%s) can '
+            'lock guest memory is unknown') % daemons,
+            _read_fix('/proc/<pid>/status', '/proc/<pid>/limits'))
+    if not pids:
+        return CheckResult(name, FAIL, _(
+            'no local libvirt daemon (%s) found in /proc: whether it can '
+            'lock guest memory is unknown') % daemons, _(
+            'start libvirtd (systemctl start libvirtd, or virtqemud with '
+            'the modular daemons) and run check-host on the compute host '
+            'itself'), unknown=True)
+    pid = pids[0]
     comm = facts.read('proc/%d/comm' % pid)
-    effective = facts.capabilities(pid, 'CapEff') or set()
-    bounding = facts.capabilities(pid, 'CapBnd') or set()
+    effective = facts.capabilities(pid, 'CapEff')
+    bounding = facts.capabilities(pid, 'CapBnd')
     limits = facts.memlock_limits(pid)
     cap = host_facts.CAP_SYS_RESOURCE
-    cap_text = (_('CAP_SYS_RESOURCE effective') if cap in effective else
+    cap_text = (_('capabilities unknown (cannot read /proc/%d/status)') % pid
+                if effective is None else
+                _('CAP_SYS_RESOURCE effective') if cap in effective else
                 _('CAP_SYS_RESOURCE in bounding set but not effective')
-                if cap in bounding else
-                _('no CAP_SYS_RESOURCE (not even in its bounding set)'))
+                if bounding is not None and cap in bounding else
+                _('no CAP_SYS_RESOURCE (not even in its bounding set)')
+                if bounding is not None else
+                _('no CAP_SYS_RESOURCE'))
     limit_text = (_('RLIMIT_MEMLOCK soft %(s)s, hard %(h)s') % {
         's': _format_bytes(limits[0]), 'h': _format_bytes(limits[1])}
-        if limits else _('RLIMIT_MEMLOCK unknown'))
+        if limits else
+        _('RLIMIT_MEMLOCK unknown (cannot read /proc/%d/limits)') % pid)
     found = '%s (pid %d): %s; %s' % (comm, pid, cap_text, limit_text)
     hard_unlimited = limits is not None and limits[1] == host_facts.UNLIMITED
-    if cap in effective or hard_unlimited:
+    if (effective is not None and cap in effective) or hard_unlimited:
         return CheckResult(name, OK, found, '')
+    if effective is None or limits is None:
+        return CheckResult(name, FAIL, found + _(
+            ': whether it can lift QEMU\'s RLIMIT_MEMLOCK for <locked/> is '
+            'unknown'), _read_fix('/proc/%d/status' % pid,
+                                  '/proc/%d/limits' % pid), unknown=True)
     return CheckResult(name, FAIL, found + _(
         ': it cannot lift QEMU\'s RLIMIT_MEMLOCK for <locked/>'), MEMLOCK_FIX)
 
 
 def check_hugepages(facts):
     name = 'memory.hugepages'
-    nodes = facts.numa_nodes() or [0]
+    fix = _(
+        'reserve huge pages per node (hugepagesz=1G hugepages=N on the kernel '
+        'command line, or /sys/devices/system/node/nodeN/hugepages/*/'
+        'nr_hugepages)')
+    nodes = facts.numa_nodes()
+    if nodes is None:
+        # A kernel without NUMA has no node directories: the global pool.
+        pools = [(None, facts.hugepages())]
+    else:
+        pools = [(node, facts.node_hugepages(node)) for node in nodes]
+    if all(pages is None for _node, pages in pools):
+        return _unread(name, WARN, _(
+            '/sys/devices/system/node/node*/hugepages (nor '
+            '/sys/kernel/mm/hugepages): huge pages unknown'),
+            _read_fix('/sys/devices/system/node', '/sys/kernel/mm/hugepages'))
     parts = []
     total = 0
-    for node in nodes:
-        pages = facts.node_hugepages(node)
+    unread = False
+    for node, pages in pools:
+        where = _('node %d') % node if node is not None else _('host')
+        if pages is None:
+            unread = True
+            parts.append(_('%s: cannot read') % where)
+            continue
         configured = {size: counts for size, counts in pages.items()
                       if counts[0]}
         total += sum(counts[0] for counts in configured.values())
-        parts.append(_('node %(n)d: %(p)s') % {'n': node, 'p': ', '.join(
+        parts.append('%s: %s' % (where, ', '.join(
             '%d x %d KiB (%d free)' % (counts[0], size, counts[1])
-            for size, counts in sorted(configured.items())) or _('none')})
+            for size, counts in sorted(configured.items())) or _('none')))
     found = '; '.join(parts)
+    if unread:
+        return CheckResult(name, WARN, found, _read_fix(
+            '/sys/devices/system/node/nodeN/hugepages'), unknown=True)
     if total:
         return CheckResult(name, OK, found, '')
     return CheckResult(name, WARN, found + _(
-        ': guests get small pages, and hw:mem_page_size=large cannot fit'), _(
-        'reserve huge pages per node (hugepagesz=1G hugepages=N on the kernel '
-        'command line, or /sys/devices/system/node/nodeN/hugepages/*/'
-        'nr_hugepages)'))
+        ': guests get small pages, and hw:mem_page_size=large cannot fit'),
+        fix)
+
+
+def _mm_readable(facts):
+    """/sys/kernel/mm is there: a feature directory missing below it is
+    not built into the kernel (rather than unreadable)."""
+    return facts.is_dir('sys/kernel/mm')
 
 
 def check_thp(facts):
     name = 'memory.thp'
-    mode = facts.bracketed_choice('sys/kernel/mm/transparent_hugepage/'
-                                  'enabled')
+    path = 'sys/kernel/mm/transparent_hugepage/enabled'
+    mode = facts.bracketed_choice(path)
     if mode is None:
-        return CheckResult(name, OK, _('transparent huge pages not built '
-                                       'in'), '')
+        if _mm_readable(facts) and not facts.exists(
+                'sys/kernel/mm/transparent_hugepage'):
+            return CheckResult(name, OK, _('transparent huge pages not built '
+                                           'in'), '')
+        return _unread(name, WARN, '/' + path, _read_fix('/' + path))
     if mode == 'always':
         return CheckResult(name, WARN, _(
             'enabled=always: khugepaged compaction stalls guests'), _(
@@ -363,7 +604,10 @@ def check_ksm(facts):
     name = 'memory.ksm'
     run = facts.read('sys/kernel/mm/ksm/run')
     if run is None:
-        return CheckResult(name, OK, _('KSM not built in'), '')
+        if _mm_readable(facts) and not facts.exists('sys/kernel/mm/ksm'):
+            return CheckResult(name, OK, _('KSM not built in'), '')
+        return _unread(name, WARN, '/sys/kernel/mm/ksm/run',
+                       _read_fix('/sys/kernel/mm/ksm/run'))
     if run.strip() == '1':
         return CheckResult(name, WARN, _(
             'KSM is merging pages (run=1); real-time guests opt out with '
@@ -379,13 +623,32 @@ def _cpus_to_inspect(facts, dedicated):
                   else facts.online_cpus() or {0})
 
 
+def _missing_cpu_dirs(facts, cpus):
+    return {cpu for cpu in cpus if not facts.cpu_dir_readable(cpu)}
+
+
 def check_cpufreq(facts, dedicated):
     name = 'power.cpufreq_governor'
+    cpus = _cpus_to_inspect(facts, dedicated)
+    missing = _missing_cpu_dirs(facts, cpus)
+    if missing:
+        return _unread(name, WARN, _(
+            '/sys/devices/system/cpu/cpuN of pCPUs %s: governors '
+            'unknown') % _spec(missing),
+            _read_fix('/sys/devices/system/cpu/cpuN/cpufreq'))
     governors = {}
-    for cpu in _cpus_to_inspect(facts, dedicated):
+    unreadable = set()
+    for cpu in cpus:
         governor = facts.cpu_file(cpu, 'cpufreq/scaling_governor')
         if governor is not None:
             governors.setdefault(governor, set()).add(cpu)
+        elif facts.is_dir('sys/devices/system/cpu/cpu%d/cpufreq' % cpu):
+            unreadable.add(cpu)
+    if unreadable:
+        return _unread(name, WARN, _(
+            'the scaling_governor of pCPUs %s') % _spec(unreadable),
+            _read_fix('/sys/devices/system/cpu/cpuN/cpufreq/'
+                      'scaling_governor'))
     if not governors:
         return CheckResult(name, OK, _(
             'no cpufreq scaling exposed (frequency set by the platform)'), '')
@@ -403,23 +666,34 @@ def check_cstates(facts, dedicated):
     name = 'power.cstates'
     deep = {}
     seen = False
+    unreadable = set()
     for cpu in _cpus_to_inspect(facts, dedicated):
-        for state, latency, disabled in facts.idle_states(cpu):
+        states = facts.idle_states(cpu)
+        if states is None:
+            unreadable.add(cpu)
+            continue
+        for state, latency, disabled in states:
             seen = True
             if latency > MAX_IDLE_LATENCY_US and not disabled:
                 deep.setdefault('%s (%d us)' % (state, latency),
                                 set()).add(cpu)
-    if not seen:
-        return CheckResult(name, OK, _('no cpuidle states visible'), '')
+    fix = _(
+        'disable them (echo 1 > /sys/devices/system/cpu/cpuN/cpuidle/'
+        'stateK/disable, or processor.max_cstate=1 '
+        'intel_idle.max_cstate=0)')
     if deep:
         return CheckResult(name, WARN, _(
             'idle states with exit latency above %(max)d us enabled: '
             '%(states)s') % {'max': MAX_IDLE_LATENCY_US, 'states': ', '.join(
                 '%s on %s' % (state, _spec(cpus))
-                for state, cpus in sorted(deep.items()))}, _(
-            'disable them (echo 1 > /sys/devices/system/cpu/cpuN/cpuidle/'
-            'stateK/disable, or processor.max_cstate=1 '
-            'intel_idle.max_cstate=0)'))
+                for state, cpus in sorted(deep.items()))}, fix)
+    if unreadable:
+        return _unread(name, WARN, _(
+            'the idle states of pCPUs %s (/sys/devices/system/cpu/cpuN/'
+            'cpuidle)') % _spec(unreadable),
+            _read_fix('/sys/devices/system/cpu/cpuN/cpuidle'))
+    if not seen:
+        return CheckResult(name, OK, _('no cpuidle states visible'), '')
     return CheckResult(name, OK, _(
         'every enabled idle state exits within %d us') % MAX_IDLE_LATENCY_US,
         '')
@@ -443,12 +717,13 @@ def check_libvirt(host, virt_type):
         return [
             CheckResult('libvirt.connection', FAIL, _(
                 '%(uri)s: %(err)s') % {'uri': uri, 'err': e}, _(
-                'start the libvirt daemon (tools/start-libvirt.sh) or fix '
-                '[libvirt] connection_uri')),
+                'start libvirtd (systemctl start libvirtd, or virtqemud with '
+                'the modular daemons) or fix [libvirt] connection_uri')),
             CheckResult('libvirt.version', FAIL, _('unknown (no connection)'),
-                        ''),
+                        '', unknown=True),
             CheckResult('libvirt.virt_type', FAIL, _(
-                '%s: unknown (no connection)') % virt_type, '')]
+                '%s: unknown (no connection)') % virt_type, '',
+                unknown=True)]
     results = [CheckResult('libvirt.connection', OK, uri, '')]
     text = _version_text(version)
     minimum = '%d.%d.%d' % MIN_LIBVIRT_VERSION
@@ -493,7 +768,7 @@ def run_checks(facts, dedicated, host, virt_type):
         check_isolcpus(facts, dedicated),
         check_nohz_full(facts, dedicated),
         check_rcu_nocbs(facts, dedicated),
-        check_irqbalance(facts),
+        check_irqbalance(facts, dedicated),
         check_irq_affinity(facts, dedicated),
         check_smt(facts, dedicated),
         check_memlock(facts),
@@ -510,6 +785,13 @@ def run_checks(facts, dedicated, host, virt_type):
 
 def host_is_ready(results):
     return all(result.status != FAIL for result in results)
+
+
+def libvirt_unreachable(results):
+    """Whether the libvirt checks could not connect (the report is then
+    incomplete: check-host exits 1, not 3)."""
+    return any(result.id == 'libvirt.connection' and result.status == FAIL
+               for result in results)
 
 
 def format_text(results):
@@ -546,18 +828,19 @@ def preflight(guest, facts):
     Only the two faults that make libvirt refuse a real-time guest are
     checked: no RT budget for SCHED_FIFO vCPUs (RealtimeBudgetUnavailable)
     and no way to lock its memory (MemoryLockingUnavailable). When both
-    apply, the first is raised and its message names both.
+    apply, the first is raised and its message names both. A FAIL whose
+    fact could not be read (``unknown``) refuses nothing: libvirt decides.
     """
     needs_rt, needs_lock = guest_needs(guest)
     failures = []
     if needs_rt:
         result = check_sched_rt_runtime(facts)
-        if result.status == FAIL:
+        if result.status == FAIL and not result.unknown:
             failures.append((exception.RealtimeBudgetUnavailable,
                              RT_BUDGET_REASON, result))
     if needs_lock:
         result = check_memlock(facts)
-        if result.status == FAIL:
+        if result.status == FAIL and not result.unknown:
             failures.append((exception.MemoryLockingUnavailable,
                              MEMLOCK_REASON, result))
     if not failures:

@@ -2,9 +2,14 @@
 
 ``HostFacts(root)`` reads the same paths the kernel exposes, but relative to
 ``root`` (``/`` on a real host), so the readiness checks in
-``nova.virt.libvirt.host_checks`` can be fed a fake tree in unit tests. Every
-reader returns None (or an empty result) when a file is missing or
-unreadable: a check decides what absence means.
+``nova.virt.libvirt.host_checks`` can be fed a fake tree in unit tests.
+
+Absence is explicit: a reader returns None when the file (or directory) it
+reads is missing or unreadable, never an empty result that looks like a
+fact. An empty set, list or dict means "read, and there is nothing". Where
+a missing file is itself the fact (a feature not built into the kernel),
+``is_dir`` of its parent directory tells "not built in" (parent readable)
+from "could not look" (parent missing too); the checks decide.
 """
 
 import os
@@ -31,6 +36,9 @@ class HostFacts(object):
     def exists(self, *parts):
         return os.path.exists(self.path(*parts))
 
+    def is_dir(self, *parts):
+        return os.path.isdir(self.path(*parts))
+
     def read(self, *parts):
         """A file's content without the trailing newline, or None."""
         try:
@@ -40,10 +48,11 @@ class HostFacts(object):
             return None
 
     def listdir(self, *parts):
+        """Sorted entries of a directory, or None when it is unreadable."""
         try:
             return sorted(os.listdir(self.path(*parts)))
         except OSError:
-            return []
+            return None
 
     # -- kernel -------------------------------------------------------------
 
@@ -59,9 +68,15 @@ class HostFacts(object):
             return None
 
     def cmdline(self):
-        """{parameter: value or None} from /proc/cmdline (last one wins)."""
+        """{parameter: value or None} from /proc/cmdline (last one wins).
+
+        None when /proc/cmdline cannot be read.
+        """
+        text = self.read('proc/cmdline')
+        if text is None:
+            return None
         params = {}
-        for word in (self.read('proc/cmdline') or '').split():
+        for word in text.split():
             if word == '--':
                 break  # what follows belongs to init
             key, sep, value = word.partition('=')
@@ -79,6 +94,17 @@ class HostFacts(object):
             if self.exists(name, 'cpu.rt_runtime_us'):
                 return name
         return None
+
+    def cgroup_readable(self):
+        """Whether the cgroup hierarchy can be inspected at all.
+
+        True when the cgroup v2 root (cgroup.controllers) or a cgroup v1
+        cpu controller directory is there: then no cpu.rt_runtime_us means
+        no RT group scheduling, not "could not look".
+        """
+        return (self.exists('sys/fs/cgroup/cgroup.controllers') or
+                self.is_dir('sys/fs/cgroup/cpu') or
+                self.is_dir('sys/fs/cgroup/cpu,cpuacct'))
 
     # -- CPUs ---------------------------------------------------------------
 
@@ -99,11 +125,20 @@ class HostFacts(object):
         return self.cpu_list('sys/devices/system/cpu/cpu%d' % cpu,
                              'topology/thread_siblings_list')
 
+    def cpu_dir_readable(self, cpu):
+        return self.is_dir('sys/devices/system/cpu/cpu%d' % cpu)
+
     def idle_states(self, cpu):
-        """[(name, exit latency us, disabled)] of a CPU's cpuidle states."""
+        """[(name, exit latency us, disabled)] of a CPU's cpuidle states.
+
+        [] when the CPU has no cpuidle directory; None when a state's
+        files cannot be read (or the CPU's directory itself is missing).
+        """
+        if not self.cpu_dir_readable(cpu):
+            return None
         base = 'sys/devices/system/cpu/cpu%d/cpuidle' % cpu
         states = []
-        for state in self.listdir(base):
+        for state in self.listdir(base) or []:
             if not state.startswith('state'):
                 continue
             name = self.read(base, state, 'name')
@@ -112,32 +147,44 @@ class HostFacts(object):
             try:
                 states.append((name, int(latency), disabled == '1'))
             except (TypeError, ValueError):
-                continue
+                return None
         return states
 
     def irq_affinities(self):
-        """{irq number: set of CPUs} from /proc/irq/*/smp_affinity_list."""
-        result = {}
-        for irq in self.listdir('proc/irq'):
-            if not irq.isdigit():
-                continue
-            cpus = self.cpu_list('proc/irq', irq, 'smp_affinity_list')
-            if cpus is not None:
-                result[int(irq)] = cpus
-        return result
+        """{irq number: set of CPUs or None (unreadable)} from
+        /proc/irq/*/smp_affinity_list; None when /proc/irq lists no IRQ
+        (every running kernel has some)."""
+        entries = [irq for irq in self.listdir('proc/irq') or []
+                   if irq.isdigit()]
+        if not entries:
+            return None
+        return {int(irq): self.cpu_list('proc/irq', irq, 'smp_affinity_list')
+                for irq in entries}
 
     # -- memory -------------------------------------------------------------
 
     def numa_nodes(self):
-        nodes = [int(n[4:]) for n in self.listdir('sys/devices/system/node')
+        """Sorted NUMA node numbers, or None when none can be listed
+        (/sys/devices/system/node is missing on kernels without NUMA)."""
+        nodes = [int(n[4:]) for n in
+                 self.listdir('sys/devices/system/node') or []
                  if n.startswith('node') and n[4:].isdigit()]
-        return sorted(nodes)
+        return sorted(nodes) or None
 
     def node_hugepages(self, node):
         """{page size KiB: (total, free)} for one NUMA node."""
-        base = 'sys/devices/system/node/node%d/hugepages' % node
+        return self.hugepages('sys/devices/system/node/node%d/hugepages' %
+                              node)
+
+    def hugepages(self, base='sys/kernel/mm/hugepages'):
+        """{page size KiB: (total, free)} below a hugepages directory;
+        {} when the directory is there without page sizes (no hugetlbfs
+        support), None when it is missing or a count cannot be read."""
+        entries = self.listdir(base)
+        if entries is None:
+            return None
         pages = {}
-        for entry in self.listdir(base):
+        for entry in entries:
             if not (entry.startswith('hugepages-') and entry.endswith('kB')):
                 continue
             try:
@@ -145,7 +192,7 @@ class HostFacts(object):
                 total = int(self.read(base, entry, 'nr_hugepages'))
                 free = int(self.read(base, entry, 'free_hugepages'))
             except (TypeError, ValueError):
-                continue
+                return None
             pages[size] = (total, free)
         return pages
 
@@ -162,17 +209,25 @@ class HostFacts(object):
     # -- processes ----------------------------------------------------------
 
     def pids_named(self, names):
-        """Pids whose /proc/<pid>/comm is one of ``names``, lowest first."""
-        pids = []
-        for entry in self.listdir('proc'):
-            if entry.isdigit() and self.read('proc', entry,
-                                             'comm') in names:
-                pids.append(int(entry))
-        return sorted(pids)
+        """Pids whose /proc/<pid>/comm is one of ``names``, lowest first.
+
+        None when the process list cannot be read: /proc lists no process
+        at all (a mounted /proc always shows at least the reader itself).
+        """
+        pids = [entry for entry in self.listdir('proc') or []
+                if entry.isdigit()]
+        if not pids:
+            return None
+        return sorted(int(pid) for pid in pids
+                      if self.read('proc', pid, 'comm') in names)
 
     def proc_status(self, pid):
+        """{field: value} of /proc/<pid>/status, or None."""
+        text = self.read('proc/%d/status' % pid)
+        if text is None:
+            return None
         status = {}
-        for line in (self.read('proc/%d/status' % pid) or '').splitlines():
+        for line in text.splitlines():
             key, sep, value = line.partition(':')
             if sep:
                 status[key.strip()] = value.strip()
@@ -180,10 +235,11 @@ class HostFacts(object):
 
     def capabilities(self, pid, which='CapEff'):
         """The set of capability numbers in /proc/<pid>/status, or None."""
-        value = self.proc_status(pid).get(which)
-        if value is None:
+        value = (self.proc_status(pid) or {}).get(which)
+        try:
+            mask = int(value, 16)
+        except (TypeError, ValueError):
             return None
-        mask = int(value, 16)
         return {bit for bit in range(64) if mask >> bit & 1}
 
     def memlock_limits(self, pid):
@@ -191,9 +247,54 @@ class HostFacts(object):
         for line in (self.read('proc/%d/limits' % pid) or '').splitlines():
             if line.startswith('Max locked memory'):
                 fields = line[len('Max locked memory'):].split()
-                if len(fields) >= 2:
+                try:
                     return (_limit(fields[0]), _limit(fields[1]))
+                except (IndexError, ValueError):
+                    return None
         return None
+
+    def proc_cmdline(self, pid):
+        """A process's argv from /proc/<pid>/cmdline, or None."""
+        text = self.read('proc/%d/cmdline' % pid)
+        if text is None:
+            return None
+        return [arg for arg in text.split('\0') if arg]
+
+    def proc_environ(self, pid):
+        """A process's environment from /proc/<pid>/environ, or None
+        (only root, or the process's owner, may read it)."""
+        text = self.read('proc/%d/environ' % pid)
+        if text is None:
+            return None
+        env = {}
+        for item in text.split('\0'):
+            key, sep, value = item.partition('=')
+            if sep and key:
+                env[key] = value
+        return env
+
+    def env_file(self, *parts):
+        """KEY=VALUE assignments of a shell-style environment file (what
+        systemd's EnvironmentFile= reads), or None when it is missing."""
+        text = self.read(*parts)
+        if text is None:
+            return None
+        env = {}
+        for line in text.splitlines():
+            line = line.strip()
+            if not line or line.startswith(('#', ';')):
+                continue
+            if line.startswith('export '):
+                line = line[len('export '):].strip()
+            key, sep, value = line.partition('=')
+            key = key.strip()
+            if not sep or not key:
+                continue
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in '"\'':
+                value = value[1:-1]
+            env[key] = value
+        return env
 
 
 def _limit(text):
@@ -211,12 +312,53 @@ def parse_kernel_cpu_list(text):
         return set()
 
 
+def parse_cpu_mask(text):
+    """A kernel/irqbalance hex CPU mask (``ff000000,00000001``: 32-bit
+    groups, most significant first, no 0x) -> set, or None if invalid."""
+    text = (text or '').strip()
+    try:
+        value = int(text.replace(',', ''), 16)
+    except ValueError:
+        return None
+    return {bit for bit in range(value.bit_length()) if value >> bit & 1}
+
+
+def parse_isolcpus_flags(value):
+    """(flags, CPUs) of an ``isolcpus=`` value, parsed as the kernel does
+    (housekeeping_isolcpus_setup): leading words that start with a letter
+    and end with a comma are flags (``nohz``, ``domain``, ``managed_irq``;
+    unknown ones are skipped), the rest is the CPU list. An invalid CPU
+    list isolates nothing.
+    """
+    rest = value or ''
+    flags = []
+    while rest[:1].isalpha():
+        flag, sep, rest = rest.partition(',')
+        flags.append(flag)
+        if not sep:
+            rest = ''
+    cpus = set()
+    if rest.strip():
+        try:
+            cpus = hardware.parse_cpu_spec(rest.strip())
+        except exception.InvalidCPUSpec:
+            cpus = set()
+    return tuple(flags), cpus
+
+
+def isolcpus_isolates_domain(flags):
+    """Whether ``isolcpus=`` with these flags takes its CPUs out of the
+    scheduler domains: with no known flag (the kernel then defaults to
+    ``domain``) or with ``domain`` among them; ``managed_irq`` and
+    ``nohz`` alone do not."""
+    known = [flag for flag in flags if flag in ISOLCPUS_FLAGS]
+    return not known or 'domain' in known
+
+
+ISOLCPUS_FLAGS = ('nohz', 'domain', 'managed_irq')
+
+
 def parse_isolcpus(value):
     """CPUs of an ``isolcpus=`` value, whose leading words may be flags
     (``isolcpus=nohz,domain,managed_irq,2-7``)."""
-    cpus = set()
-    for part in (value or '').split(','):
-        part = part.strip()
-        if part[:1].isdigit():
-            cpus |= parse_kernel_cpu_list(part)
-    return cpus
+    return parse_isolcpus_flags(value)[1]

@@ -41,6 +41,14 @@ class FakeHostTestCase(test.TestCase):
     def sysctl(self, name, value):
         self.write('proc/sys/' + name.replace('.', '/'), str(value))
 
+    def cgroup_v2(self):
+        self.write('sys/fs/cgroup/cgroup.controllers', 'cpuset cpu memory')
+
+    def cpu_dirs(self, *cpus):
+        for cpu in cpus:
+            os.makedirs(os.path.join(self.root, 'sys/devices/system/cpu',
+                                     'cpu%d' % cpu), exist_ok=True)
+
     def rt_group_sched(self, machine=None):
         self.write('sys/fs/cgroup/cpu/cpu.rt_runtime_us', '950000')
         if machine is not None:
@@ -72,6 +80,7 @@ class TestKernelChecks(FakeHostTestCase):
         self.sysctl('kernel.sched_rt_runtime_us', -1)
         self.assertEqual(hc.OK, hc.check_sched_rt_runtime(self.facts).status)
         self.sysctl('kernel.sched_rt_runtime_us', 950000)
+        self.cgroup_v2()
         result = hc.check_sched_rt_runtime(self.facts)
         self.assertEqual(hc.WARN, result.status)  # throttling only
         self.rt_group_sched(machine=0)
@@ -81,10 +90,17 @@ class TestKernelChecks(FakeHostTestCase):
         self.assertIn('kernel.sched_rt_runtime_us=-1', result.fix)
 
     def test_sched_rt_runtime_unreadable(self):
-        self.assertEqual(hc.WARN, hc.check_sched_rt_runtime(self.facts).status)
+        result = hc.check_sched_rt_runtime(self.facts)
+        self.assertEqual(hc.FAIL, result.status)
+        self.assertTrue(result.unknown)
+        self.assertIn('cannot read /proc/sys/kernel/sched_rt_runtime_us',
+                      result.found)
+        self.sysctl('kernel.sched_rt_runtime_us', 'garbage')
+        self.assertEqual(hc.FAIL, hc.check_sched_rt_runtime(self.facts).status)
 
     def test_rt_group_sched(self):
         self.sysctl('kernel.sched_rt_runtime_us', 950000)
+        self.cgroup_v2()
         self.assertEqual(hc.OK, hc.check_rt_group_sched(self.facts).status)
         self.rt_group_sched(machine=0)
         result = hc.check_rt_group_sched(self.facts)
@@ -94,6 +110,8 @@ class TestKernelChecks(FakeHostTestCase):
         self.assertEqual(hc.OK, hc.check_rt_group_sched(self.facts).status)
 
     def test_timer_migration(self):
+        self.sysctl('kernel.osrelease', '6.1.0')
+        # /proc/sys/kernel is readable: no such sysctl in this kernel.
         self.assertEqual(hc.OK, hc.check_timer_migration(self.facts).status)
         self.sysctl('kernel.timer_migration', 1)
         self.assertEqual(hc.WARN,
@@ -134,6 +152,7 @@ class TestIsolationChecks(FakeHostTestCase):
         self.assertEqual(hc.OK, hc.check_rcu_nocbs(self.facts, {2, 3}).status)
 
     def test_irqbalance(self):
+        self.write('proc/1/comm', 'systemd')
         self.assertEqual(hc.OK, hc.check_irqbalance(self.facts).status)
         self.write('proc/77/comm', 'irqbalance')
         result = hc.check_irqbalance(self.facts)
@@ -170,7 +189,12 @@ class TestIsolationChecks(FakeHostTestCase):
 
 class TestMemoryChecks(FakeHostTestCase):
     def test_memlock_no_daemon(self):
-        self.assertEqual(hc.WARN, hc.check_memlock(self.facts).status)
+        self.write('proc/1/comm', 'systemd')
+        result = hc.check_memlock(self.facts)
+        self.assertEqual(hc.FAIL, result.status)
+        self.assertTrue(result.unknown)
+        self.assertIn('no local libvirt daemon', result.found)
+        self.assertIn('systemctl start libvirtd', result.fix)
 
     def test_memlock_without_capability(self):
         self.daemon()
@@ -211,6 +235,8 @@ class TestMemoryChecks(FakeHostTestCase):
         self.assertIn('node 0: none', result.found)
 
     def test_thp(self):
+        os.makedirs(os.path.join(self.root, 'sys/kernel/mm'))
+        # /sys/kernel/mm is readable: THP is not built in.
         self.assertEqual(hc.OK, hc.check_thp(self.facts).status)
         path = 'sys/kernel/mm/transparent_hugepage/enabled'
         self.write(path, '[always] madvise never')
@@ -219,6 +245,8 @@ class TestMemoryChecks(FakeHostTestCase):
         self.assertEqual(hc.OK, hc.check_thp(self.facts).status)
 
     def test_ksm(self):
+        os.makedirs(os.path.join(self.root, 'sys/kernel/mm'))
+        # /sys/kernel/mm is readable: KSM is not built in.
         self.assertEqual(hc.OK, hc.check_ksm(self.facts).status)
         self.write('sys/kernel/mm/ksm/run', '1')
         self.assertEqual(hc.WARN, hc.check_ksm(self.facts).status)
@@ -228,6 +256,8 @@ class TestMemoryChecks(FakeHostTestCase):
 
 class TestPowerChecks(FakeHostTestCase):
     def test_cpufreq(self):
+        self.cpu_dirs(2, 3)
+        # The CPUs' directories are readable: no cpufreq driver.
         self.assertEqual(hc.OK, hc.check_cpufreq(self.facts, {2, 3}).status)
         for cpu in (2, 3):
             self.write('sys/devices/system/cpu/cpu%d/cpufreq/'
@@ -246,6 +276,8 @@ class TestPowerChecks(FakeHostTestCase):
         self.write(base + 'disable', disable)
 
     def test_cstates(self):
+        self.cpu_dirs(2)
+        # The CPU's directory is readable: no cpuidle driver.
         self.assertEqual(hc.OK, hc.check_cstates(self.facts, {2}).status)
         self._state(2, 0, 'POLL', 0)
         self._state(2, 1, 'C1', 2)
