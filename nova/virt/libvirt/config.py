@@ -103,6 +103,18 @@ class _hybridmethod:
         return functools.partial(self.func, obj if obj is not None else cls())
 
 
+# The parser for every XML document read here (domains from libvirt,
+# capabilities from libvirt or an operator's file): entities are not
+# expanded (no billion laughs) nor loaded (no external entities, no DTD),
+# nothing is fetched from the network, and libxml2 keeps its default limits
+# on depth and text size (huge_tree=False). lxml serialises the threads
+# that share one parser object.
+SAFE_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True,
+                                  huge_tree=False, load_dtd=False)
+# Longest parser message quoted in an error.
+_XML_ERROR_LENGTH = 300
+
+
 class LibvirtConfigObject:
     """Base of every config class.
 
@@ -259,10 +271,39 @@ class LibvirtConfigObject:
 
     @_hybridmethod
     def parse_str(self, xmlstr):
-        """Parse an XML string into this object; returns the object."""
+        """Parse an XML string into this object; returns the object.
+
+        Uses SAFE_XML_PARSER and refuses a document with a ``<!DOCTYPE>``
+        (libvirt never writes one; its entities would not be expanded).
+        Malformed XML raises LibvirtConfigInvalid with the parser's reason.
+        """
+        element = self.ROOT_NAME or 'xml'
+
+        def invalid(reason):
+            reason = ' '.join(str(reason).split())
+            if len(reason) > _XML_ERROR_LENGTH:
+                reason = reason[:_XML_ERROR_LENGTH] + '...'
+            return exception.LibvirtConfigInvalid(
+                'libvirt <%s> XML is not usable: %s' % (element, reason),
+                element=element, attribute='xml', value=None, reason=reason)
+
         if isinstance(xmlstr, str):
-            xmlstr = xmlstr.encode('utf-8')
-        self.parse_dom(etree.fromstring(xmlstr))
+            try:
+                xmlstr = xmlstr.encode('utf-8')
+            except UnicodeEncodeError as e:
+                raise invalid('character %d cannot be encoded: %s'
+                              % (e.start, e.reason))
+        if not isinstance(xmlstr, bytes):
+            raise invalid('expected a string, got %s'
+                          % type(xmlstr).__name__)
+        try:
+            root = etree.fromstring(xmlstr, SAFE_XML_PARSER)
+        except etree.XMLSyntaxError as e:
+            raise invalid(e)
+        if root.getroottree().docinfo.doctype:
+            raise invalid('has a <!DOCTYPE>, which libvirt XML never has '
+                          '(its entities would not be expanded)')
+        self.parse_dom(root)
         return self
 
     @classmethod

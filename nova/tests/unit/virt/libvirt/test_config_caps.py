@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 import libvirt
 
+from nova import exception
 from nova import test
 from nova.tests.unit.virt.libvirt import rng
 from nova.virt.libvirt import config as vconfig
@@ -149,21 +150,31 @@ class CapsEdgeCasesTest(test.TestCase):
             caps.to_xml()))
 
     def test_host_without_numa_topology(self):
-        caps = vconfig.LibvirtConfigCaps.from_xml(
+        # libvirt's schema allows it, nova-realtime cannot place a guest
+        # without cells: the host parses, the document is refused.
+        host = vconfig.LibvirtConfigCapsHost.from_xml(
+            '<host><cpu><arch>x86_64</arch></cpu></host>')
+        self.assertIsNone(host.topology)
+        e = self.assertRaises(
+            exception.LibvirtConfigInvalid,
+            vconfig.LibvirtConfigCaps.from_xml,
             '<capabilities><host><cpu><arch>x86_64</arch></cpu></host>'
             '</capabilities>')
-        self.assertIsNone(caps.host.topology)
-        self.assertEqual([], caps.guests)
+        self.assertIn('capabilities/host', str(e))
+        self.assertIn('<topology>', str(e))
 
     @given(st.integers(0, 1023), st.integers(0, 3), st.integers(0, 63),
-           st.sets(st.integers(0, 1023), min_size=1, max_size=4),
+           st.sets(st.integers(0, 1023), max_size=3),
            st.integers(0, 2 ** 40), st.sampled_from([4, 2048, 1048576]))
-    def test_cell_round_trip(self, cpu_id, socket, core, siblings, total,
+    def test_cell_round_trip(self, cpu_id, socket, core, others, total,
                              size_kb):
+        # One core: its SMT threads, each listing all of them as siblings.
+        siblings = others | {cpu_id}
         cell = vconfig.LibvirtConfigCapsNUMACell(
             id=0, memory=1024,
             mempages=[vconfig.LibvirtConfigCapsNUMAPages(size_kb, total)],
-            cpus=[vconfig.LibvirtConfigCapsNUMACPU(cpu_id, socket, core,
-                                                   siblings, 0)])
+            cpus=[vconfig.LibvirtConfigCapsNUMACPU(cpu, socket, core,
+                                                   set(siblings), 0)
+                  for cpu in sorted(siblings)])
         again = vconfig.LibvirtConfigCapsNUMACell.from_xml(cell.to_xml())
         self.assertEqual(cell, again)
