@@ -214,20 +214,15 @@ def _host(args):
 def do_plan(args):
     instance, image_meta = build_request(args)
     if args.host_capabilities:
+        # Read within bounds and checked like what libvirt returns; any
+        # problem (CapabilitiesFileInvalid) is one error naming the file.
         try:
-            with open(args.host_capabilities) as f:
-                caps_xml = f.read()
-        except OSError as e:
+            caps = vconfig.LibvirtConfigCaps.from_file(
+                args.host_capabilities)
+        except exception.Invalid as e:
             raise UsageError(option='--host-capabilities',
                              value=args.host_capabilities,
-                             reason=e.strerror)
-        try:
-            caps = vconfig.LibvirtConfigCaps.from_xml(caps_xml)
-        except Exception as e:
-            raise UsageError(option='--host-capabilities',
-                             value=args.host_capabilities,
-                             reason=_('not a libvirt capabilities '
-                                      'document: %s') % e)
+                             reason=e.kwargs.get('reason', str(e)))
         topology = host_mod.host_topology_from_caps(caps)
         driver = libvirt_driver.LibvirtDriver(_host(args))
         guest = driver.plan(instance, image_meta, host_topology=topology)

@@ -527,6 +527,11 @@ class LibvirtConfigCaps(config.LibvirtConfigObject):
                            _('more than %d <guest> elements') % MAX_GUESTS)
             self.guests.append(LibvirtConfigCapsGuest.from_dom(node))
 
+    @classmethod
+    def from_file(cls, path):
+        """A saved document, read within bounds: load_capabilities_file."""
+        return load_capabilities_file(path)
+
     def domain_types(self, os_type='hvm', arch=None):
         """Domain types (kvm, qemu, test...) offered for os_type/arch."""
         types = []
