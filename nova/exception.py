@@ -136,3 +136,15 @@ class LibvirtConfigInvalid(Invalid, ValueError):
 
     msg_fmt = _("libvirt <%(element)s> %(attribute)s=%(value)r is invalid: "
                 "%(reason)s")
+
+
+class ConfigFileInvalid(Invalid):
+    """nova.conf cannot be used: a file, a section or an option value.
+
+    The message is ``<file>:<line>: [section] option = value: <rule>``, each
+    part present when known (``path``, ``line``, ``section``, ``option``,
+    ``value``, ``reason`` stay available in ``kwargs``). Raised by
+    nova.conf.validation before any command runs.
+    """
+
+    msg_fmt = _("%(path)s: [%(section)s] %(option)s = %(value)s: %(reason)s")

@@ -19,6 +19,7 @@ from oslo_utils import uuidutils
 
 from nova.api.validation import extra_specs
 import nova.conf
+from nova.conf import validation
 from nova import exception
 from nova.i18n import _
 from nova import objects
@@ -396,13 +397,20 @@ def main(argv=None):
     CONF.register_cli_opt(command_opt)
     argv = sys.argv[1:] if argv is None else argv
     try:
-        CONF(argv, project='nova', prog='nova-realtime')
-    except cfg.Error as e:
-        sys.stderr.write('ERROR: %s\n' % e)
+        # Every option of every sub-command is checked here: a bad nova.conf
+        # is one ERROR line (file, [section] option = value, rule), status 2.
+        validation.load(CONF, argv, project='nova', prog='nova-realtime')
+    except exception.Invalid as e:
+        sys.stderr.write('ERROR: %s\n' % validation.one_line(e))
         return 2
     buffered = None
     if CONF.debug:
-        logging.setup(CONF, 'nova-realtime')
+        try:
+            logging.setup(CONF, 'nova-realtime')
+        except (logging.LogConfigError, OSError, ValueError) as e:
+            sys.stderr.write('ERROR: cannot set up logging: %s\n' %
+                             validation.one_line(e))
+            return 2
     else:
         buffered = _BufferedStderr()
         buffered.setLevel(std_logging.WARNING)
