@@ -135,7 +135,7 @@ class ImageMetaProps(base.NovaObject):
                     name=_('property name'),
                     value=hardware_parse.display_value(key),
                     reason=_('must be a string'))
-            match = _INDEXED_RE.match(key)
+            match = _INDEXED_RE.fullmatch(key)
             if match:
                 indexed.setdefault(match.group(1), {})[
                     int(match.group(2))] = (key, value)

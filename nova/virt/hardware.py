@@ -312,7 +312,7 @@ def _flavor_numa_layout(flavor):
     for key, value in specs.items():
         if not key.startswith(('hw:numa_cpus', 'hw:numa_mem')):
             continue
-        match = _FLAVOR_NUMA_RE.match(key)
+        match = _FLAVOR_NUMA_RE.fullmatch(key)
         if match is None:
             raise exception.InvalidProperty(
                 name=key, value=value,
@@ -494,7 +494,7 @@ def check_flavor_bounds(flavor):
         'memory_mb', flavor.memory_mb, minimum=1,
         maximum=MAX_GUEST_MEMORY_MB,
         rule=_('must be a whole number of MiB, at least 1 and at most %d '
-             '(16 TiB)') %
+               '(16 TiB)') %
         MAX_GUEST_MEMORY_MB)
     if flavor.obj_attr_is_set('name') and flavor.name is not None:
         check_text('flavor name', flavor.name, MAX_FLAVOR_NAME_LENGTH)

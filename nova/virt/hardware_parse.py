@@ -193,7 +193,7 @@ def check_extra_spec_key(key):
     """Refuse an extra spec key Nova's API would: 1-255 characters of
     letters, digits, '_', '-', '.', ' ' and ':'. Raises InvalidProperty."""
     check_text('extra spec key', key, MAX_KEY_LENGTH)
-    if not _EXTRA_SPEC_KEY_RE.match(key):
+    if not _EXTRA_SPEC_KEY_RE.fullmatch(key):
         raise exception.InvalidProperty(
             name='extra spec key', value=display_value(key),
             reason=_('a key is 1 to %d letters, digits, spaces and _ - . : '
@@ -380,7 +380,7 @@ def parse_property_memory_mb(name, value):
     return parse_bounded_int(
         name, value, minimum=1, maximum=MAX_GUEST_MEMORY_MB,
         rule=_('must be a whole number of MiB, at least 1 and at most %d '
-             '(16 TiB)') %
+               '(16 TiB)') %
         MAX_GUEST_MEMORY_MB)
 
 

@@ -91,7 +91,7 @@ class ExtraSpecValidator:
     def match(self, key):
         """The parameters of ``key`` as a dict if this validator covers it,
         else None (``{}`` for a key without parameters)."""
-        found = self._name_re.match(key)
+        found = self._name_re.fullmatch(key)
         return found.groupdict() if found else None
 
     def accepted(self):
@@ -124,7 +124,7 @@ class ExtraSpecValidator:
                               % {'n': len(value),
                                  'max': hardware_parse.MAX_INT_DIGITS,
                                  'accepted': self.accepted()})
-            if not _INT_RE.match(value):
+            if not _INT_RE.fullmatch(value):
                 raise invalid(_('must be an integer in plain digits (no '
                                 'spaces, + or leading zeros); accepted: %s')
                               % self.accepted())
@@ -138,7 +138,7 @@ class ExtraSpecValidator:
         if enum and value not in enum:
             raise invalid(_('must be %s') % self.accepted())
         pattern = self.value.get('pattern')
-        if pattern and not re.match('^(?:%s)$' % pattern, value):
+        if pattern and not re.fullmatch("(?:%s)" % pattern, value):
             raise invalid(_('does not match %(pattern)s; accepted: '
                             '%(accepted)s')
                           % {'pattern': pattern, 'accepted': self.accepted()})

@@ -1,4 +1,5 @@
 import json
+import time
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -6,6 +7,7 @@ import testtools
 
 from nova import exception
 from nova import objects
+from nova.virt import hardware_parse
 
 
 class _ObjectsTestCase(testtools.TestCase):
@@ -229,6 +231,111 @@ class TestImageMetaFromDict(_ObjectsTestCase):
         back = objects.ImageMetaProps.obj_from_primitive(
             json.loads(json.dumps(props.obj_to_primitive())))
         self.assertEqual(cells, back.hw_numa_cpus)
+
+
+class TestImagePropertyBounds(_ObjectsTestCase):
+    """Tenant-controlled input: bounded count, length, digits, characters."""
+
+    def _invalid(self, props, name=None):
+        exc = self.assertRaises(exception.ImageMetaPropInvalid,
+                                objects.ImageMetaProps.from_dict, props)
+        message = str(exc)
+        self.assertNotIn('\n', message)
+        self.assertLess(len(message), 400)
+        if name is not None:
+            self.assertEqual(name, exc.kwargs['name'])
+        return exc
+
+    def test_count_cap(self):
+        cap = hardware_parse.MAX_IMAGE_PROPERTIES
+        self.assertEqual(128, cap)
+        objects.ImageMetaProps.from_dict(
+            {'p%d' % i: 'x' for i in range(cap)})
+        exc = self._invalid({'p%d' % i: 'x' for i in range(cap + 1)},
+                            'properties')
+        self.assertIn('129 properties', str(exc))
+        self.assertIn('at most 128', str(exc))
+
+    def test_count_checked_before_any_property(self):
+        props = {'p%d' % i: 'x' for i in range(2000)}
+        props['hw_cpu_policy'] = 'bogus'
+        props['os_command_line'] = '\x00'
+        start = time.perf_counter()
+        exc = self._invalid(props, 'properties')
+        self.assertLess(time.perf_counter() - start, 0.05)
+        self.assertIn('2002 properties', str(exc))
+
+    def test_os_command_line_characters(self):
+        for char in ('\x00', '\x01', '\x1b', '\ud800', '\ufffe', '\x0b'):
+            exc = self._invalid({'os_command_line': 'console=ttyS0' + char},
+                                'os_command_line')
+            self.assertIn('U+%04X' % ord(char), str(exc))
+            self.assertIn('XML 1.0', str(exc))
+        # Tab, newline and non-ASCII text are XML: accepted.
+        props = objects.ImageMetaProps.from_dict(
+            {'os_command_line': 'a\tb\nc \u00e9'})
+        self.assertEqual('a\tb\nc \u00e9', props.os_command_line)
+
+    def test_os_command_line_length_in_bytes(self):
+        cap = hardware_parse.MAX_KERNEL_CMDLINE_BYTES
+        self.assertEqual(4096, cap)
+        objects.ImageMetaProps.from_dict({'os_command_line': 'a' * cap})
+        objects.ImageMetaProps.from_dict(
+            {'os_command_line': '\u00e9' * (cap // 2)})
+        exc = self._invalid({'os_command_line': 'a' * (cap + 1)},
+                            'os_command_line')
+        self.assertIn('4097 bytes long; at most 4096', str(exc))
+        self.assertEqual('a' * 40 + '\u2026', exc.kwargs['value'])
+        exc = self._invalid({'os_command_line': '\u00e9' * (cap // 2 + 1)},
+                            'os_command_line')
+        self.assertIn('4098 bytes', str(exc))
+
+    def test_every_string_property(self):
+        for key in ('hw_cpu_policy', 'hw_cpu_thread_policy',
+                    'hw_emulator_threads_policy', 'hw_mem_page_size',
+                    'hw_cpu_realtime_mask'):
+            exc = self._invalid({key: 'x\x00'}, key)
+            self.assertIn('U+0000', str(exc))
+        self._invalid({'hw_mem_page_size': '2' * 256}, 'hw_mem_page_size')
+        exc = self._invalid({'hw_cpu_realtime_mask': '^' * 4097},
+                            'hw_cpu_realtime_mask')
+        self.assertIn('at most 4096', str(exc))
+
+    def test_huge_integers(self):
+        for key in ('hw_numa_nodes', 'hw_numa_mem.0'):
+            for value in ('1' * 21, '1' * 4301, '9' * 100000):
+                start = time.perf_counter()
+                exc = self._invalid({key: value}, key)
+                self.assertLess(time.perf_counter() - start, 0.05)
+                self.assertIn('%d characters' % len(value), str(exc))
+        exc = self._invalid({'hw_numa_mem.0': str(16 * 1024 * 1024 + 1)},
+                            'hw_numa_mem.0')
+        self.assertIn('16 TiB', str(exc))
+
+    def test_non_string_values(self):
+        props = objects.ImageMetaProps.from_dict(
+            {'hw_numa_nodes': 2, 'hw_mem_page_size': 2048})
+        self.assertEqual(2, props.hw_numa_nodes)
+        self.assertEqual('2048', props.hw_mem_page_size)
+        exc = self._invalid({'hw_mem_page_size': 10 ** 5000},
+                            'hw_mem_page_size')
+        self.assertIn('integer of about', str(exc))
+
+    def test_malformed_family_key_shown_on_one_line(self):
+        exc = self._invalid({'hw_numa_cpus.\n1': '0'})
+        self.assertIn("'hw_numa_cpus.\\n1'", str(exc))
+
+    def test_trailing_newline_is_not_a_node_number(self):
+        self._invalid({'hw_numa_mem.0\n': '512'})
+
+    def test_image_name(self):
+        self.assertEqual('n' * 255, objects.ImageMeta.from_dict(
+            {'name': 'n' * 255}).name)
+        for name in ('n' * 256, 'a\x00'):
+            exc = self.assertRaises(exception.ImageMetaPropInvalid,
+                                    objects.ImageMeta.from_dict,
+                                    {'name': name})
+            self.assertEqual('image name', exc.kwargs['name'])
 
 
 class TestImageMetaVersions(_ObjectsTestCase):

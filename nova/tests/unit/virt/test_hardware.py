@@ -1,5 +1,7 @@
 """Tests of the flavor/image constraint rules of nova.virt.hardware."""
 
+import time
+
 import hypothesis
 from hypothesis import strategies as st
 
@@ -564,3 +566,88 @@ class NUMAConstraintsTest(_Base):
                           {}, hw_mem_page_size='large')
         self.assertRaises(exception.InvalidRealtimeMask, self.get,
                           REALTIME, hw_cpu_realtime_mask='^0-3')
+
+
+class FlavorBoundsTest(_Base):
+    """Bounds checked before anything is sized by the flavor, so
+    nova-compute refuses what the command line refuses."""
+
+    def assertQuickRefusal(self, flavor, image=None, *parts):
+        start = time.perf_counter()
+        exc = self.assertRaises(exception.InvalidProperty,
+                                hardware.numa_get_constraints, flavor, image)
+        self.assertLess(time.perf_counter() - start, 0.1)
+        self.assertMessage(exc, *parts)
+        self.assertNotIn('\n', str(exc))
+        self.assertLess(len(str(exc)), 400)
+        return exc
+
+    def test_vcpus(self):
+        for vcpus in (0, -1, hardware.MAX_GUEST_VCPUS + 1, 10 ** 8,
+                      10 ** 5000):
+            exc = self.assertQuickRefusal(
+                make_flavor(vcpus=vcpus, **DEDICATED), None, 'vcpus',
+                'from 1 to 4096')
+            self.assertEqual('vcpus', exc.kwargs['name'])
+
+    def test_memory(self):
+        for memory in (0, hardware.MAX_GUEST_MEMORY_MB + 1, 10 ** 30):
+            exc = self.assertQuickRefusal(
+                make_flavor(memory_mb=memory, **DEDICATED), None,
+                'memory_mb', '16 TiB')
+            self.assertEqual('memory_mb', exc.kwargs['name'])
+
+    def test_largest_guest_is_accepted(self):
+        start = time.perf_counter()
+        topology = hardware.numa_get_constraints(
+            make_flavor(vcpus=hardware.MAX_GUEST_VCPUS,
+                        memory_mb=hardware.MAX_GUEST_MEMORY_MB,
+                        **REALTIME), None)
+        self.assertLess(time.perf_counter() - start, 1.0)
+        self.assertEqual(set(range(1, hardware.MAX_GUEST_VCPUS)),
+                         topology.realtime_cpus)
+
+    def test_flavor_name(self):
+        for name in ('rt\x00', 'a\x1bb', 'x\ud800', '\ufffe', 'n' * 256):
+            flavor = make_flavor(**DEDICATED)
+            flavor.name = name
+            exc = self.assertQuickRefusal(flavor, None, 'flavor name')
+            self.assertEqual('flavor name', exc.kwargs['name'])
+
+    def test_extra_specs_count_and_size(self):
+        many = {'trait:T%d' % i: 'required' for i in range(129)}
+        self.assertQuickRefusal(make_flavor(**many), None, 'extra_specs',
+                                'at most 128')
+        self.assertQuickRefusal(
+            make_flavor(**{'hw:cpu_policy': 'dedicated\x00'}), None,
+            'hw:cpu_policy', 'U+0000')
+        self.assertQuickRefusal(
+            make_flavor(**{'trait:X': 'r' * 256}), None, 'trait:X',
+            'at most 255')
+        self.assertQuickRefusal(
+            make_flavor(**{'bad\nkey': 'x'}), None, 'extra spec key')
+
+    def test_huge_numa_node_count(self):
+        # Bypassing the API validators: the rule layer bounds digits too.
+        for value in ('1' * 200, '9' * 25):
+            exc = self.assertQuickRefusal(
+                make_flavor(**specs(DEDICATED, hw__numa_nodes=value)), None,
+                'hw:numa_nodes', 'from 1 to')
+            self.assertEqual('1' * 40 + '\u2026' if value[0] == '1'
+                             else value, exc.kwargs['value'])
+
+    def test_huge_numa_mem(self):
+        flavor = make_flavor(vcpus=2, **specs(
+            DEDICATED, hw__numa_nodes='2', **{
+                'hw:numa_cpus.0': '0', 'hw:numa_cpus.1': '1',
+                'hw:numa_mem.0': '1' * 200, 'hw:numa_mem.1': '1024'}))
+        self.assertQuickRefusal(flavor, None, 'hw:numa_mem.0', '16 TiB')
+
+    def test_huge_image_numa_nodes_object(self):
+        # An ImageMetaProps built directly (not from Glance strings) with an
+        # int too big for str(): refused by range, shown by magnitude.
+        image = objects.ImageMeta(properties=objects.ImageMetaProps(
+            hw_numa_nodes=10 ** 5000))
+        exc = self.assertQuickRefusal(make_flavor(**DEDICATED), image,
+                                      'hw_numa_nodes', 'integer of about')
+        self.assertEqual('hw_numa_nodes', exc.kwargs['name'])

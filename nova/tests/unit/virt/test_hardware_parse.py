@@ -1,11 +1,14 @@
 """Tests of the string parsers of nova.virt.hardware."""
 
+import time
+
 import hypothesis
 from hypothesis import strategies as st
 
 from nova import exception
 from nova import test
 from nova.virt import hardware
+from nova.virt import hardware_parse
 
 
 class ParseCPUSpecTest(test.TestCase):
@@ -213,3 +216,222 @@ class ParseMemPageSizeTest(test.TestCase):
                               'hw:mem_page_size', '3MB')
         self.assertIn('power of two', str(e))
         self.assertIn('3072 KiB', str(e))
+
+
+# Characters of XML 1.0's Char production at its edges, and outside it.
+XML_SAFE = ('abc', '', '\t', '\n', '\r', ' ', '\x7f', '\u00e9', '\ud7ff',
+            '\ue000', '\ufffd', '\U00010000', '\U0010ffff', '\u2026')
+XML_UNSAFE = ('\x00', '\x01', '\x08', '\x0b', '\x0c', '\x1b', '\x1f',
+              '\ud800', '\udbff', '\udc00', '\udfff', '\ufffe', '\uffff')
+
+
+class XMLSafeTextTest(test.TestCase):
+
+    def test_edges_of_the_char_production(self):
+        for text in XML_SAFE:
+            self.assertTrue(hardware.is_xml_safe(text), repr(text))
+            self.assertIsNone(hardware.xml_unsafe_char(text), repr(text))
+        for char in XML_UNSAFE:
+            for text in (char, 'a' + char, char + 'b', 'x' * 100 + char):
+                self.assertFalse(hardware.is_xml_safe(text), repr(text))
+                self.assertEqual(char, hardware.xml_unsafe_char(text))
+
+    def test_reason_names_the_character_and_position(self):
+        reason = hardware.xml_unsafe_reason('ab\x1bc')
+        self.assertIn('U+001B', reason)
+        self.assertIn('position 2', reason)
+        self.assertIn('XML 1.0', reason)
+        self.assertIsNone(hardware.xml_unsafe_reason('fine'))
+
+    @hypothesis.settings(max_examples=200)
+    @hypothesis.given(st.text(alphabet=st.characters(
+        exclude_categories=()), max_size=20))
+    def test_safe_text_survives_lxml(self, text):
+        # What is_xml_safe accepts, lxml writes and reads back unchanged;
+        # what it refuses, lxml or libxml2 refuses.
+        from lxml import etree
+        node = etree.Element('e')
+        if hardware.is_xml_safe(text):
+            node.set('a', text)
+            node.text = text
+            back = etree.fromstring(etree.tostring(node))
+            self.assertEqual(text, back.get('a'))
+            self.assertEqual(text, back.text or '')
+        else:
+            try:
+                node.set('a', text)
+                etree.fromstring(etree.tostring(node))
+            except (ValueError, etree.XMLSyntaxError):
+                pass
+            else:
+                self.fail('lxml took %r' % text)
+
+
+class CheckTextTest(test.TestCase):
+
+    def test_ok_returns_the_value(self):
+        self.assertEqual('a b', hardware_parse.check_text('k', 'a b', 3))
+
+    def test_unsafe_names_the_field(self):
+        for char in XML_UNSAFE:
+            e = self.assertRaises(exception.InvalidProperty,
+                                  hardware_parse.check_text,
+                                  'os_command_line', 'console' + char)
+            self.assertEqual('os_command_line', e.kwargs['name'])
+            self.assertIn('U+%04X' % ord(char), str(e))
+            self.assertNotIn('\n', str(e))
+
+    def test_length_in_characters_or_bytes(self):
+        e = self.assertRaises(exception.InvalidProperty,
+                              hardware_parse.check_text, 'k', 'x' * 256, 255)
+        self.assertIn('256 characters long; at most 255', str(e))
+        # 2049 x U+00E9 is 2049 characters but 4098 UTF-8 bytes.
+        hardware_parse.check_text('k', '\u00e9' * 2048, 4096, encoded=True)
+        e = self.assertRaises(exception.InvalidProperty,
+                              hardware_parse.check_text, 'k',
+                              '\u00e9' * 2049, 4096, encoded=True)
+        self.assertIn('4098 bytes long; at most 4096', str(e))
+
+    def test_long_value_is_shortened_in_the_error(self):
+        e = self.assertRaises(exception.InvalidProperty,
+                              hardware_parse.check_text, 'k',
+                              'y' * 100000, 255)
+        self.assertEqual('y' * 40 + '\u2026', e.kwargs['value'])
+        self.assertLess(len(str(e)), 200)
+
+    def test_not_a_string(self):
+        e = self.assertRaises(exception.InvalidProperty,
+                              hardware_parse.check_text, 'k', 5)
+        self.assertIn('must be a string', str(e))
+
+    def test_custom_error(self):
+        def error(name, value, reason):
+            return exception.InvalidCPUSpec(spec=name, part=value,
+                                            reason=reason)
+        self.assertRaises(exception.InvalidCPUSpec, hardware_parse.check_text,
+                          '--flavor-name', '\x00', error=error)
+
+
+class ExtraSpecKeyTest(test.TestCase):
+
+    def test_keys_nova_accepts(self):
+        for key in ('hw:cpu_policy', 'trait:CUSTOM_X', 'a b', 'x-y.z_1',
+                    'k' * 255):
+            hardware_parse.check_extra_spec(key, 'v')
+
+    def test_keys_nova_refuses(self):
+        for key in ('', 'k' * 256, 'hw:x\ny', 'a/b', 'a=b', 'caf\u00e9',
+                    '\x00', 'x\ud800'):
+            e = self.assertRaises(exception.InvalidProperty,
+                                  hardware_parse.check_extra_spec, key, 'v')
+            self.assertEqual('extra spec key', e.kwargs['name'])
+            self.assertNotIn('\n', str(e))
+
+    def test_value_length_and_characters(self):
+        hardware_parse.check_extra_spec('k', 'v' * 255)
+        e = self.assertRaises(exception.InvalidProperty,
+                              hardware_parse.check_extra_spec, 'k', 'v' * 256)
+        self.assertEqual('k', e.kwargs['name'])
+        e = self.assertRaises(exception.InvalidProperty,
+                              hardware_parse.check_extra_spec, 'k', 'a\x1b')
+        self.assertIn('U+001B', str(e))
+
+    def test_count(self):
+        hardware_parse.check_extra_spec_count(
+            {str(i): '' for i in range(hardware_parse.MAX_EXTRA_SPECS)})
+        e = self.assertRaises(
+            exception.InvalidProperty, hardware_parse.check_extra_spec_count,
+            {str(i): '' for i in range(hardware_parse.MAX_EXTRA_SPECS + 1)})
+        self.assertIn('129 keys', str(e))
+        self.assertIn('at most 128', str(e))
+
+
+class BoundedIntTest(test.TestCase):
+
+    def test_accepted(self):
+        parse = hardware_parse.parse_bounded_int
+        self.assertEqual(5, parse('k', '5'))
+        self.assertEqual(5, parse('k', ' 5 '))
+        self.assertEqual(-3, parse('k', '-3'))
+        self.assertEqual(7, parse('k', 7))
+        self.assertEqual(10 ** 19, parse('k', '1' + '0' * 19))
+
+    def test_refused_forms(self):
+        for value in ('', ' ', '-', '+5', '1_000', '\u0661', '1.5', '0x1',
+                      'five', None, True, 1.0, '5\x00'):
+            e = self.assertRaises(exception.InvalidProperty,
+                                  hardware_parse.parse_bounded_int,
+                                  'hw:numa_nodes', value, 1)
+            self.assertEqual('hw:numa_nodes', e.kwargs['name'])
+            self.assertIn('whole number', str(e))
+
+    def test_huge_digits_refused_before_int(self):
+        for digits in (21, 4300, 4301, 100000):
+            value = '7' * digits
+            start = time.perf_counter()
+            e = self.assertRaises(exception.InvalidProperty,
+                                  hardware_parse.parse_bounded_int,
+                                  'hw_numa_nodes', value, 1, 8)
+            self.assertLess(time.perf_counter() - start, 0.05)
+            self.assertEqual(value if digits <= 40 else
+                             '7' * 40 + '\u2026', e.kwargs['value'])
+            self.assertIn('%d characters' % digits, str(e))
+            self.assertIn('from 1 to 8', str(e))
+            self.assertLess(len(str(e)), 250)
+
+    def test_range(self):
+        parse = hardware_parse.parse_bounded_int
+        self.assertEqual(8, parse('k', '8', 1, 8))
+        for value in ('0', '9', 10 ** 5000):
+            e = self.assertRaises(exception.InvalidProperty, parse, 'k',
+                                  value, 1, 8)
+            self.assertIn('from 1 to 8', str(e))
+            self.assertLess(len(str(e)), 200)
+
+    def test_rule_in_the_message(self):
+        e = self.assertRaises(exception.InvalidProperty,
+                              hardware_parse.parse_bounded_int, 'k', 'x',
+                              rule='must be a node count')
+        self.assertIn('must be a node count', str(e))
+
+    @hypothesis.given(st.integers(min_value=-10 ** 19, max_value=10 ** 19))
+    def test_round_trip(self, number):
+        self.assertEqual(number,
+                         hardware_parse.parse_bounded_int('k', str(number)))
+
+
+class DisplayValueTest(test.TestCase):
+
+    def test_short_values_unchanged(self):
+        for value in ('abc', 'x' * 40, 5, None, True, {'a': 1}):
+            self.assertEqual(value, hardware_parse.display_value(value))
+
+    def test_long_text_and_huge_ints(self):
+        self.assertEqual('x' * 40 + '\u2026',
+                         hardware_parse.display_value('x' * 41))
+        shown = hardware_parse.display_value(10 ** 100)
+        self.assertEqual('1' + '0' * 39 + '\u2026', shown)
+        # Over Python's 4300-digit str() limit: shown by magnitude.
+        shown = hardware_parse.display_value(10 ** 5000)
+        self.assertTrue(shown.startswith('<integer of about'), shown)
+
+
+class GuestBoundsTest(test.TestCase):
+
+    def test_constants(self):
+        self.assertEqual(4096, hardware.MAX_GUEST_VCPUS)
+        self.assertEqual(16 * 1024 * 1024, hardware.MAX_GUEST_MEMORY_MB)
+        self.assertEqual(128, hardware_parse.MAX_IMAGE_PROPERTIES)
+        self.assertEqual(4096, hardware_parse.MAX_KERNEL_CMDLINE_BYTES)
+
+    def test_property_memory_bounded(self):
+        parse = hardware.parse_property_memory_mb
+        self.assertEqual(hardware.MAX_GUEST_MEMORY_MB,
+                         parse('hw:numa_mem.0',
+                               str(hardware.MAX_GUEST_MEMORY_MB)))
+        for value in (str(hardware.MAX_GUEST_MEMORY_MB + 1), '9' * 5000,
+                      '0', '+5'):
+            e = self.assertRaises(exception.InvalidProperty, parse,
+                                  'hw:numa_mem.0', value)
+            self.assertIn('hw:numa_mem.0', str(e))
+            self.assertIn('16 TiB', str(e))

@@ -134,6 +134,23 @@ class TestNumaNodes(_Case):
         self.assertRaises(exception.InvalidProperty, extra_specs.validate,
                           'hw:numa_nodes', str(nodes))
 
+    def test_huge_digits_refused_before_int(self):
+        # Python's int() refuses more than 4300 digits with a ValueError of
+        # its own; the validator bounds digits first, names key and rule.
+        for digits in (21, 200, 255):
+            exc = self.assertRaises(exception.InvalidProperty,
+                                    extra_specs.validate, 'hw:numa_nodes',
+                                    '1' * digits)
+            self.assertEqual('hw:numa_nodes', exc.kwargs['name'])
+            self.assertIn('at most 20 digits', str(exc))
+            self.assertIn('at least 1', str(exc))
+        # Longer than any extra spec value: the length rule comes first.
+        exc = self.assertRaises(exception.InvalidProperty,
+                                extra_specs.validate, 'hw:numa_nodes',
+                                '1' * 5000)
+        self.assertIn('5000 characters long; at most 255', str(exc))
+        self.assertEqual('1' * 40 + '\u2026', exc.kwargs['value'])
+
 
 class TestNumaCpus(_Case):
 
@@ -173,6 +190,17 @@ class TestNumaMem(_Case):
 
     def test_node_number_spelling(self):
         self.bad('hw:numa_mem.007', '512', 'did you mean hw:numa_mem.7?')
+
+    def test_at_most_16_tib(self):
+        self.good('hw:numa_mem.0', str(hardware.MAX_GUEST_MEMORY_MB))
+        self.bad('hw:numa_mem.0', str(hardware.MAX_GUEST_MEMORY_MB + 1),
+                 'at most 16777216')
+        self.bad('hw:numa_mem.0', '9' * 20, 'at most 16777216')
+        exc = self.assertRaises(exception.InvalidProperty,
+                                extra_specs.validate, 'hw:numa_mem.1',
+                                '9' * 4400)
+        self.assertEqual('hw:numa_mem.1', exc.kwargs['name'])
+        self.assertNotIn('4300', str(exc))
 
 
 class TestMemPageSize(_Case):

@@ -1,11 +1,14 @@
 """The registry: known keys, unknown keys, whole flavors, the reference."""
 
+import time
+
 import fixtures
 
 from nova.api.validation import extra_specs
 from nova.api.validation.extra_specs import validators
 from nova import exception
 from nova import test
+from nova.virt import hardware_parse
 
 KNOWN_KEYS = [
     'hw:cpu_policy', 'hw:cpu_realtime', 'hw:cpu_realtime_mask',
@@ -197,3 +200,61 @@ class TestValidateAll(test.TestCase):
     def test_size_needs_both(self):
         # vCPUs alone are not enough to build a flavor: no cross-key check.
         extra_specs.validate_all({'hw:cpu_realtime': 'yes'}, vcpus=2)
+
+
+class TestBoundedInput(test.TestCase):
+    """Every key and every value, known namespace or not, is bounded."""
+
+    def assertOneLine(self, exc, *parts):
+        message = str(exc)
+        self.assertNotIn('\n', message)
+        self.assertLess(len(message), 400)
+        for part in parts:
+            self.assertIn(part, message)
+
+    def test_unsafe_characters_in_values_of_any_namespace(self):
+        for key in ('hw:cpu_policy', 'hw:cpu_realtime_mask',
+                    'trait:CUSTOM_RT', 'no_namespace', 'hw:numa_mem.0'):
+            for char in ('\x00', '\x01', '\x1b', '\ud800', '\ufffe'):
+                exc = self.assertRaises(exception.InvalidProperty,
+                                        extra_specs.validate, key,
+                                        'x' + char)
+                self.assertEqual(key, exc.kwargs['name'])
+                self.assertOneLine(exc, key, 'U+%04X' % ord(char),
+                                   'XML 1.0')
+
+    def test_value_length(self):
+        extra_specs.validate('trait:CUSTOM_RT', 'r' * 255)
+        exc = self.assertRaises(exception.InvalidProperty,
+                                extra_specs.validate, 'trait:CUSTOM_RT',
+                                'r' * 100000)
+        self.assertEqual('trait:CUSTOM_RT', exc.kwargs['name'])
+        self.assertOneLine(exc, '100000 characters long; at most 255')
+
+    def test_keys(self):
+        extra_specs.validate('aggregate_instance_extra_specs:a b-c.d_e',
+                             'x')
+        for key in ('', 'k' * 256, 'hw:cpu_policy\n', 'bad\x00',
+                    'hw:cpu\u00e9', 'a/b', 'a=b'):
+            exc = self.assertRaises(exception.InvalidProperty,
+                                    extra_specs.validate, key, 'dedicated')
+            self.assertEqual('extra spec key', exc.kwargs['name'])
+            self.assertOneLine(exc, 'extra spec key')
+
+    def test_count_checked_before_any_key(self):
+        many = {'trait:T%d' % i: 'required'
+                for i in range(hardware_parse.MAX_EXTRA_SPECS)}
+        extra_specs.validate_all(many)
+        # One more, and a bad value: the count is what is reported.
+        many['hw:cpu_policy'] = 'pinned'
+        exc = self.assertRaises(exception.InvalidProperty,
+                                extra_specs.validate_all, many)
+        self.assertEqual('extra_specs', exc.kwargs['name'])
+        self.assertOneLine(exc, '129 keys', 'at most 128')
+
+    def test_huge_counts_are_refused_fast(self):
+        many = {'trait:T%d' % i: 'required' for i in range(100000)}
+        start = time.perf_counter()
+        self.assertRaises(exception.InvalidProperty,
+                          extra_specs.validate_all, many)
+        self.assertLess(time.perf_counter() - start, 0.1)
