@@ -470,3 +470,438 @@ class TestCommand(FakeHostTestCase):
         proc = self._run()
         self.assertEqual(0, proc.returncode, proc.stdout + proc.stderr)
         self.assertIn('OK   kernel.sched_rt_runtime_us', proc.stdout)
+
+
+# -- unknown is not OK ------------------------------------------------------
+
+# The checks that judge no fact below --root.
+NO_HOST_FACT = {'libvirt.connection', 'libvirt.version', 'libvirt.virt_type'}
+
+
+class TestOnlyCmdline(test.TestCase):
+    """A tree with nothing but /proc/cmdline: every other fact is missing."""
+
+    def setUp(self):
+        super().setUp()
+        self.root = self.useFixture(fixtures.TempDir()).path
+        os.makedirs(os.path.join(self.root, 'proc'))
+        with open(os.path.join(self.root, 'proc', 'cmdline'), 'w') as f:
+            f.write('ro isolcpus=2-3 nohz_full=2-3 rcu_nocbs=2-3 quiet\n')
+        self.host = host_mod.Host('test:///default')
+        self.addCleanup(self.host.close)
+
+    def _results(self, dedicated):
+        return hc.run_checks(host_facts.HostFacts(self.root), dedicated,
+                             self.host, 'kvm')
+
+    def test_not_ready_and_nothing_unread_is_ok(self):
+        for dedicated in ({2, 3}, None):
+            results = self._results(dedicated)
+            self.assertFalse(hc.host_is_ready(results), dedicated)
+            self.assertIn('NOT READY', hc.format_text(results))
+            # Only the kernel command line was read (and libvirt asked).
+            readable = NO_HOST_FACT | (
+                {'cpu.isolcpus', 'cpu.nohz_full', 'cpu.rcu_nocbs'}
+                if dedicated else set())
+            ok = {r.id for r in results if r.status == hc.OK}
+            self.assertLessEqual(ok, readable, dedicated)
+            # Without a dedicated set these say "cannot compare" (a
+            # configuration matter) before looking at the host.
+            needs_set = set() if dedicated else {
+                'compute.cpu_dedicated_set', 'cpu.isolcpus', 'cpu.nohz_full',
+                'cpu.rcu_nocbs', 'irq.affinity'}
+            for result in results:
+                if result.id not in readable | needs_set:
+                    self.assertTrue(result.unknown, result)
+                    self.assertIn('cannot read', result.found)
+            failed = {r.id for r in results if r.status == hc.FAIL}
+            self.assertEqual({'kernel.sched_rt_runtime_us',
+                              'kernel.rt_group_sched', 'memory.locking'},
+                             failed)
+            report = json.loads(hc.format_json(results))
+            self.assertFalse(report['ready'])
+            self.assertIn('unknown', report['checks'][0])
+
+    def test_isolation_read_from_cmdline(self):
+        results = {r.id: r for r in self._results({2, 3})}
+        for name in ('cpu.isolcpus', 'cpu.nohz_full', 'cpu.rcu_nocbs'):
+            self.assertEqual(hc.OK, results[name].status)
+            self.assertFalse(results[name].unknown)
+
+
+class TestMissingFacts(FakeHostTestCase):
+    """For each check: its fact file missing -> WARN or FAIL, never OK."""
+
+    def assertUnknown(self, status, result):
+        self.assertEqual(status, result.status, result)
+        self.assertTrue(result.unknown, result)
+        self.assertIn('cannot read', result.found)
+        self.assertNotIn('tools/', result.fix)
+
+    def test_preempt_rt(self):
+        self.assertUnknown(hc.WARN, hc.check_preempt_rt(self.facts))
+
+    def test_sched_rt_runtime_cgroup_unreadable(self):
+        # Throttling without RT group scheduling would be a WARN; not
+        # knowing whether RT group scheduling is on could be the FAIL.
+        self.sysctl('kernel.sched_rt_runtime_us', 950000)
+        result = hc.check_sched_rt_runtime(self.facts)
+        self.assertEqual(hc.FAIL, result.status)
+        self.assertTrue(result.unknown)
+        self.assertIn('cannot read /sys/fs/cgroup', result.found)
+
+    def test_rt_group_sched(self):
+        self.sysctl('kernel.sched_rt_runtime_us', 950000)
+        self.assertUnknown(hc.FAIL, hc.check_rt_group_sched(self.facts))
+        # -1: no RT group budget is enforced, whatever the cgroups say.
+        self.sysctl('kernel.sched_rt_runtime_us', -1)
+        self.assertEqual(hc.OK, hc.check_rt_group_sched(self.facts).status)
+        # RT group scheduling on, the global budget unreadable.
+        os.remove(os.path.join(self.root,
+                               'proc/sys/kernel/sched_rt_runtime_us'))
+        self.rt_group_sched(machine=0)
+        result = hc.check_rt_group_sched(self.facts)
+        self.assertEqual(hc.FAIL, result.status)
+        self.assertTrue(result.unknown)
+        self.assertIn('cannot be read', result.found)
+
+    def test_rt_group_sched_cgroup_v1_without_rt(self):
+        os.makedirs(os.path.join(self.root, 'sys/fs/cgroup/cpu,cpuacct'))
+        self.sysctl('kernel.sched_rt_runtime_us', 950000)
+        result = hc.check_rt_group_sched(self.facts)
+        self.assertEqual(hc.OK, result.status)
+        self.assertFalse(result.unknown)
+
+    def test_timer_migration(self):
+        self.assertUnknown(hc.WARN, hc.check_timer_migration(self.facts))
+
+    def test_dedicated_set_online_unreadable(self):
+        os.remove(os.path.join(self.root, 'sys/devices/system/cpu/online'))
+        self.assertUnknown(hc.WARN, hc.check_dedicated_set(self.facts,
+                                                           {2, 3}))
+        result = hc.check_dedicated_set(self.facts, None)
+        self.assertEqual(hc.WARN, result.status)
+        self.assertIn('(unknown)', result.found)
+
+    def test_isolation_cmdline_unreadable(self):
+        for check in (hc.check_isolcpus, hc.check_nohz_full,
+                      hc.check_rcu_nocbs):
+            self.assertUnknown(hc.WARN, check(self.facts, {2, 3}))
+            self.assertUnknown(hc.WARN, check(self.facts, None))
+
+    def test_bare_rcu_nocbs_online_unreadable(self):
+        os.remove(os.path.join(self.root, 'sys/devices/system/cpu/online'))
+        self.write('proc/cmdline', 'rcu_nocbs')
+        self.assertUnknown(hc.WARN, hc.check_rcu_nocbs(self.facts, {2, 3}))
+
+    def test_irqbalance_process_list_unreadable(self):
+        self.assertUnknown(hc.WARN, hc.check_irqbalance(self.facts, {2, 3}))
+        self.assertUnknown(hc.WARN, hc.check_irqbalance(self.facts))
+
+    def test_irq_affinity_no_proc_irq(self):
+        self.assertUnknown(hc.WARN, hc.check_irq_affinity(self.facts,
+                                                          {2, 3}))
+
+    def test_irq_affinity_default_or_one_irq_unreadable(self):
+        self.write('proc/irq/24/smp_affinity_list', '0-1')
+        result = hc.check_irq_affinity(self.facts, {2, 3})
+        self.assertUnknown(hc.WARN, result)
+        self.assertIn('default_smp_affinity', result.found)
+        self.write('proc/irq/default_smp_affinity_list', '0-1')
+        self.assertEqual(hc.OK,
+                         hc.check_irq_affinity(self.facts, {2, 3}).status)
+        os.makedirs(os.path.join(self.root, 'proc/irq/30'))
+        result = hc.check_irq_affinity(self.facts, {2, 3})
+        self.assertUnknown(hc.WARN, result)
+        self.assertIn('affinity of IRQs 30', result.found)
+
+    def test_smt(self):
+        self.write('sys/devices/system/cpu/cpu2/topology/'
+                   'thread_siblings_list', '2')
+        result = hc.check_smt(self.facts, {2, 3})
+        self.assertUnknown(hc.WARN, result)
+        self.assertIn('pCPUs 3', result.found)
+        os.remove(os.path.join(self.root, 'sys/devices/system/cpu/online'))
+        self.assertUnknown(hc.WARN, hc.check_smt(self.facts, None))
+
+    def test_memlock_process_list_unreadable(self):
+        self.assertUnknown(hc.FAIL, hc.check_memlock(self.facts))
+
+    def test_memlock_daemon_unreadable(self):
+        self.daemon()
+        os.remove(os.path.join(self.root, 'proc/4242/status'))
+        os.remove(os.path.join(self.root, 'proc/4242/limits'))
+        result = hc.check_memlock(self.facts)
+        self.assertEqual(hc.FAIL, result.status)
+        self.assertTrue(result.unknown)
+        self.assertIn('capabilities unknown', result.found)
+        self.assertIn('RLIMIT_MEMLOCK unknown', result.found)
+        self.assertNotEqual(hc.MEMLOCK_FIX, result.fix)
+        # Unknown refuses nothing: libvirt decides.
+        self.sysctl('kernel.sched_rt_runtime_us', -1)
+        hc.preflight(realtime_guest(), self.facts)
+        # An unlimited hard limit is enough whatever the capabilities.
+        self.write('proc/4242/limits', limits_text('unlimited', 'unlimited'))
+        self.assertEqual(hc.OK, hc.check_memlock(self.facts).status)
+
+    def test_memlock_capabilities_known_limits_unreadable(self):
+        self.daemon()
+        os.remove(os.path.join(self.root, 'proc/4242/limits'))
+        result = hc.check_memlock(self.facts)
+        self.assertEqual(hc.FAIL, result.status)
+        self.assertTrue(result.unknown)
+        self.daemon(cap_eff=CAP_ALL)
+        os.remove(os.path.join(self.root, 'proc/4242/limits'))
+        self.assertEqual(hc.OK, hc.check_memlock(self.facts).status)
+
+    def test_preflight_ignores_an_unreadable_budget(self):
+        self.daemon(cap_eff=CAP_ALL)
+        self.assertEqual(hc.FAIL,
+                         hc.check_sched_rt_runtime(self.facts).status)
+        hc.preflight(realtime_guest(), self.facts)
+
+    def test_hugepages(self):
+        self.assertUnknown(hc.WARN, hc.check_hugepages(self.facts))
+        base = 'sys/devices/system/node/node%d/hugepages/hugepages-2048kB/'
+        self.write(base % 0 + 'nr_hugepages', '4')  # free_hugepages missing
+        self.write(base % 1 + 'nr_hugepages', '4')
+        self.write(base % 1 + 'free_hugepages', '4')
+        result = hc.check_hugepages(self.facts)
+        self.assertEqual(hc.WARN, result.status)
+        self.assertTrue(result.unknown)
+        self.assertIn('node 0: cannot read', result.found)
+
+    def test_hugepages_without_numa(self):
+        base = 'sys/kernel/mm/hugepages/hugepages-1048576kB/'
+        self.write(base + 'nr_hugepages', '2')
+        self.write(base + 'free_hugepages', '2')
+        result = hc.check_hugepages(self.facts)
+        self.assertEqual(hc.OK, result.status)
+        self.assertIn('host: 2 x 1048576 KiB (2 free)', result.found)
+
+    def test_thp(self):
+        self.assertUnknown(hc.WARN, hc.check_thp(self.facts))
+
+    def test_ksm(self):
+        self.assertUnknown(hc.WARN, hc.check_ksm(self.facts))
+
+    def test_cpufreq(self):
+        self.assertUnknown(hc.WARN, hc.check_cpufreq(self.facts, {2, 3}))
+        self.cpu_dirs(2, 3)
+        os.makedirs(os.path.join(self.root,
+                                 'sys/devices/system/cpu/cpu3/cpufreq'))
+        result = hc.check_cpufreq(self.facts, {2, 3})
+        self.assertUnknown(hc.WARN, result)
+        self.assertIn('pCPUs 3', result.found)
+
+    def test_cstates(self):
+        self.assertUnknown(hc.WARN, hc.check_cstates(self.facts, {2}))
+        self.cpu_dirs(2)
+        self.write('sys/devices/system/cpu/cpu2/cpuidle/state1/name', 'C6')
+        self.assertUnknown(hc.WARN, hc.check_cstates(self.facts, {2}))
+
+    def test_no_development_script_in_any_fix(self):
+        host = host_mod.Host('qemu+unix:///system?socket=/nonexistent/sock')
+        results = hc.check_libvirt(host, 'kvm')
+        self.assertIn('systemctl start libvirtd', results[0].fix)
+        self.assertTrue(results[1].unknown and results[2].unknown)
+        host = host_mod.Host('test:///default')
+        self.addCleanup(host.close)
+        for root in (self.root, '/nonexistent'):
+            for dedicated in ({2, 3}, None):
+                results += hc.run_checks(host_facts.HostFacts(root),
+                                         dedicated, host, 'kvm')
+        for result in results:
+            self.assertNotIn('tools/', result.fix, result)
+            self.assertNotIn('.sh', result.fix, result)
+
+
+class TestIsolcpusFlags(FakeHostTestCase):
+    def _isolcpus(self, value, dedicated=frozenset({2, 3})):
+        self.write('proc/cmdline', 'ro isolcpus=%s quiet' % value)
+        return hc.check_isolcpus(self.facts, set(dedicated))
+
+    def test_managed_irq_alone_isolates_no_domain(self):
+        result = self._isolcpus('managed_irq,2-3')
+        self.assertEqual(hc.WARN, result.status)
+        self.assertIn('isolates no scheduler domain', result.found)
+        self.assertIn('isolcpus=domain,managed_irq,2-3', result.fix)
+        # Scheduler-domain isolation: no flags, or domain among them.
+        for value in ('2-3', 'domain,2-3', 'nohz,domain,managed_irq,2-3',
+                      'managed_irq,domain,2-3',
+                      # Unknown flags are skipped; with no known flag the
+                      # kernel defaults to domain.
+                      'foo,2-3'):
+            result = self._isolcpus(value)
+            self.assertEqual(hc.OK, result.status, value)
+            self.assertIn('covers 2-3', result.found)
+
+    def test_nohz_alone_isolates_no_domain(self):
+        self.assertEqual(hc.WARN, self._isolcpus('nohz,2-3').status)
+        self.assertEqual(hc.WARN,
+                         self._isolcpus('nohz,managed_irq,2-3').status)
+
+    def test_invalid_cpu_list_isolates_nothing(self):
+        # The kernel rejects the whole list (flags come first only).
+        for value in ('2-3,domain', 'domain,2-3,x', 'domain,2-x'):
+            result = self._isolcpus(value)
+            self.assertEqual(hc.WARN, result.status, value)
+            self.assertIn('leaves dedicated pCPUs 2-3 out', result.found)
+
+    def test_parser(self):
+        self.assertEqual((('managed_irq', 'domain'), {2, 3, 5}),
+                         host_facts.parse_isolcpus_flags(
+                             'managed_irq,domain,2-3,5'))
+        self.assertEqual(((), {0, 1}),
+                         host_facts.parse_isolcpus_flags('0-1'))
+        self.assertEqual((('domain',), set()),
+                         host_facts.parse_isolcpus_flags('domain'))
+        self.assertFalse(host_facts.isolcpus_isolates_domain(
+            ('managed_irq',)))
+        self.assertTrue(host_facts.isolcpus_isolates_domain(()))
+        self.assertTrue(host_facts.isolcpus_isolates_domain(('foo',)))
+        self.assertEqual({2, 3}, host_facts.parse_isolcpus('nohz,2-3'))
+
+
+class TestIrqbalanceBannedCpus(FakeHostTestCase):
+    def setUp(self):
+        super().setUp()
+        self.write('proc/1/comm', 'systemd')
+        self.write('proc/77/comm', 'irqbalance')
+
+    def check(self, dedicated=frozenset({2, 3})):
+        return hc.check_irqbalance(
+            self.facts, set(dedicated) if dedicated is not None else None)
+
+    def test_running_environment_bans_dedicated(self):
+        self.write('proc/77/environ',
+                   'PATH=/usr/bin\0IRQBALANCE_BANNED_CPULIST=2-3\0')
+        result = self.check()
+        self.assertEqual(hc.OK, result.status)
+        self.assertIn('IRQBALANCE_BANNED_CPULIST=2-3 (/proc/77/environ)',
+                      result.found)
+
+    def test_tuned_sysconfig_mask(self):
+        # What tuned's irqbalance plugin writes.
+        self.write('etc/sysconfig/irqbalance',
+                   '# irqbalance\nIRQBALANCE_BANNED_CPUS=0000000c\n')
+        self.assertEqual(hc.OK, self.check().status)
+        self.write('etc/sysconfig/irqbalance', 'IRQBALANCE_BANNED_CPUS=8')
+        result = self.check()
+        self.assertEqual(hc.WARN, result.status)
+        self.assertIn('dedicated pCPUs 2 ', result.found)
+        self.assertIn('IRQBALANCE_BANNED_CPULIST=2-3', result.fix)
+        self.assertIn('systemctl', result.fix)
+
+    def test_debian_default_cpulist_quoted(self):
+        self.write('etc/default/irqbalance',
+                   '#IRQBALANCE_BANNED_CPULIST=\n'
+                   'IRQBALANCE_BANNED_CPULIST="0,2-3"\n')
+        result = self.check()
+        self.assertEqual(hc.OK, result.status)
+        self.assertIn('/etc/default/irqbalance', result.found)
+
+    def test_mask_groups(self):
+        self.assertEqual({0} | set(range(56, 64)), host_facts.parse_cpu_mask(
+            'ff000000,00000001'))
+        self.assertEqual({34}, host_facts.parse_cpu_mask('4,00000000'))
+        self.assertIsNone(host_facts.parse_cpu_mask('xyz'))
+        self.write('etc/sysconfig/irqbalance',
+                   'IRQBALANCE_BANNED_CPUS=00000004,0000000c')
+        self.assertEqual(hc.OK, self.check({2, 3, 34}).status)
+        self.assertEqual(hc.WARN, self.check({2, 3, 35}).status)
+
+    def test_banned_cpus_wins_over_cpulist(self):
+        # irqbalance reads IRQBALANCE_BANNED_CPUS first.
+        self.write('proc/77/environ', 'IRQBALANCE_BANNED_CPUS=1\0'
+                   'IRQBALANCE_BANNED_CPULIST=2-3\0')
+        self.assertEqual(hc.WARN, self.check().status)
+
+    def test_environment_is_what_it_runs_with(self):
+        # The file was edited after irqbalance started: not applied yet.
+        self.write('etc/default/irqbalance', 'IRQBALANCE_BANNED_CPULIST=2-3')
+        self.write('proc/77/environ', 'PATH=/usr/bin\0')
+        self.write('sys/devices/system/cpu/isolated', '')
+        self.assertEqual(hc.WARN, self.check().status)
+
+    def test_default_bans_isolated_and_nohz_full(self):
+        result = self.check()
+        self.assertEqual(hc.WARN, result.status)  # isolated unreadable
+        self.assertTrue(result.unknown)
+        self.write('sys/devices/system/cpu/isolated', '2')
+        self.assertEqual(hc.WARN, self.check().status)
+        self.write('sys/devices/system/cpu/nohz_full', '3')
+        result = self.check()
+        self.assertEqual(hc.OK, result.status)
+        self.assertIn('isolated and nohz_full', result.found)
+
+    def test_invalid_value_is_unknown(self):
+        self.write('etc/default/irqbalance', 'IRQBALANCE_BANNED_CPULIST=a-b')
+        result = self.check()
+        self.assertEqual(hc.WARN, result.status)
+        self.assertTrue(result.unknown)
+
+    def test_dedicated_unset(self):
+        self.write('proc/77/environ', 'IRQBALANCE_BANNED_CPULIST=2-3\0')
+        self.assertEqual(hc.WARN, self.check(None).status)
+
+
+class TestCommandExitStatus(FakeHostTestCase):
+    def _run(self, *args, root=None):
+        return subprocess.run(
+            [sys.executable, '-m', 'nova.cmd.realtime', 'check-host',
+             '--root', self.root if root is None else root] + list(args),
+            capture_output=True, text=True, timeout=60)
+
+    def test_missing_root_is_a_usage_error(self):
+        proc = self._run('--connection', 'test:///default',
+                         root=os.path.join(self.root, 'nonexistent'))
+        self.assertEqual(2, proc.returncode, proc.stdout)
+        self.assertEqual('', proc.stdout)
+        self.assertEqual(1, len(proc.stderr.splitlines()), proc.stderr)
+        self.assertTrue(proc.stderr.startswith('ERROR: --root='))
+        self.assertIn('no such directory', proc.stderr)
+
+    def test_file_root_is_a_usage_error(self):
+        proc = self._run('--connection', 'test:///default',
+                         root=os.path.join(self.root,
+                                           'sys/devices/system/cpu/online'))
+        self.assertEqual(2, proc.returncode, proc.stdout)
+        self.assertEqual(1, len(proc.stderr.splitlines()), proc.stderr)
+        self.assertIn('not a directory', proc.stderr)
+
+    def test_only_cmdline_is_not_ready(self):
+        os.remove(os.path.join(self.root, 'sys/devices/system/cpu/online'))
+        self.write('proc/cmdline', 'ro quiet')
+        proc = self._run('--connection', 'test:///default')
+        self.assertEqual(3, proc.returncode, proc.stdout + proc.stderr)
+        self.assertIn('NOT READY', proc.stdout)
+        self.assertIn('FAIL kernel.sched_rt_runtime_us   cannot read',
+                      proc.stdout)
+
+    def test_libvirt_unreachable_is_an_error(self):
+        self.sysctl('kernel.sched_rt_runtime_us', -1)
+        self.daemon(cap_eff=CAP_ALL)
+        proc = self._run('--connection',
+                         'qemu+unix:///system?socket=/nonexistent/sock',
+                         '--format', 'json')
+        self.assertEqual(1, proc.returncode, proc.stdout + proc.stderr)
+        report = json.loads(proc.stdout)  # the report is still printed
+        self.assertFalse(report['ready'])
+        self.assertEqual(['ERROR: libvirt: qemu+unix:///system?socket='
+                          '/nonexistent/sock: '],
+                         [line[:len('ERROR: libvirt: qemu+unix:///system'
+                                    '?socket=/nonexistent/sock: ')]
+                          for line in proc.stderr.splitlines()])
+
+    def test_help_lists_exit_status(self):
+        proc = self._run('--help')
+        self.assertEqual(0, proc.returncode)
+        proc = subprocess.run(
+            [sys.executable, '-m', 'nova.cmd.realtime', '--help'],
+            capture_output=True, text=True, timeout=60)
+        text = ' '.join(proc.stdout.split())
+        for words in ('0 READY (no FAIL)', '3 NOT READY (a FAIL',
+                      '2 invalid input', '1 other error (libvirt '
+                      'unreachable)'):
+            self.assertIn(words, text)
