@@ -6,7 +6,10 @@ realistic KVM host fixture (2 NUMA cells, 2 SMT threads per core, 2 MiB and
 """
 
 import os
+import time
+from unittest import mock
 
+import fixtures
 from hypothesis import given
 from hypothesis import strategies as st
 import libvirt
@@ -15,6 +18,7 @@ from nova import exception
 from nova import test
 from nova.tests.unit.virt.libvirt import rng
 from nova.virt.libvirt import config as vconfig
+from nova.virt.libvirt import config_caps
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
 
@@ -178,3 +182,416 @@ class CapsEdgeCasesTest(test.TestCase):
                   for cpu in sorted(siblings)])
         again = vconfig.LibvirtConfigCapsNUMACell.from_xml(cell.to_xml())
         self.assertEqual(cell, again)
+
+
+def billion_laughs():
+    """10^9 'a's from a 1 KiB document, if entities were expanded."""
+    entities = ['<!ENTITY a0 "aaaaaaaaaa">']
+    for level in range(1, 10):
+        entities.append('<!ENTITY a%d "%s">' % (level,
+                                                '&a%d;' % (level - 1) * 10))
+    return ('<!DOCTYPE capabilities [%s]><capabilities><host><uuid>&a9;'
+            '</uuid></host></capabilities>' % ''.join(entities))
+
+
+def _cell(cell_id='0', cpus=(0, 1), memory="<memory unit='KiB'>1048576</memory>",
+          extra=''):
+    """A <cell>: ``cpus`` are ids or raw ``<cpu .../>`` strings."""
+    cpu_xml = ''.join(c if isinstance(c, str) else "<cpu id='%d'/>" % c
+                      for c in cpus)
+    id_attr = '' if cell_id is None else " id='%s'" % cell_id
+    return ("<cell%s>%s%s<cpus num='%d'>%s</cpus></cell>"
+            % (id_attr, memory, extra, len(cpus), cpu_xml))
+
+
+def _caps(*cells, host_cpu='<cpu><arch>x86_64</arch></cpu>'):
+    cells = cells or (_cell(),)
+    return ("<capabilities><host>%s<topology><cells num='%d'>%s</cells>"
+            "</topology></host></capabilities>"
+            % (host_cpu, len(cells), ''.join(cells)))
+
+
+class HostileCapsTest(test.TestCase):
+    """Every check the parser makes, each naming the element at fault.
+
+    Before these checks, each document below gave a traceback
+    (AttributeError, TypeError, ValueError), or worse parsed: a CPU in two
+    cells was pinned to two guests, a CPU -1 became the cpuset '-1-0'.
+    """
+
+    def assertRefused(self, xml, *needles):
+        e = self.assertRaises(exception.LibvirtConfigInvalid,
+                              vconfig.LibvirtConfigCaps.from_xml, xml)
+        text = str(e)
+        for needle in needles:
+            self.assertIn(needle, text)
+        # One bounded line whatever the input.
+        self.assertNotIn('\n', text)
+        self.assertLess(len(text), 400, text)
+        return e
+
+    def test_valid_minimal_document(self):
+        caps = vconfig.LibvirtConfigCaps.from_xml(_caps())
+        rng.assert_capabilities_valid(_caps())
+        self.assertEqual([0, 1], [c.id for c in caps.host.topology.cells[0]
+                                  .cpus])
+
+    # -- missing elements and attributes --------------------------------
+
+    def test_document_without_host(self):
+        self.assertRefused('<capabilities><guest/></capabilities>',
+                           '<capabilities>', '<host> is required')
+
+    def test_document_without_topology(self):
+        self.assertRefused(
+            '<capabilities><host><cpu><arch>x86_64</arch></cpu></host>'
+            '</capabilities>', 'capabilities/host', '<topology>')
+        self.assertRefused(
+            '<capabilities><host><cpu><arch>x86_64</arch></cpu><topology/>'
+            '</host></capabilities>', 'capabilities/host/topology',
+            '<cells> is required')
+        self.assertRefused(
+            '<capabilities><host><cpu><arch>x86_64</arch></cpu><topology>'
+            "<cells num='0'/></topology></host></capabilities>",
+            'topology/cells', 'at least one <cell>')
+
+    def test_host_without_cpu_or_arch(self):
+        self.assertRefused(_caps(host_cpu=''), 'capabilities/host',
+                           '<cpu> is required')
+        self.assertRefused(_caps(host_cpu='<cpu/>'), 'capabilities/host/cpu',
+                           '<arch> is required')
+        self.assertRefused(_caps(host_cpu='<cpu><arch/></cpu>'),
+                           'capabilities/host/cpu/arch', 'is required')
+
+    def test_cell_without_id(self):
+        self.assertRefused(_caps(_cell('0'), _cell(None, cpus=(2,))),
+                           'topology/cells/cell[2]>', 'id=None',
+                           'is required')
+
+    def test_cell_without_memory(self):
+        self.assertRefused(_caps(_cell(memory='')), 'cells/cell>',
+                           '<memory> is required')
+        self.assertRefused(_caps(_cell(memory='<memory/>')),
+                           'cell/memory>', 'is required')
+
+    def test_cpu_without_id(self):
+        self.assertRefused(_caps(_cell(cpus=(0, "<cpu socket_id='0'/>"))),
+                           'cell/cpus/cpu[2]>', 'id=None', 'is required')
+
+    def test_guest_without_required_parts(self):
+        guest = ("<guest><os_type>hvm</os_type><arch name='x86_64'>"
+                 "<domain type='kvm'/></arch></guest>")
+        ok = _caps().replace('</host>', '</host>' + guest)
+        self.assertEqual(['kvm'], vconfig.LibvirtConfigCaps.from_xml(
+            ok).domain_types())
+        for old, new, needle in (
+                ('<os_type>hvm</os_type>', '', '<os_type> is required'),
+                (" name='x86_64'", '', 'name=None'),
+                ("<domain type='kvm'/>", '', 'at least one <domain'),
+                ("<domain type='kvm'/>", '<domain/>', 'type=None'),
+                ("<domain type='kvm'/>", "<domain type='kvm'/>" * 2,
+                 'listed twice')):
+            self.assertRefused(ok.replace(old, new), 'capabilities/guest',
+                               needle)
+
+    # -- CPUs and cells that cannot exist -------------------------------
+
+    def test_cpu_in_two_cells(self):
+        # Would give the two cells' guests the same pCPU 1.
+        self.assertRefused(_caps(_cell('0', cpus=(0, 1)),
+                                 _cell('1', cpus=(1, 2))),
+                           'cells/cell[2]>', 'CPU 1 is also in cell 0')
+
+    def test_cpu_twice_in_a_cell(self):
+        self.assertRefused(_caps(_cell(cpus=(0, 1, 0))), 'cpu[3]>',
+                           'CPU 0 is listed twice')
+
+    def test_cell_id_twice(self):
+        self.assertRefused(_caps(_cell('0', cpus=(0,)),
+                                 _cell('0', cpus=(1,))),
+                           'cells/cell[2]>', 'cell 0 is listed twice')
+
+    def test_negative_ids(self):
+        # A CPU -1 used to become the cpuset '-1-0'.
+        self.assertRefused(_caps(_cell(cpus=(0, "<cpu id='-1'/>"))),
+                           'cpu[2]>', "id='-1'", 'must not be negative')
+        self.assertRefused(_caps(_cell('-1')), 'cell>', 'must not be '
+                           'negative')
+        self.assertRefused(
+            _caps(_cell(cpus=("<cpu id='0' core_id='-1'/>",))),
+            "core_id='-1'", 'must not be negative')
+
+    def test_cpu_id_above_the_highest(self):
+        self.assertRefused(_caps(_cell(cpus=(4096,))),
+                           "id='4096'", 'between 0 and 4095')
+        self.assertRefused(_caps(_cell('1024')), 'between 0 and 1023')
+
+    # -- values that are not what they claim ----------------------------
+
+    def test_non_numeric_values(self):
+        cases = [
+            _caps(_cell(cpus=("<cpu id='abc'/>",))),
+            _caps(_cell(cpus=("<cpu id=''/>",))),
+            _caps(_cell(cpus=("<cpu id='0x10'/>",))),
+            _caps(_cell(cpus=("<cpu id='+1'/>",))),
+            _caps(_cell(cpus=("<cpu id='1_0'/>",))),
+            # Non-ASCII digits, which int() would take.
+            _caps(_cell(cpus=("<cpu id='\u0663'/>",))),
+            _caps(_cell(cpus=("<cpu id='0' socket_id='one'/>",))),
+            _caps(_cell('zero')),
+            _caps(_cell(memory="<memory unit='KiB'>lots</memory>")),
+            _caps(_cell(memory="<memory unit='KiB'>1.5</memory>")),
+            _caps(_cell(extra="<pages unit='KiB' size='big'>1</pages>")),
+            _caps(_cell(extra="<pages unit='KiB' size='4'>many</pages>")),
+            _caps(_cell(extra="<pages unit='KiB' size='4'/>")),
+            _caps(host_cpu="<cpu><arch>x86_64</arch>"
+                           "<pages unit='KiB' size='x'/></cpu>"),
+            _caps(host_cpu="<cpu><arch>x86_64</arch><topology sockets='1' "
+                           "cores='four' threads='2'/></cpu>"),
+            _caps().replace('</host>', "</host><guest><os_type>hvm"
+                            "</os_type><arch name='x86_64'><wordsize>sixty"
+                            "</wordsize><domain type='kvm'/></arch></guest>"),
+        ]
+        for xml in cases:
+            self.assertRefused(xml, 'is invalid')
+
+    def test_huge_numbers(self):
+        huge = '9' * 5000
+        for xml in (_caps(_cell(cpus=("<cpu id='%s'/>" % huge,))),
+                    _caps(_cell(huge)),
+                    _caps(_cell(memory='<memory>%s</memory>' % huge)),
+                    _caps(_cell(memory="<memory unit='EiB'>16</memory>")),
+                    _caps(_cell(extra="<pages size='%s'>1</pages>" % huge)),
+                    _caps(_cell(extra="<pages size='4'>%s</pages>" % huge)),
+                    _caps(_cell(extra="<pages size='4'>%d</pages>"
+                                % 2 ** 64))):
+            e = self.assertRefused(xml)
+            self.assertNotIn(huge, str(e))
+
+    def test_page_sizes(self):
+        for size in ('0', '3', '3072', '1048577', str(2 ** 31)):
+            self.assertRefused(
+                _caps(_cell(extra="<pages size='%s'>1</pages>" % size)),
+                'pages>', 'power of two')
+        self.assertRefused(
+            _caps(_cell(extra="<pages size='4'>1</pages>"
+                              "<pages unit='MiB' size='0.5'>1</pages>")))
+        self.assertRefused(
+            _caps(_cell(extra="<pages size='2048'>1</pages>"
+                              "<pages unit='MiB' size='2'>1</pages>")),
+            'a second <pages> of 2048 KiB')
+        # Units convert: 2 MiB pages are 2048 KiB.
+        caps = vconfig.LibvirtConfigCaps.from_xml(
+            _caps(_cell(extra="<pages unit='M' size='2'>3</pages>")))
+        self.assertEqual([(2048, 3)],
+                         [tuple(p) for p in caps.host.topology.cells[0]
+                          .mempages])
+
+    def test_bogus_units(self):
+        self.assertRefused(
+            _caps(_cell(memory="<memory unit='parsec'>1</memory>")),
+            'cell/memory>', "unit='parsec'", 'not a unit libvirt knows')
+        self.assertRefused(
+            _caps(_cell(extra="<pages unit='furlong' size='4'>1</pages>")),
+            'cell/pages>', "unit='furlong'")
+        self.assertRefused(
+            _caps(_cell(memory="<memory unit='%s'>1</memory>" % ('x' * 5000))),
+            'not a unit libvirt knows')
+        # libvirt's units, any case: 2048 of each, in KiB.
+        for unit, kib in (('b', 2), ('bytes', 2), ('KB', 2000),
+                          ('k', 2048), ('MiB', 2048 << 10),
+                          ('GB', 2000000000), ('T', 2048 << 30)):
+            caps = vconfig.LibvirtConfigCaps.from_xml(_caps(_cell(
+                memory="<memory unit='%s'>2048</memory>" % unit)))
+            self.assertEqual(kib, caps.host.topology.cells[0].memory, unit)
+
+    def test_siblings_outside_the_cell(self):
+        self.assertRefused(
+            _caps(_cell('0', cpus=("<cpu id='0' siblings='0,2'/>", 1)),
+                  _cell('1', cpus=(2, 3))),
+            'cell[1]/cpus/cpu[1]>', "siblings='0,2'",
+            'names CPUs 2 that are not in cell 0')
+        self.assertRefused(
+            _caps(_cell(cpus=("<cpu id='0' siblings='0,9'/>", 1))),
+            'not in cell 0')
+
+    def test_garbage_siblings(self):
+        for siblings in ('a-b', '0-99999', '0-', '1-0', 'x' * 5000,
+                         '0,' * 3000):
+            e = self.assertRefused(
+                _caps(_cell(cpus=("<cpu id='0' siblings='%s'/>" % siblings,
+                                  1))),
+                'cpu[1]>', 'siblings=')
+            self.assertNotIn('x' * 100, str(e))
+        # Siblings that leave out the CPU itself, or disagree.
+        self.assertRefused(
+            _caps(_cell(cpus=("<cpu id='0' siblings='1'/>", 1))),
+            'does not include the CPU itself')
+        self.assertRefused(
+            _caps(_cell(cpus=("<cpu id='0' siblings='0,1'/>",
+                              "<cpu id='1' siblings='1,2'/>",
+                              "<cpu id='2' siblings='1,2'/>"))),
+            'CPU 1, listed as a sibling, has siblings 1-2')
+
+    def test_repeated_single_elements(self):
+        for xml, needle in (
+                (_caps().replace('<host>', '<host><uuid>a</uuid>'
+                                 '<uuid>b</uuid>'), '<uuid> appears more'),
+                (_caps().replace('</host>', '<topology/></host>'),
+                 '<topology> appears more'),
+                (_caps(_cell(memory='<memory>1</memory><memory>2</memory>')),
+                 '<memory> appears more'),
+                (_caps(_cell(extra='<cpus/>')), '<cpus> appears more'),
+                (_caps().replace('</capabilities>', '<host/></capabilities>'),
+                 '<host> appears more')):
+            self.assertRefused(xml, needle)
+
+    def test_not_xml(self):
+        for text in ('', 'not xml', '<capabilities>', '<a></b>',
+                     '<capabilities>\x01</capabilities>',
+                     '<capabilities>\ud800</capabilities>', b'\xff\xfe\x00'):
+            self.assertRefused(text, 'libvirt <capabilities> XML')
+        self.assertRefused('<host/>', 'expected <capabilities>')
+
+    def test_doctype_and_entities_refused(self):
+        laughs = billion_laughs()
+        self.assertRefused(laughs, 'libvirt <capabilities> XML')
+        secret = self.useFixture(fixtures.TempDir()).join('secret')
+        with open(secret, 'w') as f:
+            f.write('s3cr3t')
+        xxe = ('<!DOCTYPE capabilities [<!ENTITY x SYSTEM "file://%s">]>'
+               '<capabilities><host><uuid>&x;</uuid></host></capabilities>'
+               % secret)
+        e = self.assertRefused(xxe, '<!DOCTYPE>')
+        self.assertNotIn('s3cr3t', str(e))
+
+    def test_libvirt_parser_is_safe(self):
+        # Domain XML goes through the same parser.
+        self.assertRaises(exception.LibvirtConfigInvalid,
+                          vconfig.LibvirtConfigGuest.from_xml,
+                          '<domain><name>&undefined;</name></domain>')
+        parser = vconfig.SAFE_XML_PARSER
+        self.assertIsNotNone(parser)
+
+
+class LoadCapabilitiesFileTest(test.TestCase):
+    """load_capabilities_file: bounded, never blocks, names the file."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.Timeout(20, gentle=True))
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+
+    def write(self, name, data):
+        path = os.path.join(self.tmp, name)
+        with open(path, 'wb') as f:
+            f.write(data if isinstance(data, bytes) else data.encode())
+        return path
+
+    def assertRefused(self, path, *needles, **kwargs):
+        e = self.assertRaises(config_caps.CapabilitiesFileInvalid,
+                              config_caps.load_capabilities_file, path,
+                              **kwargs)
+        self.assertIsInstance(e, exception.Invalid)
+        self.assertIn(repr(path), str(e))
+        for needle in needles:
+            self.assertIn(needle, str(e))
+        self.assertNotIn('\n', str(e))
+        return e
+
+    def test_valid_file(self):
+        path = os.path.join(FIXTURES, 'caps_kvm_2numa_smt.xml')
+        caps = config_caps.load_capabilities_file(path)
+        self.assertEqual(vconfig.LibvirtConfigCaps.from_xml(
+            load_fixture('caps_kvm_2numa_smt.xml')), caps)
+        self.assertEqual(caps, vconfig.LibvirtConfigCaps.from_file(path))
+
+    def test_dev_zero(self):
+        start = time.monotonic()
+        self.assertRefused('/dev/zero', 'is a character device, not a '
+                           'regular file')
+        self.assertLess(time.monotonic() - start, 2)
+
+    def test_fifo(self):
+        fifo = os.path.join(self.tmp, 'fifo')
+        os.mkfifo(fifo)
+        self.assertRefused(fifo, 'is a FIFO (named pipe)')
+
+    def test_fifo_swapped_in_after_stat(self):
+        # stat() saw a regular file, then a FIFO took its place: the
+        # non-blocking open returns at once and fstat() refuses it.
+        fifo = os.path.join(self.tmp, 'fifo')
+        os.mkfifo(fifo)
+        regular = os.stat(os.path.join(FIXTURES, 'caps_kvm_2numa_smt.xml'))
+        with mock.patch.object(config_caps.os, 'stat',
+                               return_value=regular):
+            self.assertRefused(fifo, 'is a FIFO (named pipe)')
+
+    def test_directory(self):
+        self.assertRefused(self.tmp, 'is a directory')
+
+    def test_missing_file(self):
+        self.assertRefused(os.path.join(self.tmp, 'nope'),
+                           'No such file or directory')
+        self.assertRefused('bad\0path')
+
+    def test_unreadable_file(self):
+        if os.geteuid() == 0:
+            self.skipTest('root reads any file')
+        path = self.write('caps.xml', _caps())
+        os.chmod(path, 0)
+        self.assertRefused(path, 'Permission denied')
+
+    def test_too_large(self):
+        path = self.write('caps.xml', load_fixture('caps_kvm_2numa_smt.xml'))
+        self.assertRefused(path, 'is larger than 1024 bytes',
+                           max_bytes=1024)
+        # A sparse 64 GiB file is refused by its size, not read.
+        sparse = os.path.join(self.tmp, 'sparse.xml')
+        with open(sparse, 'wb') as f:
+            f.truncate(64 << 30)
+        self.assertRefused(sparse, 'is larger than %d bytes'
+                           % config_caps.MAX_CAPABILITIES_FILE_BYTES)
+
+    def test_file_larger_than_it_says(self):
+        # /proc and /sys files report size 0: at most max_bytes + 1 bytes
+        # are read whatever the size says.
+        path = self.write('caps.xml', b' ' * 4096)
+        real_fstat = os.fstat
+
+        def fstat(fd):
+            info = list(real_fstat(fd))
+            info[6] = 0  # st_size
+            return os.stat_result(info)
+
+        with mock.patch.object(config_caps.os, 'fstat', fstat):
+            self.assertRefused(path, 'is larger than 1024 bytes',
+                               max_bytes=1024)
+
+    def test_empty(self):
+        self.assertRefused(self.write('caps.xml', b''), 'is empty')
+        self.assertRefused(self.write('caps.xml', b' \n'), 'is empty')
+
+    def test_not_utf8(self):
+        data = load_fixture('caps_kvm_2numa_smt.xml').replace(
+            'Intel', 'Int\xe9l').encode('latin-1')
+        self.assertRefused(self.write('caps.xml', data),
+                           'is not UTF-8 text (byte 0xe9 at offset')
+
+    def test_billion_laughs(self):
+        laughs = billion_laughs()
+        start = time.monotonic()
+        self.assertRefused(self.write('bomb.xml', laughs),
+                           'libvirt <capabilities> XML')
+        self.assertLess(time.monotonic() - start, 2)
+
+    def test_external_entity(self):
+        xxe = ('<!DOCTYPE capabilities [<!ENTITY z SYSTEM "file:///dev/zero">'
+               '<!ENTITY % p SYSTEM "file:///dev/zero"> %p;]>'
+               '<capabilities><host><uuid>&z;</uuid></host></capabilities>')
+        self.assertRefused(self.write('xxe.xml', xxe), '<!DOCTYPE>')
+
+    def test_invalid_document_names_element(self):
+        path = self.write('caps.xml', _caps(_cell(cpus=(0, "<cpu id='-1'/>"))))
+        self.assertRefused(path, 'capabilities/host/topology/cells/cell/'
+                           'cpus/cpu[2]', 'must not be negative')
