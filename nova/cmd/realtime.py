@@ -98,7 +98,7 @@ def add_command_parsers(subparsers):
              'per check (OK/WARN/FAIL, what was found, the fix). Exit '
              'status: 0 READY (no FAIL); 3 NOT READY (a FAIL, including a '
              'check that could not read its fact); 2 invalid input (e.g. '
-             '--root not a directory); 1 other error (libvirt unreachable).')
+             'no such root directory); 1 other error (libvirt unreachable).')
     check.add_argument('--connection', default=None, metavar='URI',
                        help='Libvirt URI; overrides [libvirt] '
                             'connection_uri.')
