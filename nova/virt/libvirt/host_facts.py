@@ -177,12 +177,15 @@ class HostFacts(object):
                               node)
 
     def hugepages(self, base='sys/kernel/mm/hugepages'):
-        """{page size KiB: (total, free)} below a hugepages directory;
-        {} when the directory is there without page sizes (no hugetlbfs
-        support), None when it is missing or a count cannot be read."""
+        """{page size KiB: (total, free)} below a hugepages directory.
+
+        {} when there are no page sizes (no hugetlbfs support: the
+        directory, or only it, is missing); None when its parent is missing
+        too or a count cannot be read.
+        """
         entries = self.listdir(base)
         if entries is None:
-            return None
+            return {} if self.is_dir(os.path.dirname(base)) else None
         pages = {}
         for entry in entries:
             if not (entry.startswith('hugepages-') and entry.endswith('kB')):

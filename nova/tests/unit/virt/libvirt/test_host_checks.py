@@ -671,6 +671,14 @@ class TestMissingFacts(FakeHostTestCase):
         self.assertTrue(result.unknown)
         self.assertIn('node 0: cannot read', result.found)
 
+    def test_hugepages_not_built_in(self):
+        # Node directories without hugepages/: no hugetlbfs, read.
+        os.makedirs(os.path.join(self.root, 'sys/devices/system/node/node0'))
+        result = hc.check_hugepages(self.facts)
+        self.assertEqual(hc.WARN, result.status)
+        self.assertFalse(result.unknown)
+        self.assertIn('node 0: none', result.found)
+
     def test_hugepages_without_numa(self):
         base = 'sys/kernel/mm/hugepages/hugepages-1048576kB/'
         self.write(base + 'nr_hugepages', '2')
