@@ -10,12 +10,13 @@ import time
 from nova import objects
 from nova.tests.bench import cli_bench
 from nova.tests.bench import fit_bench
+from nova.tests.bench import hostile_bench
 from nova.tests.bench import parse_bench
 from nova.tests.bench import timing
 from nova.tests.bench import upstream
 from nova.virt import hardware
 
-SECTIONS = ('parse', 'fit', 'cli', 'upstream')
+SECTIONS = ('parse', 'fit', 'cli', 'hostile', 'upstream')
 
 
 def _parse_args(argv):
@@ -36,7 +37,12 @@ def _parse_args(argv):
     parser.add_argument('--upstream-memory-mb', type=int, default=4096,
                         help='Address-space rlimit of the upstream process '
                              '(default 4096 MiB).')
+    parser.add_argument('--hostile-runs', type=int, default=None,
+                        help='Runs of each hostile-input case (default 3, '
+                             '1 with --quick).')
     args = parser.parse_args(argv)
+    if args.hostile_runs is None:
+        args.hostile_runs = 1 if args.quick else 3
     args.only = {s.strip() for s in args.only.split(',') if s.strip()}
     unknown = args.only - set(SECTIONS)
     if unknown:
@@ -101,6 +107,37 @@ def run_cli(args, out, report):
         if r['error']:
             out.write('%s failed: %s\n\n' % (r['command'], r['error']))
     report['cli'] = results
+
+
+def run_hostile(args, out, report):
+    _section(out, '5. hostile input through nova-realtime plan, whole '
+             'process')
+    out.write('Each case is one "python -m nova.cmd.realtime plan" on '
+              'test:///default; wall time and the peak RSS of that process '
+              '(rusage from os.wait4), %d run(s) each. Target for any '
+              'hostile input: <= %.0f s and <= %s (a normal plan\'s cost). '
+              'Caps: %d vCPUs, %d MiB, %d extra specs and %d image '
+              'properties, 255-char keys and values, %d-byte kernel '
+              'command line, %d-digit integers.\n\n' % (
+                  args.hostile_runs, hostile_bench.TARGET_S,
+                  timing.fmt_bytes(hostile_bench.TARGET_RSS_BYTES),
+                  hardware.MAX_GUEST_VCPUS, hardware.MAX_GUEST_MEMORY_MB,
+                  hostile_bench.hp.MAX_EXTRA_SPECS,
+                  hostile_bench.hp.MAX_IMAGE_PROPERTIES,
+                  hostile_bench.hp.MAX_KERNEL_CMDLINE_BYTES,
+                  hostile_bench.hp.MAX_INT_DIGITS))
+    results = hostile_bench.run(runs=args.hostile_runs)
+    timing.table(hostile_bench.HEADERS,
+                 hostile_bench.rows(results, timing.fmt_bytes), out)
+    slowest, biggest = hostile_bench.worst(results)
+    if slowest is not None:
+        out.write('Worst hostile input by time: %s: %.3f s (%s). By '
+                  'memory: %s: %s.\n\n' % (
+                      slowest['case'], slowest['max_s'],
+                      timing.fmt_bytes(slowest['peak_rss_bytes']),
+                      biggest['case'],
+                      timing.fmt_bytes(biggest['peak_rss_bytes'])))
+    report['hostile'] = results
 
 
 def _upstream_available(out):
@@ -263,6 +300,8 @@ def main(argv=None):
         ours['fit'] = report['fit']
     if 'cli' in args.only:
         run_cli(args, out, report)
+    if 'hostile' in args.only:
+        run_hostile(args, out, report)
     report['elapsed_ours_s'] = time.monotonic() - started
     out.write('our sections took %.0f s\n\n' % report['elapsed_ours_s'])
     if 'upstream' in args.only:
