@@ -735,7 +735,56 @@ def check_libvirt(host, virt_type):
     else:
         results.append(CheckResult('libvirt.version', OK, text, ''))
     results.append(_virt_type_result(virt_type, is_test, domain_types))
+    results.extend(check_guests(host))
     return results
+
+
+def check_guests(host):
+    """guests.pinning and guests.confined: what the defined domains (ours
+    or not) hold, from their own XML.
+
+    FAIL when a pCPU that one of our guests holds is also allowed to
+    another domain (a double pin: for example two nova-realtime processes
+    with different lock paths, or a guest re-pinned by hand); WARN for
+    domains that may run on every host CPU, domains that could not be read,
+    and domains left behind by a boot that died.
+    """
+    try:
+        usage = host.get_host_usage()
+    except exception.NovaException as e:
+        return [CheckResult('guests.pinning', WARN, _(
+            'cannot read the defined domains: %s') % e, '', unknown=True)]
+    if usage.conflicts:
+        pinning = CheckResult('guests.pinning', FAIL, '; '.join(
+            _('pCPU %(cpu)d: %(names)s') % {
+                'cpu': cpu, 'names': ', '.join(names)}
+            for cpu, names in sorted(usage.conflicts.items())), _(
+            'delete or re-pin one guest of each pair (nova-realtime '
+            'delete NAME); give every nova-realtime process on the host '
+            'the same [oslo_concurrency] lock_path'))
+    else:
+        pinning = CheckResult('guests.pinning', OK, _(
+            'no pCPU held by a real-time guest is shared (%d domains)') %
+            len(usage.domains), '')
+    others = []
+    for domain in usage.unconfined:
+        others.append(_('%(name)s may run on every host CPU (%(what)s)') % {
+            'name': domain.name, 'what': ', '.join(domain.unconfined)})
+    for domain in usage.unreadable:
+        others.append(_('%(name)s could not be read completely') % {
+            'name': domain.name})
+    for domain in usage.orphans:
+        others.append(_('%s was left defined by a boot that died') %
+                      domain.name)
+    if others:
+        confined = CheckResult('guests.confined', WARN, '; '.join(others), _(
+            'confine other guests to the shared CPUs (<vcpu cpuset>, '
+            '<emulatorpin>, or [compute] cpu_shared_set for Nova guests); '
+            'remove left-over domains with nova-realtime delete NAME'))
+    else:
+        confined = CheckResult('guests.confined', OK, _(
+            'every domain is pinned or confined'), '')
+    return [pinning, confined]
 
 
 def _virt_type_result(virt_type, is_test, domain_types):

@@ -14,6 +14,7 @@ from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import host as host_mod
 from nova.virt.libvirt import host_checks as hc
 from nova.virt.libvirt import host_facts
+from nova.virt.libvirt import usage as usage_mod
 
 CAP_ALL = '000001ffffffffff'
 CAP_NO_SYS_RESOURCE = '000001fffeffffff'
@@ -475,7 +476,8 @@ class TestCommand(FakeHostTestCase):
 # -- unknown is not OK ------------------------------------------------------
 
 # The checks that judge no fact below --root.
-NO_HOST_FACT = {'libvirt.connection', 'libvirt.version', 'libvirt.virt_type'}
+NO_HOST_FACT = {'libvirt.connection', 'libvirt.version', 'libvirt.virt_type',
+                'guests.pinning', 'guests.confined'}
 
 
 class TestOnlyCmdline(test.TestCase):
@@ -913,3 +915,50 @@ class TestCommandExitStatus(FakeHostTestCase):
                       '2 invalid input', '1 other error (libvirt '
                       'unreachable)'):
             self.assertIn(words, text)
+
+
+class TestGuestChecks(test.TestCase):
+    """guests.pinning / guests.confined on a real test:///default."""
+
+    def setUp(self):
+        super().setUp()
+        self.keeper = libvirt.open('test:///default')
+        self.addCleanup(self.keeper.close)
+        self.host = host_mod.Host('test:///default')
+        self.addCleanup(self.host.close)
+
+    def define(self, name, pins, ours=True):
+        meta = ('<nrt:instance xmlns:nrt="%s"/>' % usage_mod.NOVA_RT_NS
+                if ours else '')
+        dom = self.keeper.defineXML(
+            '<domain type="test"><name>%s</name><metadata>%s</metadata>'
+            '<memory>65536</memory><vcpu>1</vcpu><cputune>'
+            '<vcpupin vcpu="0" cpuset="%s"/><emulatorpin cpuset="%s"/>'
+            '</cputune><os><type>hvm</type></os></domain>' % (
+                name, meta, pins, pins))
+        self.addCleanup(dom.undefine)
+
+    def results(self):
+        return {r.id: r for r in hc.check_guests(self.host)}
+
+    def test_double_pin_fails_and_names_both(self):
+        self.define('rt-a', '3')
+        self.define('rt-b', '3')
+        results = self.results()
+        self.assertEqual(hc.FAIL, results['guests.pinning'].status)
+        self.assertIn('pCPU 3: rt-a, rt-b', results['guests.pinning'].found)
+        # The built-in unpinned 'test' domain may run anywhere.
+        self.assertEqual(hc.WARN, results['guests.confined'].status)
+        self.assertIn('test may run on every host CPU',
+                      results['guests.confined'].found)
+
+    def test_disjoint_pins_are_ok(self):
+        self.define('rt-a', '3')
+        self.define('rt-b', '4')
+        self.assertEqual(hc.OK, self.results()['guests.pinning'].status)
+
+    def test_unreachable_libvirt_is_not_ok(self):
+        host = host_mod.Host('test:///nonexistent-file.xml')
+        results = {r.id: r for r in hc.check_guests(host)}
+        self.assertEqual(hc.WARN, results['guests.pinning'].status)
+        self.assertTrue(results['guests.pinning'].unknown)
