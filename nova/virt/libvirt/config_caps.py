@@ -266,9 +266,10 @@ class LibvirtConfigCapsNUMACPU(config.LibvirtConfigObject):
 class LibvirtConfigCapsNUMACell(config.LibvirtConfigObject):
     """One host NUMA node: ``memory`` KiB, ``mempages``, ``cpus``.
 
-    Parsing requires ``id`` and ``<memory>``, refuses a CPU id or page size
-    listed twice, and siblings naming a CPU not in this cell or disagreeing
-    with that CPU's own siblings (SMT threads of one core are one group).
+    Parsing requires ``id`` (a cell without ``<memory>`` has 0 KiB, as
+    libvirt means it), refuses a CPU id or page size listed twice, and
+    siblings naming a CPU not in this cell or disagreeing with that CPU's
+    own siblings (SMT threads of one core are one group).
     """
 
     ROOT_NAME = 'cell'
@@ -289,9 +290,11 @@ class LibvirtConfigCapsNUMACell(config.LibvirtConfigObject):
     def parse_dom(self, xmldoc):
         super().parse_dom(xmldoc)
         self.id = _uint_attr(xmldoc, 'id', MAX_NUMA_NODE)
-        memory = _only(xmldoc, 'memory', required=True)
-        self.memory = _scaled_kib(memory, 'text', memory.text,
-                                  memory.get('unit'))
+        memory = _only(xmldoc, 'memory')
+        # libvirt leaves <memory> out when the node has none (a memoryless
+        # node) or its size is unknown: 0 KiB, nothing to place there.
+        self.memory = 0 if memory is None else _scaled_kib(
+            memory, 'text', memory.text, memory.get('unit'))
         for node in xmldoc.iterchildren('pages'):
             pages = LibvirtConfigCapsNUMAPages.from_dom(node)
             if any(p.size_kb == pages.size_kb for p in self.mempages):

@@ -19,6 +19,7 @@ from nova import test
 from nova.tests.unit.virt.libvirt import rng
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import config_caps
+from nova.virt.libvirt import host as host_mod
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
 
@@ -269,10 +270,21 @@ class HostileCapsTest(test.TestCase):
                            'is required')
 
     def test_cell_without_memory(self):
-        self.assertRefused(_caps(_cell(memory='')), 'cells/cell>',
-                           '<memory> is required')
+        # libvirt writes no <memory> for a memoryless node: 0 KiB, and the
+        # host topology has the cell with no memory (was a TypeError).
+        caps = vconfig.LibvirtConfigCaps.from_xml(_caps(
+            _cell('0', cpus=(0,)), _cell('1', cpus=(1,), memory='')))
+        self.assertEqual([1048576, 0],
+                         [cell.memory for cell in caps.host.topology.cells])
+        self.useFixture(fixtures.FakeLogger())
+        topology = host_mod.host_topology_from_caps(caps)
+        self.assertEqual([1024, 0], [cell.memory for cell in topology.cells])
+        # A <memory> without a number is refused.
         self.assertRefused(_caps(_cell(memory='<memory/>')),
                            'cell/memory>', 'is required')
+        self.assertRefused(_caps(_cell(memory="<memory unit='KiB'> "
+                                              "</memory>")),
+                           'cell/memory>', 'not a whole number')
 
     def test_cpu_without_id(self):
         self.assertRefused(_caps(_cell(cpus=(0, "<cpu socket_id='0'/>"))),
