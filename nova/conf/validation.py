@@ -66,12 +66,15 @@ What is checked, in this order (the first fault is reported):
    command logs to stderr and never touches the file.
 """
 
+import contextlib
 import difflib
 import errno
 import glob
 import io
 import os
+import re
 import stat
+import sys
 
 from oslo_config import cfg
 from oslo_config import iniparser
@@ -89,6 +92,28 @@ SIMILARITY = 0.8
 # The same for a value among an option's few choices (kvn -> kvm: 0.67); it
 # only adds a hint to a message that is an error anyway.
 CHOICE_SIMILARITY = 0.6
+
+# Sections of an upstream nova.conf (nova and the libraries it configures)
+# that are never taken for a misspelling of one of ours, whatever the
+# similarity: a safety net under SIMILARITY.
+UPSTREAM_SECTIONS = frozenset((
+    'api', 'api_database', 'barbican', 'barbican_service_user', 'cache',
+    'cinder', 'compute', 'conductor', 'console', 'consoleauth', 'cors',
+    'cyborg', 'database', 'devices', 'ephemeral_storage_encryption',
+    'filter_scheduler', 'glance', 'guestfs', 'healthcheck', 'hyperv',
+    'image_cache', 'ironic', 'key_manager', 'keystone',
+    'keystone_authtoken', 'libvirt', 'manila', 'metrics', 'mks',
+    'neutron', 'notifications', 'os_brick', 'os_vif_linux_bridge',
+    'os_vif_ovs', 'oslo_concurrency', 'oslo_limit', 'oslo_messaging_amqp',
+    'oslo_messaging_kafka', 'oslo_messaging_notifications',
+    'oslo_messaging_rabbit', 'oslo_middleware', 'oslo_policy',
+    'oslo_reports', 'oslo_versionedobjects', 'pci', 'placement',
+    'placement_database', 'powervm', 'privsep', 'privsep_osbrick',
+    'profiler', 'quota', 'rdp', 'remote_debug', 'scheduler',
+    'serial_console', 'service_user', 'spice', 'upgrade_levels', 'vault',
+    'vendordata_dynamic_auth', 'vif_plug_linux_bridge_privileged',
+    'vif_plug_ovs_privileged', 'vmware', 'vnc', 'workarounds', 'wsgi',
+    'xenserver', 'xvp', 'zvm'))
 
 # Sections of upstream nova.conf that hold options this tool does not
 # implement (see the module docstring). Groups we register that are not
@@ -360,11 +385,8 @@ def _env_name(group, opt):
 def _value_error(parsed, group, opt, error):
     section = group or 'DEFAULT'
     found = _find(parsed, group, opt)
-    if isinstance(error, cfg.NoSuchOptError):
-        # A $name substitution naming an option that is not registered.
-        reason = (_('$%s is not an option of nova-realtime (options of '
-                    'other nova services cannot be referred to); write $$ '
-                    'for a literal $') % error.opt_name)
+    if isinstance(error, RecursionError):
+        reason = _('a $name substitution refers back to itself')
     elif isinstance(error, cfg.TemplateSubstitutionError):
         reason = _('%s; write $$ for a literal $') % error.msg
     elif found is not None:
@@ -388,17 +410,105 @@ def _check_cli_values(conf, parsed):
         if not cli or opt.positional:
             continue
         found = _find(parsed, group, opt)
-        if found is None or '$' in found[2]:
+        if found is None:
             continue
         path, line, raw, section, key = found
+        values = _find_all(parsed, group, opt) if opt.multi else [raw]
+        if any(_references(value) for value in values):
+            continue  # left to oslo.config (see load())
         try:
-            if opt.multi:
-                for value in _find_all(parsed, group, opt):
-                    opt.type(value)
-            else:
-                opt.type(raw)
+            for value in values:
+                # What oslo converts: '$$' and '\$' are a literal '$'.
+                opt.type(cfg.ConfigOpts.Template(
+                    value.replace('\\$', '$$')).safe_substitute({}))
         except Exception:
             raise _invalid(_rule(opt, raw), path, line, section, key, raw)
+
+
+def _cli_value_error(conf, parsed, text):
+    """ConfigFileInvalid from oslo's 'argument --debug: Invalid ...' text."""
+    text = text.strip()
+    match = re.match(r'argument --([\w-]+):', text)
+    for group, opt, cli in _registered(conf):
+        if match and cli and opt.dest == match.group(1).replace('-', '_'):
+            found = _find(parsed, group, opt)
+            if found is not None:
+                path, line, raw, section, key = found
+                return _invalid(text, path, line, section, key, raw)
+    return _invalid(text)
+
+
+def _references(raw):
+    """The ``$name`` / ``${name}`` substitutions in ``raw``, as oslo sees them.
+    """
+    if not isinstance(raw, str) or '$' not in raw:
+        return []
+    raw = raw.replace('\\$', '$$')
+    names = []
+    for match in cfg.ConfigOpts.Template.pattern.finditer(raw):
+        name = match.group('named') or match.group('braced')
+        if name:
+            names.append(name)
+    return names
+
+
+def _resolve(conf, registered, group, name):
+    """(group, dest) that ``$name`` read from ``group`` refers to; or a
+    reason (str) why it refers to nothing, as oslo.config resolves it."""
+    if '.' in name:
+        target_group, option = name.split('.', 1)
+        if (target_group, option) in registered:
+            return (target_group, option)
+    elif (group, name) in registered:
+        return (group, name)
+    if (None, name) in registered:
+        return (None, name)
+    if name in conf._groups:
+        return _('$%s names a section, not an option') % name
+    looked_in = '[%s]' % (group or 'DEFAULT')
+    if group is not None:
+        looked_in += _(' or [DEFAULT]')
+    return (_('$%(name)s is not an option nova-realtime has in %(where)s '
+              '(write $section.option for an option of another section, '
+              '$$ for a literal $)') % {'name': name, 'where': looked_in})
+
+
+def _check_substitutions(conf, parsed):
+    """Every $name in a file value names an option, and none loops."""
+    registered = {(group, opt.dest): opt
+                  for group, opt, _cli in _registered(conf)}
+
+    def refs(key):
+        found = _find(parsed, key[0], registered[key])
+        return _references(found[2]) if found else []
+
+    for key, opt in registered.items():
+        found = _find(parsed, key[0], opt)
+        if found is None or '$' not in found[2]:
+            continue
+        path, line, raw, section, option = found
+        # Depth-first along the references, looking for an unknown name
+        # or a way back to an option already on the path.
+        stack = [(key, [key])]
+        seen = set()
+        while stack:
+            current, trail = stack.pop()
+            for name in refs(current):
+                target = _resolve(conf, registered, current[0], name)
+                if isinstance(target, str):
+                    if current == key:
+                        raise _invalid(target, path, line, section, option,
+                                       raw)
+                    continue  # reported when that option is checked
+                if target in trail:
+                    loop = ' -> '.join(
+                        '$%s' % d if g is None else '$%s.%s' % (g, d)
+                        for g, d in trail[trail.index(target):] + [target])
+                    raise _invalid(_('the substitutions loop: %s') % loop,
+                                   path, line, section, option, raw)
+                if target not in seen:
+                    seen.add(target)
+                    stack.append((target, trail + [target]))
 
 
 def _find_all(parsed, group, opt):
@@ -412,6 +522,14 @@ def _find_all(parsed, group, opt):
     return values
 
 
+def _own_sections(conf):
+    """Sections this tool reads: DEFAULT, its option groups, the lock's."""
+    from nova.conf import opts
+    own = {'DEFAULT', 'oslo_concurrency'}
+    own.update(group.name for group, _opts in opts.list_opts())
+    return own
+
+
 def _check_names(conf, parsed):
     """Misspelt sections and options (rules in the module docstring)."""
     known_sections = {'DEFAULT'}
@@ -423,13 +541,14 @@ def _check_names(conf, parsed):
         if group is not None:
             known_sections.add(group)
             options.setdefault(group, set())
-    ours = [s for s in known_sections]
+    own = _own_sections(conf)
     for pf in parsed:
         for section, entries in pf.sections.items():
             normalized = _normalize(section)
             line = pf.lines.get((section, None))
             if normalized not in known_sections:
-                hint = _did_you_mean(section, ours, '[%s]')
+                hint = ('' if normalized in UPSTREAM_SECTIONS else
+                        _did_you_mean(section, own, '[%s]'))
                 if hint:
                     raise _invalid(
                         _('unknown section, its options are ignored') + hint,
@@ -444,8 +563,9 @@ def _check_names(conf, parsed):
                 line = pf.lines.get((section, key))
                 value = entries[key][-1]
                 elsewhere = sorted(s for s, names in options.items()
-                                   if key in names and s != 'DEFAULT')
-                if elsewhere:
+                                   if key in names and s in own and
+                                   s != 'DEFAULT')
+                if elsewhere and normalized in own:
                     raise _invalid(
                         _('not an option of [%(here)s]; it belongs in '
                           '[%(there)s]') % {'here': normalized,
@@ -455,7 +575,7 @@ def _check_names(conf, parsed):
                 if hint:
                     raise _invalid(_('unknown option') + hint,
                                    pf.path, line, section, key, value)
-                if normalized not in SHARED_SECTIONS:
+                if normalized in own and normalized not in SHARED_SECTIONS:
                     raise _invalid(
                         _('unknown option; [%(section)s] has: %(known)s') %
                         {'section': normalized,
@@ -470,11 +590,22 @@ def _check_values(conf, parsed):
             continue
         try:
             if group is None:
-                getattr(conf, opt.dest)
+                value = getattr(conf, opt.dest)
             else:
-                getattr(getattr(conf, group), opt.dest)
+                value = getattr(getattr(conf, group), opt.dest)
         except Exception as e:
             raise _value_error(parsed, group, opt, e)
+        if value is None and opt.default is not None:
+            # An empty value in the file: oslo.config reads it as None
+            # ("unset") for non-string types, which the code never expects.
+            found = _find(parsed, group, opt)
+            if found is not None:
+                path, line, raw, section, key = found
+                raise _invalid(
+                    _('%(rule)s; an empty value is not the default: remove '
+                      'the line for the default %(default)s') %
+                    {'rule': _rule(opt, raw), 'default': opt.default},
+                    path, line, section, key, raw)
 
 
 def _located(parsed, conf, group, name, reason):
@@ -641,11 +772,26 @@ def load(conf, argv, project='nova', prog='nova-realtime',
     if not wants_help:
         parsed = [_ParsedFile(path).read()
                   for path in _config_files(argv, project, prog)]
+        _check_substitutions(conf, parsed)
         _check_cli_values(conf, parsed)
+    # oslo.config ends the process (status 1, after a bare message on
+    # stderr) for a bad value of a command-line option that comes from a
+    # config file through a $name substitution, which _check_cli_values
+    # cannot judge: hold stderr back so that becomes one ERROR line too.
+    held = io.StringIO()
     try:
-        conf(argv, project=project, prog=prog)
+        with contextlib.redirect_stderr(held):
+            conf(argv, project=project, prog=prog)
+    except SystemExit as e:
+        if e.code == 1 and held.getvalue().startswith('argument --'):
+            raise _cli_value_error(conf, parsed, held.getvalue())
+        sys.stderr.write(held.getvalue())
+        raise
     except (cfg.Error, UnicodeDecodeError, OSError) as e:
         raise _from_oslo(e)
+    except RecursionError:
+        raise _invalid(_('a $name substitution refers back to itself'))
+    sys.stderr.write(held.getvalue())
     seen = {os.path.abspath(pf.path) for pf in parsed}
     for path in conf.config_file or []:
         if os.path.abspath(path) not in seen:
