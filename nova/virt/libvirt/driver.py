@@ -539,10 +539,12 @@ def host_lock():
 
 def _build_marker():
     """Metadata marking a domain whose boot has not finished."""
+    boot, pid, start = usage_mod.process_identity() or ('', '', '')
     return vconfig.LibvirtConfigRawElement(
-        xml='<%(p)s:building xmlns:%(p)s="%(ns)s" pid="%(pid)d"/>' % {
-            'p': usage_mod.BUILD_PREFIX, 'ns': usage_mod.BUILD_NS,
-            'pid': os.getpid()})
+        xml='<%(p)s:building xmlns:%(p)s="%(ns)s" boot="%(boot)s" '
+            'pid="%(pid)s" start="%(start)s"/>' % {
+                'p': usage_mod.BUILD_PREFIX, 'ns': usage_mod.BUILD_NS,
+                'boot': boot, 'pid': pid, 'start': start})
 
 
 def _is_build_marker(item):

@@ -29,6 +29,7 @@ Nothing here talks to libvirt: ``nova.virt.libvirt.host`` fetches the XML.
 """
 
 import collections
+import os
 
 from lxml import etree
 
@@ -80,6 +81,7 @@ class DomainUsage(object):
         self.running = running
         self.ours = False
         self.building = False
+        self.builder = None
         self.cpus = set()
         self.unconfined = []
         self.memory = collections.Counter()
@@ -89,8 +91,14 @@ class DomainUsage(object):
 
     @property
     def orphan(self):
-        """Ours, defined by a boot that never finished, and not running."""
-        return self.ours and self.building and not self.running
+        """Ours, defined by a boot that never finished, not running, and
+        the process that defined it is gone or is this one (a boot in
+        progress in a process with another lock path is not an orphan;
+        this process's own boots are serialised by the host lock)."""
+        if not (self.ours and self.building and not self.running):
+            return False
+        return (not process_alive(self.builder) or
+                self.builder == process_identity())
 
     @property
     def taken(self):
@@ -100,6 +108,32 @@ class DomainUsage(object):
     def __repr__(self):
         return 'DomainUsage(%r, cpus=%s, ours=%s)' % (
             self.name, hardware.format_cpu_spec(self.cpus), self.ours)
+
+
+def process_identity(pid=None, proc='/proc'):
+    """(boot id, pid, start time) naming a process uniquely on this host
+    across pid reuse and reboots; None when /proc cannot tell."""
+    pid = os.getpid() if pid is None else pid
+    try:
+        with open(os.path.join(proc, 'sys/kernel/random/boot_id')) as f:
+            boot = f.read().strip()
+        with open(os.path.join(proc, str(pid), 'stat')) as f:
+            # Field 22 (start time), counted after the ')' that ends the
+            # command name (which may itself hold spaces or parentheses).
+            start = f.read().rsplit(')', 1)[1].split()[19]
+    except (OSError, IndexError, ValueError):
+        return None
+    return boot, str(pid), start
+
+
+def process_alive(identity):
+    """Whether the process a build marker names still runs here."""
+    if not identity or None in identity:
+        return False
+    boot, pid, _start = identity
+    if not pid.isdigit() or len(pid) > 10:
+        return False
+    return process_identity(int(pid)) == identity
 
 
 def _int(text, what):
@@ -170,6 +204,8 @@ def _read_ownership(root, usage):
                     usage.problems.append(str(e))
         elif namespace == BUILD_NS:
             usage.building = True
+            usage.builder = (child.get('boot'), child.get('pid'),
+                             child.get('start'))
 
 
 def _read_cpus(root, usage):
@@ -285,6 +321,7 @@ def merge(first, second):
         first.claimed = (first.claimed or set()) | second.claimed
     first.ours = first.ours or second.ours
     first.building = first.building or second.building
+    first.builder = first.builder or second.builder
     for problem in second.problems:
         if problem not in first.problems:
             first.problems.append(problem)

@@ -12,6 +12,8 @@
 
 """Host usage read from domain XML: real pins, not our metadata."""
 
+import subprocess
+
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -130,6 +132,19 @@ class ParseDomainTest(test.TestCase):
         u = usage.parse_domain(domain(metadata=ours() + marker),
                                running=True)
         self.assertFalse(u.orphan)
+        # A boot still running in another live process is no orphan.
+        other = subprocess.Popen(['sleep', '30'])
+        self.addCleanup(other.wait)
+        self.addCleanup(other.kill)
+        boot, pid, start = usage.process_identity(other.pid)
+        live = ('<b:building xmlns:b="%s" boot="%s" pid="%s" start="%s"/>'
+                % (usage.BUILD_NS, boot, pid, start))
+        self.assertFalse(usage.parse_domain(domain(
+            metadata=ours() + live)).orphan)
+        other.kill()
+        other.wait()
+        self.assertTrue(usage.parse_domain(domain(
+            metadata=ours() + live)).orphan)
         # A marker without our metadata is not ours to remove.
         u = usage.parse_domain(domain(metadata=marker))
         self.assertFalse(u.orphan)
