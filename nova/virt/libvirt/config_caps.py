@@ -36,6 +36,10 @@ MAX_CPU_NUMBER = hardware.MAX_CPU_NUMBER
 # Highest NUMA node id: Linux's largest CONFIG_NODES_SHIFT (10) allows 1024
 # nodes.
 MAX_NUMA_NODE = 1023
+# Most SMT siblings (threads of one core) a CPU may list: 8 on the largest
+# (POWER SMT8, SPARC); the bound keeps a short hostile document (every CPU
+# "sibling" of every other) from costing a set of 4096 CPUs per CPU.
+MAX_SMT_SIBLINGS = 64
 # libvirt's schema types (basictypes.rng): unsignedInt and unsignedLong.
 MAX_UINT32 = 2 ** 32 - 1
 MAX_UINT64 = 2 ** 64 - 1
@@ -258,9 +262,15 @@ class LibvirtConfigCapsNUMACPU(config.LibvirtConfigObject):
         self.core_id = _uint_attr(xmldoc, 'core_id', MAX_UINT32,
                                   required=False)
         self.siblings = _cpu_set(xmldoc, 'siblings')
-        if self.siblings is not None and self.id not in self.siblings:
+        if self.siblings is None:
+            return
+        if self.id not in self.siblings:
             raise _bad(xmldoc, 'siblings', xmldoc.get('siblings'),
                        _('does not include the CPU itself (%d)') % self.id)
+        if len(self.siblings) > MAX_SMT_SIBLINGS:
+            raise _bad(xmldoc, 'siblings', xmldoc.get('siblings'), _(
+                'names %(n)d CPUs; a core has at most %(max)d threads') % {
+                'n': len(self.siblings), 'max': MAX_SMT_SIBLINGS})
 
 
 class LibvirtConfigCapsNUMACell(config.LibvirtConfigObject):
@@ -316,10 +326,11 @@ class LibvirtConfigCapsNUMACell(config.LibvirtConfigObject):
 
     def _check_siblings(self, nodes):
         by_id = {cpu.id: cpu for cpu in self.cpus}
+        ids = set(by_id)
         for cpu in self.cpus:
             if cpu.siblings is None:
                 continue
-            outside = cpu.siblings - set(by_id)
+            outside = cpu.siblings - ids
             if outside:
                 raise _bad(nodes[cpu.id], 'siblings',
                            nodes[cpu.id].get('siblings'), _(

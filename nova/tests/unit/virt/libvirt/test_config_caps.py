@@ -445,6 +445,44 @@ class HostileCapsTest(test.TestCase):
                               "<cpu id='2' siblings='1,2'/>"))),
             'CPU 1, listed as a sibling, has siblings 1-2')
 
+    def test_counts_are_bounded(self):
+        # Every CPU a "sibling" of 4096: refused at the first CPU, before
+        # 4096 sets of 4096 CPUs are built.
+        cpus = ["<cpu id='%d' siblings='0-4095'/>" % cpu
+                for cpu in range(4096)]
+        start = time.monotonic()
+        self.assertRefused(_caps(_cell(cpus=cpus)), 'cpu[1]>',
+                           'names 4096 CPUs; a core has at most 64 threads')
+        self.assertLess(time.monotonic() - start, 2)
+        guest = ("<guest><os_type>hvm</os_type><arch name='x86_64'>"
+                 "<domain type='kvm'/></arch></guest>")
+        self.assertRefused(_caps().replace('</host>', '</host>' + guest *
+                                           (config_caps.MAX_GUESTS + 1)),
+                           'guest[%d]>' % (config_caps.MAX_GUESTS + 1),
+                           'more than 1024 <guest> elements')
+        domains = ''.join("<domain type='t%d'/>" % i for i in range(65))
+        self.assertRefused(_caps().replace('</host>', '</host>' + guest)
+                           .replace("<domain type='kvm'/>", domains),
+                           'guest/arch/domain[65]>', 'more than 64')
+
+    def test_a_large_host_parses_quickly(self):
+        # 4096 CPUs in 8 cells, 2 SMT threads per core.
+        cells = []
+        for cell in range(8):
+            cpus = []
+            for cpu in range(cell * 512, cell * 512 + 512):
+                twin = cpu + 256 if cpu % 512 < 256 else cpu - 256
+                cpus.append("<cpu id='%d' socket_id='%d' core_id='%d' "
+                            "siblings='%d,%d'/>" % (cpu, cell, cpu % 256,
+                                                    min(cpu, twin),
+                                                    max(cpu, twin)))
+            cells.append(_cell(str(cell), cpus=cpus))
+        start = time.monotonic()
+        caps = vconfig.LibvirtConfigCaps.from_xml(_caps(*cells))
+        self.assertLess(time.monotonic() - start, 2)
+        self.assertEqual(4096, sum(len(c.cpus)
+                                   for c in caps.host.topology.cells))
+
     def test_repeated_single_elements(self):
         for xml, needle in (
                 (_caps().replace('<host>', '<host><uuid>a</uuid>'
