@@ -27,16 +27,24 @@ What is checked, in this order (the first fault is reported):
 2. Values of command-line options (``[DEFAULT] debug`` ...) written in those
    files, which oslo.config converts while parsing the command line (a bad
    one used to end the process with an unexplained usage message).
-3. Misspelt sections and options. The operator points this tool at the
+3. ``$name`` substitutions in file values (oslo.config resolves them on
+   read): each must name an option this tool registers, in the same
+   section, in ``[DEFAULT]`` or as ``$section.option``, and they must not
+   loop (``debug = $debug`` used to end in a RecursionError).
+4. Misspelt sections and options. The operator points this tool at the
    host's existing nova.conf, which has many sections and options for parts
    of nova (and other services) that this tool does not implement, so an
    unknown name is not an error by itself. The rules:
 
    * An unknown **section** is an error only when its name is close
      (``difflib`` ratio >= ``SIMILARITY``, case-insensitive) to a section this
-     tool reads: ``[libvrt]``, ``[compte]``, ``[default]`` (oslo.config only
-     reads ``[DEFAULT]`` in upper case). Anything else (``[placement]``,
-     ``[keystone_authtoken]``, ``[database]``, ``[api]`` ...) is ignored.
+     tool reads -- ``[DEFAULT]``, ``[oslo_concurrency]`` and the groups of
+     ``nova.conf.opts`` (``[libvirt]``, ``[compute]``) -- and is not one of
+     upstream nova's own sections (``UPSTREAM_SECTIONS``): ``[libvrt]``,
+     ``[compte]``, ``[default]`` (oslo.config only reads ``[DEFAULT]`` in
+     upper case; other names are case-insensitive, so ``[LIBVIRT]`` is
+     fine). Anything else (``[placement]``, ``[keystone_authtoken]``,
+     ``[database]``, ``[api]`` ...) is ignored.
    * ``[DEFAULT]`` is never checked for unknown options: every nova service
      and library puts its own options there.
    * ``[libvirt]`` and ``[compute]`` (``SHARED_SECTIONS``) are shared with
@@ -46,20 +54,24 @@ What is checked, in this order (the first fault is reported):
      misspelling of one of *our* options (``conection_uri``) or exactly the
      name of an option of another section of ours (``cpu_dedicated_set``
      under ``[libvirt]``); otherwise it is ignored.
-   * Every other section this tool registers (``[oslo_concurrency]``, and any
-     future one of our own such as ``[realtime]``) is owned in full: any
+   * ``[oslo_concurrency]``, and any section of ``nova.conf.opts`` not in
+     SHARED_SECTIONS (a future ``[realtime]``), is owned in full: any
      unknown option there is an error, with a "did you mean" when a known
-     option is close.
+     option is close, else the list of its options.
+   * Sections that libraries register on the same CONF
+     (``[oslo_versionedobjects]`` ...) get the misspelling rule only.
 
-4. Every registered option of every group is read once, which makes
+5. Every registered option of every group is read once, which makes
    oslo.config apply its type, min/max and choices checks now rather than
-   lazily (with a traceback) in the middle of a command; ``$name``
-   substitutions are resolved too.
-5. ``[compute] cpu_dedicated_set`` / ``cpu_shared_set`` parse as CPU specs,
-   name at least one CPU and do not overlap.
+   lazily (with a traceback) in the middle of a command. An empty value of
+   a non-string option (``realtime_scheduler_priority =``), which
+   oslo.config reads as None rather than the default, is an error too.
+   Then ``[compute] cpu_dedicated_set`` / ``cpu_shared_set`` must parse as
+   CPU specs, name at least one CPU and not overlap.
 6. ``[oslo_concurrency] lock_path`` is a writable directory, or can be
    created (oslo.concurrency creates it): ``boot`` takes an external file
-   lock there. Not checked when ``disable_process_locking`` is set.
+   lock there. Checked for every command like everything else here; not
+   checked when ``disable_process_locking`` is set.
 7. The log file (``[DEFAULT] log_file``, ``log_dir``) is in an existing
    directory. Whether it (and ``log_config_append``) can actually be used is
    checked only when the command will open it (``--debug``): without it the
@@ -644,8 +656,9 @@ def _missing_ancestor(path):
     return path
 
 
-def _directory_problem(path, purpose):
+def _directory_problem(path):
     """Why ``path`` cannot be used as a writable directory, or None."""
+    uid = os.getuid()
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -654,10 +667,10 @@ def _directory_problem(path, purpose):
             return _('does not exist and cannot be created: %s is not a '
                      'directory') % ancestor
         if not os.access(ancestor, _WRITABLE_DIR):
-            return _('does not exist and cannot be created: %(dir)s is not '
-                     'writable by uid %(uid)d; create it (mkdir -p) '
-                     '%(purpose)s') % {'dir': ancestor, 'uid': os.getuid(),
-                                       'purpose': purpose}
+            return _('does not exist and cannot be created by uid %(uid)d '
+                     '(%(dir)s is not writable): create it (mkdir -p '
+                     '%(path)s) for the user running nova-realtime') % {
+                         'uid': uid, 'dir': ancestor, 'path': path}
         return None
     except NotADirectoryError:
         return _('a parent of it is not a directory')
@@ -668,27 +681,30 @@ def _directory_problem(path, purpose):
     if not stat.S_ISDIR(st.st_mode):
         return _('not a directory')
     if not os.access(path, _WRITABLE_DIR):
-        return _('not writable by uid %(uid)d; make it writable %(purpose)s') \
-            % {'uid': os.getuid(), 'purpose': purpose}
+        return _('not writable by uid %d: make it writable for the user '
+                 'running nova-realtime') % uid
     return None
 
 
 def _check_lock_path(conf, parsed):
+    """Checked for every command, like every other option: a host whose
+    ``boot`` would fail to take its lock is misconfigured whatever command
+    finds out."""
     if 'oslo_concurrency' not in conf:
         return
     group = conf.oslo_concurrency
     if group.disable_process_locking:
         return
-    purpose = _('by the user running nova-realtime (boot serialises host '
-                'CPU claims with a file lock there), or point lock_path at '
-                'a directory that is')
+    why = _('boot serialises host CPU claims with a file lock in it')
     if not group.lock_path:
         raise _located(parsed, conf, 'oslo_concurrency', 'lock_path',
-                       _('must be set to a directory writable %s') % purpose)
-    problem = _directory_problem(group.lock_path, purpose)
+                       _('must be set to a writable directory: %s') % why)
+    problem = _directory_problem(group.lock_path)
     if problem:
         raise _located(parsed, conf, 'oslo_concurrency', 'lock_path',
-                       problem)
+                       _('%(problem)s; lock_path must be a writable '
+                         'directory: %(why)s') %
+                       {'problem': problem, 'why': why})
 
 
 def _check_logging(conf, parsed, will_log):
@@ -772,8 +788,8 @@ def load(conf, argv, project='nova', prog='nova-realtime',
     if not wants_help:
         parsed = [_ParsedFile(path).read()
                   for path in _config_files(argv, project, prog)]
-        _check_substitutions(conf, parsed)
         _check_cli_values(conf, parsed)
+        _check_substitutions(conf, parsed)
     # oslo.config ends the process (status 1, after a bare message on
     # stderr) for a bad value of a command-line option that comes from a
     # config file through a $name substitution, which _check_cli_values
