@@ -174,8 +174,8 @@ def _invalid(reason, path=None, line=None, section=None, option=None,
     """ConfigFileInvalid: '<file>:<line>: [section] option = value: rule'."""
     parts = []
     if path is not None:
-        parts.append(_show(path) if line is None
-                     else '%s:%d' % (_show(path), line))
+        shown = _show(path) or "''"
+        parts.append(shown if line is None else '%s:%d' % (shown, line))
     if section is not None:
         what = '[%s]' % _show(section)
         if option is not None:

@@ -283,6 +283,26 @@ class TestOptionValues(ConfigTestCase):
             '[libvirt] connection_uri = $nosuch', '$nosuch',
             '[libvirt] or [DEFAULT]', '$$')
 
+    def test_substitution_loop(self):
+        self.assertOneLineError(
+            self.run_conf('[libvirt]\nvirt_type = $connection_uri\n'
+                          'connection_uri = ${libvirt.virt_type}\n'),
+            'the substitutions loop: $libvirt.')
+
+    def test_self_substitution_of_cli_option(self):
+        self.assertOneLineError(
+            self.run_conf('[DEFAULT]\nlog_dir = $log_dir\n'),
+            '[DEFAULT] log_dir = $log_dir', '$log_dir -> $log_dir')
+
+    def test_substitution_of_a_section(self):
+        self.assertOneLineError(
+            self.run_conf('[libvirt]\ninstances_path = $compute\n'),
+            '$compute names a section')
+
+    def test_literal_dollar(self):
+        self.assertOk(self.run_conf(
+            '[libvirt]\ninstances_path = /srv/$$x\n'))
+
     def test_substitution_of_known_option(self):
         self.assertOk(self.run_conf(
             '[libvirt]\ninstances_path = $oslo_concurrency.lock_path/i\n'))
@@ -362,6 +382,10 @@ class TestFiles(ConfigTestCase):
         path = os.path.join(self.tmp, 'nope.conf')
         self.assertOneLineError(
             self.main('--config-file', path, *LIST), path, 'no such')
+
+    def test_empty_config_file_name(self):
+        self.assertOneLineError(
+            self.main('--config-file=', *LIST), "ERROR: '': no such")
 
     def test_missing_config_dir(self):
         path = os.path.join(self.tmp, 'nope.d')
