@@ -205,7 +205,8 @@ class _ParsedFile(cfg.ConfigParser):
 
     def read(self):
         try:
-            with open(self.path, 'rb') as f:
+            # oslo.config expands ~ in file names given on the command line.
+            with open(os.path.expanduser(self.path), 'rb') as f:
                 data = f.read()
         except FileNotFoundError:
             raise _invalid(_('no such config file'), self.path)
@@ -229,14 +230,20 @@ class _ParsedFile(cfg.ConfigParser):
                 _('not UTF-8 text: byte 0x%(byte)02x at line %(line)d; '
                   'save the file as UTF-8') %
                 {'byte': data[e.start], 'line': line}, self.path)
+        if text.startswith('\ufeff'):
+            raise _invalid(_('starts with a byte-order mark, which '
+                             'oslo.config reads as part of the first line; '
+                             'save the file as UTF-8 without BOM'),
+                           self.path, 1)
         # Universal newlines, as oslo.config's open() in text mode.
         lines = io.StringIO(text, newline=None).readlines()
         try:
             iniparser.BaseParser.parse(self, lines)
         except iniparser.ParseError as e:
-            raise _invalid(_('not an INI line: %(msg)s: %(line)r') %
-                           {'msg': e.msg, 'line': e.line},
-                           self.path, e.lineno)
+            reason = _('not an INI line: %s') % e.msg
+            if e.line is not None:
+                reason += ': %r' % e.line
+            raise _invalid(reason, self.path, e.lineno)
         return self
 
     def new_section(self, section):
@@ -269,7 +276,8 @@ def _option_value(argv, i, name):
 
 
 def _conf_dir_files(path):
-    return sorted(glob.glob(os.path.join(glob.escape(path), '*.conf')))
+    # Exactly oslo.config's pattern (unescaped), so the same files are read.
+    return sorted(glob.glob(os.path.join(path, '*.conf')))
 
 
 def _config_files(argv, project, prog, default_config_files=None,
@@ -304,6 +312,7 @@ def _config_files(argv, project, prog, default_config_files=None,
             path = _option_value(argv, i, '--config-dir')
             if path is None:
                 continue
+            path = os.path.expanduser(path)
             if not os.path.isdir(path):
                 raise _invalid(
                     _('--config-dir: no such directory') if not

@@ -373,6 +373,12 @@ class TestFiles(ConfigTestCase):
             self.main('--config-file', path, *LIST),
             path, 'not UTF-8', 'line 2')
 
+    def test_byte_order_mark(self):
+        path = self.write('\ufeff[libvirt]\nvirt_type = kvm\n', lock=False)
+        self.assertOneLineError(
+            self.main('--config-file', path, *LIST),
+            'nova.conf:1: ', 'byte-order mark')
+
     def test_config_file_is_a_directory(self):
         self.assertOneLineError(
             self.main('--config-file', self.tmp, *LIST),
