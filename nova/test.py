@@ -24,6 +24,9 @@ class TestCase(testtools.TestCase):
         self.conf_fixture = self.useFixture(config_fixture.Config(CONF))
         self.lock_path = self.useFixture(fixtures.TempDir()).path
         self.flags(lock_path=self.lock_path, group='oslo_concurrency')
+        # Unit tests run on libvirt's embedded test driver unless a test
+        # says otherwise (the default would be this host's qemu:///system).
+        self.flags(connection_uri='test:///default', group='libvirt')
 
     def flags(self, group=None, **kw):
         """Override config options for this test only."""

@@ -8,11 +8,14 @@ libvirt_group = cfg.OptGroup(
 libvirt_opts = [
     cfg.StrOpt(
         'connection_uri',
-        default='test:///default',
+        default='',
         help="""
-Libvirt connection URI. ``qemu:///system`` on a compute host;
-``test:///default`` is libvirt's embedded test driver (no real guests run),
-used by the demo and the unit tests.
+Libvirt connection URI. Empty (the default) means the URI for ``virt_type``,
+as in upstream Nova: ``qemu:///system`` for ``kvm`` and ``qemu``,
+``test:///default`` for ``test``. ``test:///default`` is libvirt's embedded
+test driver (no real guests run): the demo and the unit tests name it
+explicitly; ``check-host`` fails on it, since it is not a compute host's
+libvirt.
 """),
     cfg.StrOpt(
         'virt_type',

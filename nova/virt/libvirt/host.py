@@ -82,6 +82,16 @@ def host_topology_from_caps(caps, online_cpus=None):
     return objects.NUMATopology(cells=cells)
 
 
+# [libvirt] connection_uri when it is empty, by [libvirt] virt_type.
+_DEFAULT_URIS = {'kvm': 'qemu:///system', 'qemu': 'qemu:///system',
+                 'test': 'test:///default'}
+
+
+def uri_for_virt_type(virt_type):
+    """The libvirt URI a compute host with ``virt_type`` talks to."""
+    return _DEFAULT_URIS.get(virt_type, 'qemu:///system')
+
+
 class Host(object):
     def __init__(self, uri=None):
         self._uri = uri
@@ -89,7 +99,8 @@ class Host(object):
 
     @property
     def uri(self):
-        return self._uri or CONF.libvirt.connection_uri
+        return (self._uri or CONF.libvirt.connection_uri or
+                uri_for_virt_type(CONF.libvirt.virt_type))
 
     # -- connection ---------------------------------------------------------
 

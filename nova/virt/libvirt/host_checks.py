@@ -716,7 +716,8 @@ def check_libvirt(host, virt_type):
     except exception.NovaException as e:
         return [
             CheckResult('libvirt.connection', FAIL, _(
-                '%(uri)s: %(err)s') % {'uri': uri, 'err': e}, _(
+                '%(uri)s: %(err)s') % {'uri': uri, 'err': e}, unknown=True,
+                fix=_(
                 'start libvirtd (systemctl start libvirtd, or virtqemud with '
                 'the modular daemons) or fix [libvirt] connection_uri')),
             CheckResult('libvirt.version', FAIL, _('unknown (no connection)'),
@@ -724,7 +725,15 @@ def check_libvirt(host, virt_type):
             CheckResult('libvirt.virt_type', FAIL, _(
                 '%s: unknown (no connection)') % virt_type, '',
                 unknown=True)]
-    results = [CheckResult('libvirt.connection', OK, uri, '')]
+    if is_test:
+        results = [CheckResult('libvirt.connection', FAIL, _(
+            "%s: libvirt's embedded test driver, not a compute host's "
+            "libvirt (nothing on this host is checked through it)") % uri, _(
+            'set [libvirt] connection_uri to the hypervisor URI '
+            '(qemu:///system), or leave it empty to use the one for '
+            '[libvirt] virt_type'))]
+    else:
+        results = [CheckResult('libvirt.connection', OK, uri, '')]
     text = _version_text(version)
     minimum = '%d.%d.%d' % MIN_LIBVIRT_VERSION
     if version < (MIN_LIBVIRT_VERSION[0] * 1000000 +
@@ -840,7 +849,7 @@ def libvirt_unreachable(results):
     """Whether the libvirt checks could not connect (the report is then
     incomplete: check-host exits 1, not 3)."""
     return any(result.id == 'libvirt.connection' and result.status == FAIL
-               for result in results)
+               and result.unknown for result in results)
 
 
 def format_text(results):

@@ -22,6 +22,9 @@ class CommandTestCase(test.TestCase):
         conf = os.path.join(self.lock_path, 'nova.conf')
         with open(conf, 'w') as f:
             f.write('[oslo_concurrency]\nlock_path = %s\n' % self.lock_path)
+            # The test driver unless the test's config names another.
+            if 'connection_uri' not in (config or ''):
+                f.write('[libvirt]\nconnection_uri = test:///default\n')
             f.write(config or '')
         argv += ['--config-file', conf]
         argv += list(args)

@@ -291,12 +291,29 @@ class TestPowerChecks(FakeHostTestCase):
         self.assertEqual(hc.OK, hc.check_cstates(self.facts, {2}).status)
 
 
+def compute_host(case):
+    """A Host on this machine's qemu:///system (a compute host's libvirt,
+    as check-host expects); skips the test when libvirtd is not running."""
+    host = host_mod.Host('qemu:///system')
+    try:
+        host.get_version()
+    except exception.HypervisorUnavailable as e:
+        case.skipTest('libvirtd is not running (%s); tools/run-tests.sh '
+                      'starts it' % e)
+    case.addCleanup(host.close)
+    return host
+
+
 class TestLibvirtChecks(test.TestCase):
     def test_test_driver(self):
         host = host_mod.Host('test:///default')
         self.addCleanup(host.close)
         results = {r.id: r for r in hc.check_libvirt(host, 'kvm')}
-        self.assertEqual(hc.OK, results['libvirt.connection'].status)
+        # Reached, but it is not a compute host's libvirt.
+        self.assertEqual(hc.FAIL, results['libvirt.connection'].status)
+        self.assertFalse(results['libvirt.connection'].unknown)
+        self.assertIn('not a compute host', results['libvirt.connection'].found)
+        self.assertFalse(hc.libvirt_unreachable(list(results.values())))
         self.assertEqual(hc.OK, results['libvirt.version'].status)
         self.assertEqual(hc.WARN, results['libvirt.virt_type'].status)
 
@@ -325,9 +342,8 @@ class TestRunAndFormat(FakeHostTestCase):
         self.sysctl('kernel.sched_rt_runtime_us', -1)
         self.rt_group_sched(machine=0)
         self.daemon(cap_eff=CAP_ALL)
-        host = host_mod.Host('test:///default')
-        self.addCleanup(host.close)
-        results = hc.run_checks(self.facts, {2, 3}, host, 'kvm')
+        host = compute_host(self)
+        results = hc.run_checks(self.facts, {0, 1}, host, 'qemu')
         ids = [r.id for r in results]
         self.assertEqual(len(ids), len(set(ids)))
         self.assertTrue(hc.host_is_ready(results))
@@ -348,7 +364,8 @@ class TestRunAndFormat(FakeHostTestCase):
         self.assertFalse(hc.host_is_ready(results))
         failed = {r.id for r in results if r.status == hc.FAIL}
         self.assertEqual({'kernel.sched_rt_runtime_us',
-                          'kernel.rt_group_sched', 'memory.locking'}, failed)
+                          'kernel.rt_group_sched', 'memory.locking',
+                          'libvirt.connection'}, failed)
         text = hc.format_text(results)
         self.assertIn('NOT READY', text)
         self.assertIn('| fix: set kernel.sched_rt_runtime_us=-1', text)
@@ -450,10 +467,13 @@ class TestDriverPreflightScope(test.TestCase):
 
 
 class TestCommand(FakeHostTestCase):
-    def _run(self, *args):
+    def _run(self, *args, uri='test:///default'):
+        conf = os.path.join(self.root, 'nova.conf')
+        with open(conf, 'w') as f:
+            f.write('[libvirt]\nvirt_type = qemu\n')
         return subprocess.run(
-            [sys.executable, '-m', 'nova.cmd.realtime', 'check-host',
-             '--root', self.root, '--connection', 'test:///default'] +
+            [sys.executable, '-m', 'nova.cmd.realtime', '--config-file',
+             conf, 'check-host', '--root', self.root, '--connection', uri] +
             list(args), capture_output=True, text=True, timeout=60)
 
     def test_exit_status_and_json(self):
@@ -468,7 +488,7 @@ class TestCommand(FakeHostTestCase):
         self.assertEqual(hc.FAIL, statuses['memory.locking'])
         self.sysctl('kernel.sched_rt_runtime_us', -1)
         self.daemon(cap_eff=CAP_ALL)
-        proc = self._run()
+        proc = self._run(uri=compute_host(self).uri)
         self.assertEqual(0, proc.returncode, proc.stdout + proc.stderr)
         self.assertIn('OK   kernel.sched_rt_runtime_us', proc.stdout)
 
@@ -518,8 +538,8 @@ class TestOnlyCmdline(test.TestCase):
                     self.assertIn('cannot read', result.found)
             failed = {r.id for r in results if r.status == hc.FAIL}
             self.assertEqual({'kernel.sched_rt_runtime_us',
-                              'kernel.rt_group_sched', 'memory.locking'},
-                             failed)
+                              'kernel.rt_group_sched', 'memory.locking',
+                              'libvirt.connection'}, failed)
             report = json.loads(hc.format_json(results))
             self.assertFalse(report['ready'])
             self.assertIn('unknown', report['checks'][0])
