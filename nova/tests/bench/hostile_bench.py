@@ -6,7 +6,8 @@ time of the whole process (interpreter start and imports included) and its
 peak resident set, read from the rusage of that one child (``os.wait4``;
 ``resource.getrusage(RUSAGE_CHILDREN)`` would report the largest child of
 the whole run instead). The target for any hostile input is the cost of a
-normal plan: at most 1 s and 256 MiB. Numbers are printed, not asserted.
+normal plan: at most 1 s (median of the runs: other load on the machine
+lands on single runs) and 256 MiB. Numbers are printed, not asserted.
 
 The cases are the largest inputs that are accepted (128 extra specs of 255
 characters each, 128 image properties with a 4096-byte kernel command
@@ -26,6 +27,7 @@ process times.
 import logging
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -217,6 +219,7 @@ def run(runs=3):
         results.append({
             'case': label, 'expected_status': expected, 'status': status,
             'runs': len(walls), 'max_s': max(walls), 'min_s': min(walls),
+            'median_s': statistics.median(walls),
             'peak_rss_bytes': max(rss), 'argv_bytes':
             sum(len(a.encode('utf-8', 'surrogatepass')) + 1 for a in argv),
             'stderr': tail[:160], 'stderr_lines': len(lines),
@@ -226,7 +229,7 @@ def run(runs=3):
     return results
 
 
-HEADERS = ['case', '>argv', '>exit', '>max s', '>min s', '>peak RSS',
+HEADERS = ['case', '>argv', '>exit', '>median s', '>max s', '>peak RSS',
            '>in-proc ms', '>in-proc alloc', 'verdict',
            'ERROR line (first 60 chars)']
 
@@ -235,7 +238,8 @@ def _verdict(r):
     if r['expected_status'] not in (r['status'], r['in_process_status']) \
             or r['status'] != r['in_process_status']:
         return 'UNEXPECTED EXIT (want %d)' % r['expected_status']
-    if r['max_s'] <= TARGET_S and r['peak_rss_bytes'] <= TARGET_RSS_BYTES:
+    if r['median_s'] <= TARGET_S and \
+            r['peak_rss_bytes'] <= TARGET_RSS_BYTES:
         return 'PASS'
     return 'MISS'
 
@@ -243,7 +247,7 @@ def _verdict(r):
 def rows(results, fmt_bytes):
     for r in results:
         yield [r['case'], fmt_bytes(r['argv_bytes']), r['status'],
-               '%.3f' % r['max_s'], '%.3f' % r['min_s'],
+               '%.3f' % r['median_s'], '%.3f' % r['max_s'],
                fmt_bytes(r['peak_rss_bytes']),
                '%.1f' % (r['in_process_s'] * 1e3),
                fmt_bytes(r['in_process_peak_bytes']), _verdict(r),
@@ -256,5 +260,5 @@ def worst(results):
     hostile = [r for r in results if not r['case'].startswith('baseline')]
     if not hostile:
         return None, None
-    return (max(hostile, key=lambda r: r['max_s']),
+    return (max(hostile, key=lambda r: r['median_s']),
             max(hostile, key=lambda r: r['peak_rss_bytes']))
