@@ -86,28 +86,18 @@ class LibvirtDriver(object):
         """Validate flavor + image; the requested InstanceNUMATopology."""
         return hardware.numa_get_constraints(flavor, image_meta)
 
-    def claim(self, instance, image_meta, host_topology=None):
-        """Fit the instance to the host; set instance.numa_topology.
-
-        Raises ComputeResourcesUnavailable, saying what was short, when the
-        host has no room. Call under CLAIM_LOCK and define before releasing
-        it, or the claim means nothing to the next caller.
-        """
-        request = self.get_instance_constraints(instance.flavor, image_meta)
-        self._claim(instance, request, host_topology)
-        return instance.numa_topology
-
     def _claim(self, instance, request, host_topology=None):
-        """claim() for an already validated request.
+        """Fit a validated request to the host; set instance.numa_topology.
 
         Returns the host topology the fit used (read from libvirt when not
-        given), or None when the guest needs no NUMA placement or pinning.
+        given). Raises ComputeResourcesUnavailable, saying what was short,
+        when the host has no room.
         """
-        if request is None:
-            instance.numa_topology = None
-            return None
         if host_topology is None:
             host_topology = self._host.get_host_numa_topology()
+        if request is None:
+            instance.numa_topology = None
+            return host_topology
         fitted = hardware.numa_fit_instance_to_host(host_topology, request)
         if fitted is None:
             raise exception.ComputeResourcesUnavailable(
@@ -126,7 +116,7 @@ class LibvirtDriver(object):
         request = self.get_instance_constraints(instance.flavor, image_meta)
         used = self._claim(instance, request, host_topology)
         guest = self._build_guest(
-            instance, image_meta,
+            instance, image_meta, used,
             virt_type=None if host_topology is None
             else CONF.libvirt.virt_type)
         _record_claimed_pcpus(guest, used, instance.numa_topology)
@@ -134,24 +124,15 @@ class LibvirtDriver(object):
 
     # -- guest config -------------------------------------------------------
 
-    def get_guest_config(self, instance, image_meta, virt_type=None):
-        """The LibvirtConfigGuest for an instance.
-
-        Uses instance.numa_topology when already fitted (claimed); otherwise
-        fits it against the live host now without defining anything.
-        ``virt_type`` defaults to what the connection runs.
-        """
-        request = self.get_instance_constraints(instance.flavor, image_meta)
-        if request is not None and not _is_fitted(instance.numa_topology):
-            self._claim(instance, request)
-        return self._build_guest(instance, image_meta, virt_type)
-
-    def _build_guest(self, instance, image_meta, virt_type=None):
-        """Assemble the config from a validated, claimed instance."""
+    def _build_guest(self, instance, image_meta, host_topology,
+                     virt_type=None):
+        """Assemble the config from a validated, claimed instance and the
+        host topology the claim used."""
         flavor = instance.flavor
         topology = instance.numa_topology
         if virt_type is None:
             virt_type = self._host.get_domain_type()
+        floating = floating_pcpus(host_topology)
 
         guest = vconfig.LibvirtConfigGuest()
         guest.virt_type = virt_type
@@ -167,10 +148,14 @@ class LibvirtDriver(object):
         guest.on_reboot = 'restart'
         guest.on_crash = 'destroy'
         guest.cpu = _get_guest_cpu_config(flavor, topology)
+        guest.cputune = _get_guest_cputune(topology, host_topology, floating)
         if topology is not None:
-            guest.cputune = _get_guest_cputune(topology)
             guest.numatune = _get_guest_numatune(topology)
             guest.membacking = _get_guest_memory_backing(topology)
+        elif floating is not None:
+            # A floating guest runs on the shared CPUs only, never on a
+            # pCPU that a dedicated (real-time) vCPU may be pinned to.
+            guest.cpuset = set(floating)
         guest.devices = _get_guest_devices(
             None if virt_type == 'test' else console_log_path(instance.name))
         guest.metadata = [_get_guest_metadata(instance, topology)]
@@ -204,7 +189,7 @@ class LibvirtDriver(object):
             if instance.name in {d.name for d in usage.domains}:
                 raise exception.InstanceExists(name=instance.name)
             host_topology = self._claim(instance, request, usage.topology)
-            guest = self._build_guest(instance, image_meta)
+            guest = self._build_guest(instance, image_meta, host_topology)
             _record_claimed_pcpus(guest, host_topology,
                                   instance.numa_topology)
             guest.metadata.append(_build_marker())
@@ -615,13 +600,54 @@ def _get_guest_cpu_config(flavor, topology):
     return cpu
 
 
-def _get_guest_cputune(topology):
-    """vcpupin for every vCPU, emulatorpin, and vcpusched for RT vCPUs."""
-    cputune = vconfig.LibvirtConfigGuestCPUTune()
-    pinning = topology.cpu_pinning
-    if not pinning:
-        # Shared guest with a NUMA layout: float within its host cells.
+def floating_pcpus(host_topology):
+    """Host CPUs that floating (unpinned) vCPUs and emulator threads may run
+    on: [compute] cpu_shared_set; with only cpu_dedicated_set set, every
+    online CPU outside it (upstream Nova would let them float everywhere);
+    None when neither is set (no CPU is kept from floating guests).
+
+    Raises ConfigurationInvalid when cpu_dedicated_set takes every online
+    CPU, leaving none for floating guests.
+    """
+    if hardware.get_cpu_dedicated_set() is None and \
+            hardware.get_cpu_shared_set() is None:
         return None
+    cpus = set().union(*(cell.cpuset for cell in host_topology.cells))
+    if not cpus:
+        raise exception.ConfigurationInvalid(
+            group='compute', option='cpu_dedicated_set',
+            value=CONF.compute.cpu_dedicated_set,
+            reason=_('takes every online host CPU, so guests without '
+                     'hw:cpu_policy=dedicated (and emulator threads with '
+                     'the share policy) have nowhere to run; leave CPUs for '
+                     'them in [compute] cpu_shared_set'))
+    return cpus
+
+
+def _get_guest_cputune(topology, host_topology, floating):
+    """vcpupin for every vCPU, emulatorpin, and vcpusched for RT vCPUs.
+
+    Pinned guests: each vCPU on its pCPU. Floating guests with a NUMA
+    layout: each vCPU on the floating CPUs of its host cell. Floating
+    guests without one: emulatorpin on the floating CPUs (the vCPUs get
+    ``<vcpu cpuset>``). None when nothing confines the guest.
+    """
+    cputune = vconfig.LibvirtConfigGuestCPUTune()
+    pinning = topology.cpu_pinning if topology is not None else {}
+    if not pinning:
+        if floating is None:
+            return None
+        if topology is not None:
+            cells = {cell.id: cell for cell in host_topology.cells}
+            for cell in topology.cells:
+                allowed = cells[cell.host_node].cpuset & floating
+                for vcpu in sorted(cell.cpus):
+                    cputune.vcpupin.append(
+                        vconfig.LibvirtConfigGuestCPUTuneVCPUPin(
+                            id=vcpu, cpuset=set(allowed or floating)))
+        cputune.emulatorpin = vconfig.LibvirtConfigGuestCPUTuneEmulatorPin(
+            cpuset=set(floating))
+        return cputune
     for vcpu in sorted(pinning):
         cputune.vcpupin.append(vconfig.LibvirtConfigGuestCPUTuneVCPUPin(
             id=vcpu, cpuset={pinning[vcpu]}))

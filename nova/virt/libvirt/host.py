@@ -12,6 +12,7 @@ from oslo_log import log as logging
 
 import nova.conf
 from nova import exception
+from nova.i18n import _
 from nova import objects
 from nova.virt import hardware
 from nova.virt.libvirt import config as vconfig
@@ -63,9 +64,15 @@ def host_topology_from_caps(caps, online_cpus=None):
         mempages = [objects.NUMAPagesTopology(size_kb=pages.size_kb,
                                               total=pages.total)
                     for pages in cell.mempages]
+        if shared is not None:
+            floating = cpus & shared
+        elif dedicated is not None:
+            floating = cpus - dedicated
+        else:
+            floating = cpus
         cells.append(objects.NUMACell(
             id=cell.id,
-            cpuset=cpus & shared if shared is not None else cpus,
+            cpuset=floating,
             pcpuset=cpus & dedicated if dedicated is not None else cpus,
             siblings=siblings,
             memory=cell.memory // 1024,
@@ -75,10 +82,16 @@ def host_topology_from_caps(caps, online_cpus=None):
                     'host CPU (%s) may be pinned to guests, leaving none '
                     'reserved for the host.',
                     hardware.format_cpu_spec(all_cpus))
-    elif not dedicated <= all_cpus:
-        LOG.warning('[compute] cpu_dedicated_set lists CPUs that are not '
-                    'online on this host and will not be used: %s',
-                    hardware.format_cpu_spec(dedicated - all_cpus))
+    for option, cpus in (('cpu_dedicated_set', dedicated),
+                         ('cpu_shared_set', shared)):
+        if cpus is not None and not cpus <= all_cpus:
+            raise exception.ConfigurationInvalid(
+                group='compute', option=option,
+                value=getattr(CONF.compute, option),
+                reason=_('host CPUs %(missing)s do not exist or are not '
+                         'online on this host (online: %(online)s)') % {
+                    'missing': hardware.format_cpu_spec(cpus - all_cpus),
+                    'online': hardware.format_cpu_spec(all_cpus)})
     return objects.NUMATopology(cells=cells)
 
 

@@ -426,16 +426,18 @@ class TestDirectKernelBoot(DriverTestCase):
 
     def test_cmdline_without_kernel_is_not_written(self):
         instance = make_instance('nok', vcpus=1)
-        guest = self.driver.get_guest_config(
-            instance, image(os_command_line='quiet'))
+        guest = self.driver.plan(instance, image(os_command_line='quiet'))
         self.assertIsNone(guest.os_cmdline)
         self.assertIsNone(guest.os_kernel)
 
     def test_qemu_guest_logs_serial_to_file(self):
         self.flags(instances_path='/srv/guests', group='libvirt')
         instance = make_instance('qemu-guest', vcpus=1)
-        guest = self.driver.get_guest_config(instance, image(),
-                                             virt_type='qemu')
+        self.flags(virt_type='qemu', group='libvirt')
+        # Planned against this host's topology with [libvirt] virt_type.
+        guest = self.driver.plan(
+            instance, image(),
+            host_topology=self.driver.host.get_host_numa_topology())
         serial = [d for d in guest.devices
                   if isinstance(d, vconfig.LibvirtConfigGuestSerial)]
         self.assertEqual(1, len(serial))
@@ -750,3 +752,61 @@ class TestHostLock(test.TestCase):
                 pass
         error = self.assertRaises(exception.ConfigurationInvalid, locked)
         self.assertIn('lock_path', str(error))
+
+
+class TestFloatingGuests(DriverTestCase):
+    """Guests without dedicated pCPUs never run on the dedicated set."""
+
+    def test_shared_set_confines_floating_guest(self):
+        self.flags(cpu_dedicated_set='2-15', cpu_shared_set='0-1',
+                   group='compute')
+        _, guest = self.spawn('float', vcpus=2)
+        self.assertEqual({0, 1}, guest.cpuset)
+        self.assertEqual({0, 1}, guest.cputune.emulatorpin.cpuset)
+        parsed = vconfig.LibvirtConfigGuest.from_xml(self.domain_xml('float'))
+        self.assertEqual({0, 1}, parsed.cpuset)
+        used = usage_mod.parse_domain(self.domain_xml('float'))
+        self.assertEqual({0, 1}, used.cpus)
+        self.assertEqual([], used.unconfined)
+
+    def test_dedicated_set_only_leaves_the_rest(self):
+        self.flags(cpu_dedicated_set='4-15', group='compute')
+        _, guest = self.spawn('float', vcpus=2,
+                              **{'hw:cpu_policy': 'shared'})
+        self.assertEqual({0, 1, 2, 3}, guest.cpuset)
+
+    def test_floating_numa_guest_pinned_to_its_cells_shared_cpus(self):
+        self.flags(cpu_dedicated_set='2-7,10-15', cpu_shared_set='0-1,8-9',
+                   group='compute')
+        instance, guest = self.spawn('fnuma', vcpus=4,
+                                     **{'hw:numa_nodes': '2'})
+        pins = {pin.id: pin.cpuset for pin in guest.cputune.vcpupin}
+        self.assertEqual({0, 1, 2, 3}, set(pins))
+        for cell in instance.numa_topology.cells:
+            expected = {0, 1} if cell.host_node == 0 else {8, 9}
+            for vcpu in cell.cpus:
+                self.assertEqual(expected, pins[vcpu])
+        self.assertEqual({0, 1, 8, 9}, guest.cputune.emulatorpin.cpuset)
+
+    def test_no_cpu_left_for_floating_guests(self):
+        self.flags(cpu_dedicated_set='0-15', group='compute')
+        error = self.assertRaises(exception.ConfigurationInvalid,
+                                  self.spawn, 'nowhere', vcpus=1)
+        self.assertIn('nowhere to run', str(error))
+        self.assertNotIn('nowhere', [d.name() for d in
+                                     self.keeper.listAllDomains()])
+
+    def test_sets_must_exist_on_the_host(self):
+        self.flags(cpu_dedicated_set='2-7', cpu_shared_set='48-50',
+                   group='compute')
+        error = self.assertRaises(exception.ConfigurationInvalid,
+                                  self.spawn, 'x', vcpus=1)
+        self.assertIn('cpu_shared_set', str(error))
+        self.assertIn('48-50 do not exist or are not online', str(error))
+        self.flags(cpu_dedicated_set='2-70', cpu_shared_set=None,
+                   group='compute')
+        error = self.assertRaises(exception.ConfigurationInvalid,
+                                  self.spawn, 'x', vcpus=1,
+                                  **{'hw:cpu_policy': 'dedicated'})
+        self.assertIn('cpu_dedicated_set', str(error))
+        self.assertIn('16-70', str(error))
