@@ -3,7 +3,8 @@
 Runs the same path nova-compute does (flavor + image -> validation -> NUMA
 fit -> libvirt guest) from a shell. Configuration comes from oslo.config as
 in any Nova command (``--config-file``, ``--config-dir``); the libvirt
-connection defaults to libvirt's embedded ``test:///default`` driver.
+connection is [libvirt] connection_uri, or the URI for [libvirt] virt_type
+(``qemu:///system``) when it is empty, as in upstream Nova.
 """
 
 import logging as std_logging
@@ -24,6 +25,7 @@ from nova import exception
 from nova.i18n import _
 from nova import objects
 from nova.virt import hardware
+from nova.virt import hardware_parse
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as host_mod
@@ -32,6 +34,12 @@ from nova.virt.libvirt import host_facts
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
+
+
+# Every extra spec and image property as "--opt KEY=VALUE", with room for
+# the other options; more only makes argparse slow (its cost is quadratic).
+MAX_ARGUMENTS = 2 * (hardware_parse.MAX_EXTRA_SPECS +
+                     hardware_parse.MAX_IMAGE_PROPERTIES) + 64
 
 
 class UsageError(exception.Invalid):
@@ -382,6 +390,13 @@ class _BufferedStderr(std_logging.Handler):
         self.records = []
 
     def emit(self, record):
+        if getattr(record, 'immediate', False):
+            # Something the operator must see while it happens (waiting
+            # for the host lock), not after the command ends.
+            sys.stderr.write('%s: %s\n' % (
+                record.levelname, record.getMessage()))
+            sys.stderr.flush()
+            return
         self.records.append(record)
 
     def flush_to(self, stream):
@@ -396,6 +411,15 @@ def main(argv=None):
     logging.register_options(CONF)
     CONF.register_cli_opt(command_opt)
     argv = sys.argv[1:] if argv is None else argv
+    if len(argv) > MAX_ARGUMENTS:
+        # argparse's cost grows with the square of the argument count.
+        sys.stderr.write(
+            'ERROR: %d command-line arguments: at most %d are accepted (a '
+            'flavor has at most %d extra specs and an image at most %d '
+            'properties)\n' % (
+                len(argv), MAX_ARGUMENTS, hardware_parse.MAX_EXTRA_SPECS,
+                hardware_parse.MAX_IMAGE_PROPERTIES))
+        return 2
     try:
         # Every option of every sub-command is checked here: a bad nova.conf
         # is one ERROR line (file, [section] option = value, rule), status 2.

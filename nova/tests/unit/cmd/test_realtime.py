@@ -4,8 +4,10 @@ import os
 import subprocess
 import sys
 
+import fixtures
 from lxml import etree
 
+from nova.cmd import realtime
 from nova import test
 from nova.tests.unit.virt.libvirt import rng
 
@@ -186,3 +188,64 @@ class TestInvalidInput(CommandTestCase):
         self.assertOneLineError(
             self.run_cmd('list', '--connection', 'nosuch:///x'),
             'nosuch:///x')
+
+
+class TestHostLockWait(CommandTestCase):
+    def test_boot_says_it_waits_then_gives_up(self):
+        holder = subprocess.Popen(
+            [sys.executable, '-c',
+             'import time\n'
+             'from oslo_concurrency import lockutils\n'
+             'from nova.virt.libvirt import driver\n'
+             'lock = lockutils.external_lock(driver.CLAIM_LOCK, '
+             'driver.LOCK_PREFIX, %r)\n'
+             'lock.acquire()\n'
+             'print("held", flush=True)\n'
+             'time.sleep(60)\n' % self.lock_path],
+            stdout=subprocess.PIPE, text=True)
+        self.addCleanup(holder.wait)
+        self.addCleanup(holder.kill)
+        self.addCleanup(holder.stdout.close)
+        self.assertEqual('held\n', holder.stdout.readline())
+        status, out, err = self.run_cmd(
+            'boot', '--name', 'waiter', *RT_FLAVOR,
+            config='[libvirt]\nconnection_uri = test:///default\n'
+                   'host_lock_timeout = 2\n')
+        self.assertEqual(1, status, err)
+        lines = err.splitlines()
+        self.assertEqual(2, len(lines), err)
+        self.assertTrue(lines[0].startswith('WARNING: Waiting for the host '
+                                            'lock'), err)
+        self.assertTrue(lines[1].startswith('ERROR: another nova-realtime '
+                                            'process held the host lock'),
+                        err)
+        self.assertIn('host_lock_timeout', lines[1])
+        self.assertNotIn('Traceback', err)
+
+
+class TestHostileNames(CommandTestCase):
+    def test_names_never_touch_the_disk(self):
+        base = self.useFixture(fixtures.TempDir()).path
+        instances = os.path.join(base, 'inst')
+        for name in ('../../x', '/tmp/x', 'x' * 300, 'a\x01b', '..'):
+            result = self.run_cmd(
+                'boot', '--name', name, '--vcpus', '1', '--ram', '64',
+                config='[libvirt]\nconnection_uri = test:///default\n'
+                       'instances_path = %s\n' % instances)
+            self.assertOneLineError(result, 'guest name')
+        self.assertEqual([], os.listdir(base))
+
+    def test_delete_refuses_what_we_did_not_create(self):
+        # 'test' is the test driver's own domain.
+        self.assertOneLineError(self.run_cmd('delete', 'test'),
+                                'not created by nova-realtime')
+
+
+class TestArgumentCount(CommandTestCase):
+    def test_too_many_arguments_refused_quickly(self):
+        args = ['plan', '--vcpus', '1', '--ram', '64']
+        for index in range(20000):
+            args.append('--image-property=p%d=x' % index)
+        result = self.run_cmd(*args)
+        self.assertOneLineError(result, '20007 command-line arguments',
+                                'at most %d' % realtime.MAX_ARGUMENTS)
