@@ -25,7 +25,8 @@ BaseEnumField = fields.BaseEnumField
 class CPUAllocationPolicy(fields.Enum):
     DEDICATED = 'dedicated'
     SHARED = 'shared'
-    ALL = (DEDICATED, SHARED)
+    MIXED = 'mixed'
+    ALL = (DEDICATED, SHARED, MIXED)
 
     def __init__(self):
         super().__init__(valid_values=CPUAllocationPolicy.ALL)
