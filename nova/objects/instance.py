@@ -14,7 +14,8 @@ class Instance(base.NovaObject):
 
     # Version 1.0: Initial version
     # Version 1.1: Added kernel_path, ramdisk_path
-    VERSION = '1.1'
+    # Version 1.2: InstanceNUMATopology 1.1 (cells with cpuset/pcpuset)
+    VERSION = '1.2'
 
     fields = {
         'uuid': fields.UUIDField(),
@@ -31,7 +32,7 @@ class Instance(base.NovaObject):
 
     obj_relationships = {
         'flavor': [('1.0', '1.0')],
-        'numa_topology': [('1.0', '1.0')],
+        'numa_topology': [('1.0', '1.0'), ('1.2', '1.1')],
     }
 
     def __init__(self, *args, **kwargs):

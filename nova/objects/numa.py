@@ -7,6 +7,8 @@ real-time vCPUs) and, once fitted to a host, with ``host_node``,
 ``cpu_pinning`` and ``cpuset_reserved`` filled in.
 """
 
+from oslo_utils import versionutils
+
 from nova.objects import base
 from nova.objects import fields
 
@@ -110,19 +112,26 @@ class InstanceNUMACell(base.NovaObject):
     """One guest NUMA node.
 
     ``id`` is the guest node number; ``host_node`` is the host cell it was
-    fitted to (None until fitted). ``cpu_pinning`` maps guest vCPU -> host
-    pCPU. ``cpuset_reserved`` holds the host pCPUs reserved for emulator
-    threads (``hw:emulator_threads_policy=isolate``, first cell only).
+    fitted to (None until fitted). ``cpuset`` holds the guest vCPUs that
+    float (shared), ``pcpuset`` those pinned to a dedicated host pCPU each,
+    as upstream Nova splits them: a dedicated cell has only ``pcpuset``, a
+    shared one only ``cpuset``, a mixed one both. ``cpu_pinning`` maps each
+    vCPU of ``pcpuset`` to its host pCPU. ``cpuset_reserved`` holds the
+    host pCPUs reserved for emulator threads
+    (``hw:emulator_threads_policy=isolate``, first cell only).
     ``pagesize`` is in KiB, or one of the negative MEMPAGES_* markers of
     nova.virt.hardware (small/large/any) until fitted.
     """
 
     # Version 1.0: Initial version
-    VERSION = '1.0'
+    # Version 1.1: cpus split into cpuset (shared vCPUs) and pcpuset
+    #              (dedicated vCPUs), for the mixed CPU policy
+    VERSION = '1.1'
 
     fields = {
         'id': fields.IntegerField(),
-        'cpus': fields.SetOfIntegersField(),
+        'cpuset': fields.SetOfIntegersField(default=set()),
+        'pcpuset': fields.SetOfIntegersField(default=set()),
         'memory': fields.IntegerField(),
         'pagesize': fields.IntegerField(nullable=True, default=None),
         'cpu_policy': fields.CPUAllocationPolicyField(nullable=True,
@@ -140,9 +149,24 @@ class InstanceNUMACell(base.NovaObject):
         super().__init__(*args, **kwargs)
         self.obj_set_defaults()
 
+    def obj_make_compatible(self, primitive, target_version):
+        super().obj_make_compatible(primitive, target_version)
+        target = versionutils.convert_version_to_tuple(target_version)
+        if target < (1, 1):
+            # 1.0 readers know one set of vCPUs.
+            primitive['cpus'] = sorted(
+                set(primitive.pop('cpuset', ())) |
+                set(primitive.pop('pcpuset', ())))
+
+    @property
+    def total_cpus(self):
+        """Every vCPU of the cell, shared and dedicated."""
+        return self.cpuset | self.pcpuset
+
     @property
     def cpu_pinning_requested(self):
-        return self.cpu_policy == fields.CPUAllocationPolicy.DEDICATED
+        return self.cpu_policy in (fields.CPUAllocationPolicy.DEDICATED,
+                                   fields.CPUAllocationPolicy.MIXED)
 
 
 @base.NovaObjectRegistry.register
@@ -154,7 +178,12 @@ class InstanceNUMATopology(base.NovaObject):
     """
 
     # Version 1.0: Initial version
-    VERSION = '1.0'
+    # Version 1.1: InstanceNUMACell 1.1 (cpuset/pcpuset)
+    VERSION = '1.1'
+
+    obj_relationships = {
+        'cells': [('1.0', '1.0'), ('1.1', '1.1')],
+    }
 
     fields = {
         'cells': fields.ListOfObjectsField('InstanceNUMACell'),
@@ -189,7 +218,13 @@ class InstanceNUMATopology(base.NovaObject):
 
     @property
     def vcpus(self):
-        return set().union(*(cell.cpus for cell in self.cells))
+        return set().union(*(cell.total_cpus for cell in self.cells))
+
+    @property
+    def emulator_threads_isolated(self):
+        """Whether the emulator threads get a pCPU of their own."""
+        return (self.emulator_threads_policy ==
+                fields.CPUEmulatorThreadsPolicy.ISOLATE)
 
     @property
     def is_realtime(self):

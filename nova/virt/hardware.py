@@ -55,6 +55,9 @@ from nova.virt.hardware_parse import xml_unsafe_char  # noqa: F401
 from nova.virt.hardware_parse import xml_unsafe_reason  # noqa: F401
 
 DEDICATED = fields.CPUAllocationPolicy.DEDICATED
+MIXED = fields.CPUAllocationPolicy.MIXED
+# Policies whose guests have pinned (dedicated) vCPUs.
+PINNED_POLICIES = (DEDICATED, MIXED)
 EMULATOR_ISOLATE = fields.CPUEmulatorThreadsPolicy.ISOLATE
 EMULATOR_SHARE = fields.CPUEmulatorThreadsPolicy.SHARE
 
@@ -106,13 +109,101 @@ def get_cpu_policy_constraint(flavor, image_meta):
 
 def _require_dedicated(flavor, image_meta, value, key):
     policy = get_cpu_policy_constraint(flavor, image_meta)
-    if value is not None and policy != DEDICATED:
+    if value is not None and policy not in PINNED_POLICIES:
         raise exception.InvalidProperty(
             name=key, value=value,
-            reason=_('requires hw:cpu_policy=dedicated (or image '
-                     'hw_cpu_policy=dedicated); the CPU policy here is '
+            reason=_('requires hw:cpu_policy=dedicated or mixed (or image '
+                     'hw_cpu_policy); the CPU policy here is '
                      '%s') % (policy or _('unset, i.e. shared')))
     return value
+
+
+def _parse_vcpu_mask(key, value, vcpus):
+    """The vCPUs a mask names: ``^...`` = all but those, else those
+    listed minus those excluded. Every vCPU named must exist."""
+    try:
+        included, excluded = parse_cpu_spec_parts(value)
+    except exception.InvalidCPUSpec as e:
+        raise exception.InvalidProperty(name=key, value=value,
+                                        reason=str(e))
+    outside = {cpu for cpu in included | excluded if cpu >= vcpus}
+    if outside:
+        raise exception.InvalidProperty(
+            name=key, value=value,
+            reason=_('names vCPU %(cpus)s, outside 0-%(last)d of this '
+                     '%(n)d-vCPU flavor') %
+            {'cpus': format_cpu_spec(outside), 'last': vcpus - 1, 'n': vcpus})
+    if value.strip().startswith('^'):
+        return set(range(vcpus)) - excluded
+    return included - excluded
+
+
+def get_dedicated_cpu_constraint(flavor):
+    """The vCPUs hw:cpu_dedicated_mask pins (mixed policy), or None.
+
+    Same syntax as the real-time mask (``^0-1`` = every vCPU but 0 and
+    1). Only meaningful with hw:cpu_policy=mixed, which
+    numa_get_constraints checks.
+    """
+    value = flavor.extra_specs.get('hw:cpu_dedicated_mask')
+    if value is None:
+        return None
+    return _parse_vcpu_mask('hw:cpu_dedicated_mask', value, flavor.vcpus)
+
+
+def _mixed_dedicated_cpus(flavor, image_meta, cpu_policy, realtime):
+    """The dedicated vCPUs of a mixed guest; None for other policies.
+
+    Mixed: the real-time vCPUs are the dedicated ones (the real-time mask
+    says which), else hw:cpu_dedicated_mask does; both is a conflict, and
+    there must be at least one vCPU of each kind.
+    """
+    dedicated = get_dedicated_cpu_constraint(flavor)
+    if cpu_policy != MIXED:
+        if dedicated is not None:
+            raise exception.InvalidProperty(
+                name='hw:cpu_dedicated_mask',
+                value=flavor.extra_specs['hw:cpu_dedicated_mask'],
+                reason=_('only means something with hw:cpu_policy=mixed; '
+                         'the CPU policy here is %s') %
+                (cpu_policy or _('unset, i.e. shared')))
+        return None
+    if realtime is not None:
+        masks = _realtime_masks(flavor, image_meta)
+        if dedicated is not None and masks:
+            raise exception.InvalidProperty(
+                name='hw:cpu_dedicated_mask',
+                value=flavor.extra_specs['hw:cpu_dedicated_mask'],
+                reason=_('with hw:cpu_policy=mixed and real time, %s '
+                         'already says which vCPUs are dedicated (the '
+                         'real-time ones); set only one of the two '
+                         'masks') % masks[0][0])
+        if dedicated is not None and dedicated != realtime:
+            raise exception.InvalidProperty(
+                name='hw:cpu_dedicated_mask',
+                value=flavor.extra_specs['hw:cpu_dedicated_mask'],
+                reason=_('a mixed real-time guest pins exactly its '
+                         'real-time vCPUs (%s by the default mask ^0); '
+                         'drop hw:cpu_dedicated_mask or set '
+                         'hw:cpu_realtime_mask instead') %
+                format_cpu_spec(realtime))
+        dedicated = set(realtime)
+    if dedicated is None:
+        raise exception.InvalidProperty(
+            name='hw:cpu_policy', value=cpu_policy,
+            reason=_('mixed needs hw:cpu_dedicated_mask (which vCPUs are '
+                     'pinned), or hw:cpu_realtime=yes (then the real-time '
+                     'vCPUs are)'))
+    if not dedicated or len(dedicated) == flavor.vcpus:
+        key = ('hw:cpu_dedicated_mask' if 'hw:cpu_dedicated_mask' in
+               flavor.extra_specs else 'hw:cpu_realtime_mask')
+        raise exception.InvalidProperty(
+            name=key, value=flavor.extra_specs.get(key, DEFAULT_REALTIME_MASK),
+            reason=_('hw:cpu_policy=mixed needs at least one dedicated and '
+                     'one shared vCPU; this mask makes %(n)d of %(all)d '
+                     'vCPUs dedicated') % {'n': len(dedicated),
+                                           'all': flavor.vcpus})
+    return dedicated
 
 
 def get_cpu_thread_policy_constraint(flavor, image_meta):
@@ -222,11 +313,11 @@ def _realtime_cpus(flavor, image_meta, cpu_policy, emulator_policy):
     masks = _realtime_masks(flavor, image_meta)
     if not is_realtime_enabled(flavor):
         return None
-    if cpu_policy != DEDICATED:
+    if cpu_policy not in PINNED_POLICIES:
         raise exception.RealtimeConfigurationInvalid(
             name='hw:cpu_realtime', value=flavor.extra_specs['hw:cpu_realtime'],
-            reason=_('hw:cpu_realtime=yes requires hw:cpu_policy=dedicated; '
-                     'the CPU policy here is %s') %
+            reason=_('hw:cpu_realtime=yes requires hw:cpu_policy=dedicated '
+                     'or mixed; the CPU policy here is %s') %
             (cpu_policy or _('unset, i.e. shared')))
     if masks:
         key, value, included, excluded = masks[0]
@@ -528,15 +619,21 @@ def numa_get_constraints(flavor, image_meta):
     emulator_policy = get_emulator_threads_constraint(flavor, image_meta)
     pagesize = get_mem_page_size_constraint(flavor, image_meta)
     realtime = _realtime_cpus(flavor, image_meta, cpu_policy, emulator_policy)
+    mixed = _mixed_dedicated_cpus(flavor, image_meta, cpu_policy, realtime)
     layout = _numa_layout(flavor, image_meta)
     if layout is None:
-        if cpu_policy != DEDICATED and pagesize is None:
+        if cpu_policy not in PINNED_POLICIES and pagesize is None:
             return None
         layout = [(set(range(flavor.vcpus)), flavor.memory_mb)]
     _check_page_multiple(flavor, image_meta, pagesize, layout)
+    if cpu_policy == DEDICATED:
+        dedicated = set(range(flavor.vcpus))
+    else:
+        dedicated = mixed or set()
     cells = [
         objects.InstanceNUMACell(
-            id=node, cpus=cpus, memory=memory, pagesize=pagesize,
+            id=node, cpuset=cpus - dedicated, pcpuset=cpus & dedicated,
+            memory=memory, pagesize=pagesize,
             cpu_policy=cpu_policy, cpu_thread_policy=thread_policy)
         for node, (cpus, memory) in enumerate(layout)]
     return objects.InstanceNUMATopology(
@@ -555,6 +652,7 @@ __all__ = [
     'get_cpu_policy_constraint', 'get_cpu_thread_policy_constraint',
     'get_emulator_threads_constraint', 'get_mem_page_size_constraint',
     'get_realtime_cpu_constraint', 'numa_get_constraints',
+    'get_dedicated_cpu_constraint',
     'numa_fit_instance_to_host', 'numa_claimed_pcpus',
     'numa_usage_from_instances', 'get_emulator_thread_pcpus',
 ]

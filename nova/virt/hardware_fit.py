@@ -175,6 +175,9 @@ class _HostCell(object):
         return request if self.huge_page_fits(request, memory_mb) \
             else _NO_FIT
 
+    def has_shared_cpus(self):
+        return bool(self.cell.cpuset)
+
     def cpus_fit(self, count, dedicated, thread_policy):
         if not dedicated:
             # Floating vCPUs: a guest node no bigger than the host node.
@@ -236,9 +239,12 @@ def _pack(free, siblings, singles, count):
 
 
 def _cell_need(topology, index, cell):
-    """pCPUs guest cell ``index`` needs: its vCPUs (+1 emulator pCPU)."""
-    count = len(cell.cpus)
-    if (index == 0 and cell.cpu_pinning_requested and
+    """pCPUs guest cell ``index`` needs: its dedicated vCPUs (+1 emulator
+    pCPU); for a cell without pinning, its vCPU count."""
+    if not cell.cpu_pinning_requested:
+        return len(cell.cpuset)
+    count = len(cell.pcpuset)
+    if (index == 0 and
             topology.emulator_threads_policy == EMULATOR_ISOLATE):
         count += 1
     return count
@@ -317,13 +323,18 @@ def numa_fit_instance_to_host(host_topology, instance_topology):
     # What each guest cell asks, read once from the object.
     asks = [(_cell_need(instance_topology, index, cell),
              cell.cpu_pinning_requested, cell.cpu_thread_policy,
-             cell.pagesize, cell.memory)
+             cell.pagesize, cell.memory,
+             cell.cpu_pinning_requested and bool(cell.cpuset))
             for index, cell in enumerate(guest_cells)]
 
     def fits(guest, position):
-        count, dedicated, thread_policy, pagesize, memory = asks[guest]
+        count, dedicated, thread_policy, pagesize, memory, floats = \
+            asks[guest]
         host = hosts[position]
+        # The shared vCPUs of a mixed cell float on the host cell's
+        # shared CPUs: there must be some.
         return (host.cpus_fit(count, dedicated, thread_policy) and
+                (not floats or host.has_shared_cpus()) and
                 host.choose_pagesize(pagesize, memory) is not _NO_FIT)
 
     matching = _match(len(guest_cells), len(host_cells), fits)
@@ -332,18 +343,20 @@ def numa_fit_instance_to_host(host_topology, instance_topology):
 
     fitted_cells = []
     for index, cell in enumerate(guest_cells):
-        count, dedicated, thread_policy, pagesize, memory = asks[index]
+        count, dedicated, thread_policy, pagesize, memory, _floats = \
+            asks[index]
         host = hosts[matching[index]]
         pinning = reserved = None
         if dedicated:
             pcpus = host.pick(count, thread_policy)
-            vcpus = sorted(cell.cpus)
+            vcpus = sorted(cell.pcpuset)
             pinning = dict(zip(vcpus, pcpus))
             if count > len(vcpus):
                 reserved = set(pcpus[len(vcpus):])
         fitted_cells.append(_build(
             objects.InstanceNUMACell,
-            id=cell.id, cpus=set(cell.cpus), memory=memory,
+            id=cell.id, cpuset=set(cell.cpuset), pcpuset=set(cell.pcpuset),
+            memory=memory,
             pagesize=host.choose_pagesize(pagesize, memory),
             cpu_policy=cell.cpu_policy, cpu_thread_policy=thread_policy,
             cpu_pinning=pinning, cpuset_reserved=reserved,

@@ -544,15 +544,20 @@ def _is_fitted(topology):
 
 def describe_no_fit(host_topology, request):
     """Why a request does not fit: what each host cell has free."""
-    need_cpus = [len(cell.cpus) for cell in request.cells]
+    need_cpus = [len(cell.pcpuset or cell.cpuset) for cell in request.cells]
     need_mem = [cell.memory for cell in request.cells]
     pagesize = request.cells[0].pagesize
     wants_huge = pagesize is not None and pagesize != hardware.MEMPAGES_SMALL
+
+    mixed = any(cell.cpuset and cell.pcpuset for cell in request.cells)
 
     def describe_cell(cell):
         text = _('cell %(id)d: %(cpus)d free dedicated pCPUs, %(mem)d '
                  'MiB') % {'id': cell.id, 'cpus': len(cell.free_pcpus),
                            'mem': cell.avail_memory}
+        if mixed:
+            text += _(', %d shared CPUs for the floating vCPUs') % len(
+                cell.cpuset)
         if wants_huge:
             huge = [pages for pages in cell.mempages
                     if pages.size_kb > SMALL_PAGE_KB]
@@ -594,7 +599,8 @@ def _get_guest_cpu_config(flavor, topology):
     if cells:
         numa = vconfig.LibvirtConfigGuestCPUNUMA()
         numa.cells = [vconfig.LibvirtConfigGuestCPUNUMACell(
-            id=cell.id, cpus=set(cell.cpus), memory=cell.memory * 1024)
+            id=cell.id, cpus=set(cell.total_cpus),
+            memory=cell.memory * 1024)
             for cell in cells]
         cpu.numa = numa
     return cpu
@@ -627,32 +633,44 @@ def floating_pcpus(host_topology):
 def _get_guest_cputune(topology, host_topology, floating):
     """vcpupin for every vCPU, emulatorpin, and vcpusched for RT vCPUs.
 
-    Pinned guests: each vCPU on its pCPU. Floating guests with a NUMA
-    layout: each vCPU on the floating CPUs of its host cell. Floating
-    guests without one: emulatorpin on the floating CPUs (the vCPUs get
-    ``<vcpu cpuset>``). None when nothing confines the guest.
+    Dedicated vCPUs: each on its pCPU. Floating vCPUs (a shared guest
+    with a NUMA layout, or the shared vCPUs of a mixed guest): on the
+    floating CPUs of their host cell. A floating guest without a NUMA
+    layout: emulatorpin on the floating CPUs (its vCPUs get ``<vcpu
+    cpuset>``). None when nothing confines the guest.
     """
     cputune = vconfig.LibvirtConfigGuestCPUTune()
     pinning = topology.cpu_pinning if topology is not None else {}
+    shared = set()
+    if topology is not None and (floating is not None or pinning):
+        cells = {cell.id: cell for cell in host_topology.cells}
+        for cell in topology.cells:
+            allowed = cells[cell.host_node].cpuset
+            if floating is not None:
+                allowed = allowed & floating
+            for vcpu in cell.cpuset:
+                shared |= allowed
+                cputune.vcpupin.append(
+                    vconfig.LibvirtConfigGuestCPUTuneVCPUPin(
+                        id=vcpu, cpuset=set(allowed)))
+    for vcpu in pinning:
+        cputune.vcpupin.append(vconfig.LibvirtConfigGuestCPUTuneVCPUPin(
+            id=vcpu, cpuset={pinning[vcpu]}))
+    cputune.vcpupin.sort(key=lambda pin: pin.id)
     if not pinning:
         if floating is None:
             return None
-        if topology is not None:
-            cells = {cell.id: cell for cell in host_topology.cells}
-            for cell in topology.cells:
-                allowed = cells[cell.host_node].cpuset & floating
-                for vcpu in sorted(cell.cpus):
-                    cputune.vcpupin.append(
-                        vconfig.LibvirtConfigGuestCPUTuneVCPUPin(
-                            id=vcpu, cpuset=set(allowed or floating)))
         cputune.emulatorpin = vconfig.LibvirtConfigGuestCPUTuneEmulatorPin(
             cpuset=set(floating))
         return cputune
-    for vcpu in sorted(pinning):
-        cputune.vcpupin.append(vconfig.LibvirtConfigGuestCPUTuneVCPUPin(
-            id=vcpu, cpuset={pinning[vcpu]}))
+    if shared and topology.emulator_threads_policy is None:
+        # Mixed: the emulator threads float with the shared vCPUs, off
+        # every dedicated (and real-time) pCPU.
+        emulator = shared
+    else:
+        emulator = hardware.get_emulator_thread_pcpus(topology)
     cputune.emulatorpin = vconfig.LibvirtConfigGuestCPUTuneEmulatorPin(
-        cpuset=hardware.get_emulator_thread_pcpus(topology))
+        cpuset=emulator)
     if topology.realtime_cpus:
         cputune.vcpusched.append(vconfig.LibvirtConfigGuestCPUTuneVCPUSched(
             vcpus=set(topology.realtime_cpus), scheduler='fifo',

@@ -125,17 +125,18 @@ class TestInstanceNUMA(_ObjectsTestCase):
             realtime_cpus={1, 2, 3},
             cells=[
                 objects.InstanceNUMACell(
-                    id=0, cpus={0, 1}, memory=1024, pagesize=2048,
+                    id=0, pcpuset={0, 1}, memory=1024, pagesize=2048,
                     cpu_policy='dedicated', cpu_thread_policy='isolate',
                     cpu_pinning={0: 4, 1: 6}, cpuset_reserved={8},
                     host_node=0),
                 objects.InstanceNUMACell(
-                    id=1, cpus={2, 3}, memory=1024, pagesize=2048,
+                    id=1, pcpuset={2, 3}, memory=1024, pagesize=2048,
                     cpu_policy='dedicated', cpu_thread_policy='isolate',
                     cpu_pinning={2: 12, 3: 14}, host_node=1)])
 
     def test_cell_defaults(self):
-        cell = objects.InstanceNUMACell(id=0, cpus={0}, memory=512)
+        cell = objects.InstanceNUMACell(id=0, cpuset={0}, memory=512)
+        self.assertEqual(set(), cell.pcpuset)
         for name in ('pagesize', 'cpu_policy', 'cpu_thread_policy',
                      'cpu_pinning', 'cpuset_reserved', 'host_node'):
             self.assertIsNone(getattr(cell, name), name)
@@ -143,7 +144,26 @@ class TestInstanceNUMA(_ObjectsTestCase):
 
     def test_cell_policy_is_validated(self):
         self.assertRaises(ValueError, objects.InstanceNUMACell,
-                          id=0, cpus={0}, memory=1, cpu_policy='mixed')
+                          id=0, cpuset={0}, memory=1, cpu_policy='mixd')
+
+    def test_mixed_cell(self):
+        cell = objects.InstanceNUMACell(id=0, cpuset={0}, pcpuset={1, 2},
+                                        memory=1, cpu_policy='mixed')
+        self.assertTrue(cell.cpu_pinning_requested)
+        self.assertEqual({0, 1, 2}, cell.total_cpus)
+
+    def test_backport_to_1_0_merges_the_cpu_sets(self):
+        cell = objects.InstanceNUMACell(id=0, cpuset={0}, pcpuset={1, 2},
+                                        memory=1, cpu_policy='mixed')
+        old = cell.obj_to_primitive(target_version='1.0')['nova_object.data']
+        self.assertEqual([0, 1, 2], old['cpus'])
+        self.assertNotIn('cpuset', old)
+        self.assertNotIn('pcpuset', old)
+
+    def test_emulator_threads_isolated(self):
+        self.assertTrue(self._fitted().emulator_threads_isolated)
+        self.assertFalse(objects.InstanceNUMATopology(
+            cells=[]).emulator_threads_isolated)
 
     def test_cpu_pinning_requested(self):
         topo = self._fitted()
@@ -159,7 +179,7 @@ class TestInstanceNUMA(_ObjectsTestCase):
 
     def test_cpu_pinning_unfitted_is_empty(self):
         topo = objects.InstanceNUMATopology(cells=[
-            objects.InstanceNUMACell(id=0, cpus={0, 1}, memory=64)])
+            objects.InstanceNUMACell(id=0, cpuset={0, 1}, memory=64)])
         self.assertEqual({}, topo.cpu_pinning)
         self.assertEqual(set(), topo.cpuset_reserved)
 
@@ -178,7 +198,7 @@ class TestInstanceNUMA(_ObjectsTestCase):
         self.assertFalse(objects.InstanceNUMATopology(cells=[]).is_realtime)
 
     def test_pinning_keys_are_coerced_to_int(self):
-        cell = objects.InstanceNUMACell(id=0, cpus={0}, memory=1,
+        cell = objects.InstanceNUMACell(id=0, pcpuset={0}, memory=1,
                                         cpu_pinning={'0': '5'})
         self.assertEqual({0: 5}, cell.cpu_pinning)
         self.assertRaises(ValueError, setattr, cell, 'cpu_pinning', [1])
@@ -199,7 +219,7 @@ class TestInstanceNUMA(_ObjectsTestCase):
 
     def test_json_round_trip_keeps_none(self):
         topo = objects.InstanceNUMATopology(cells=[
-            objects.InstanceNUMACell(id=0, cpus={0}, memory=64)])
+            objects.InstanceNUMACell(id=0, cpuset={0}, memory=64)])
         back = _json_round_trip(topo)
         self.assertIsNone(back.realtime_cpus)
         self.assertFalse(back.is_realtime)
@@ -218,7 +238,7 @@ class TestInstanceNUMA(_ObjectsTestCase):
             if not members:
                 continue
             cells.append(objects.InstanceNUMACell(
-                id=node, cpus=set(members), memory=256, host_node=node,
+                id=node, pcpuset=set(members), memory=256, host_node=node,
                 cpu_policy='dedicated',
                 cpu_pinning={v: pcpus[v] for v in members}))
         topo = objects.InstanceNUMATopology(cells=cells, realtime_cpus=rt)

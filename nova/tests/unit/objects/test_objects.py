@@ -21,9 +21,9 @@ OBJECT_FINGERPRINTS = {
     'Flavor': '1.0-929c09774ba81b1eb8c72937a6054a5f',
     'ImageMeta': '1.1-66a98714365616b892b07355b2bbeaa8',
     'ImageMetaProps': '1.1-61ca4794c9553611f6a44bfda527c1e3',
-    'Instance': '1.1-a48461f18f1601bc6faf8198644463be',
-    'InstanceNUMACell': '1.0-4c693225344a721e0c77f9fcff85453d',
-    'InstanceNUMATopology': '1.0-c00f3a97f19836c520ede42e3f4d03ee',
+    'Instance': '1.2-a48461f18f1601bc6faf8198644463be',
+    'InstanceNUMACell': '1.1-9e9c0f4502eeab2920e2a3af31bf38d7',
+    'InstanceNUMATopology': '1.1-c00f3a97f19836c520ede42e3f4d03ee',
     'NUMACell': '1.0-f52804777f1515a0c8f744fb0abcd032',
     'NUMAPagesTopology': '1.0-edab9fa2dc43c117a38d600be54b4542',
     'NUMATopology': '1.0-c63fad38be73b6afd04715c9c1b29220',
@@ -34,7 +34,7 @@ OBJECT_FINGERPRINTS = {
 # the child (it does so through the version manifest its reader sends).
 OBJECT_RELATIONSHIPS = {
     'ImageMeta': {'ImageMetaProps': '1.1'},
-    'Instance': {'Flavor': '1.0', 'InstanceNUMATopology': '1.0'},
+    'Instance': {'Flavor': '1.0', 'InstanceNUMATopology': '1.1'},
 }
 
 

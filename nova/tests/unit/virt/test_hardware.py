@@ -362,7 +362,8 @@ class NUMAConstraintsTest(_Base):
             make_image(**props))
 
     def layout(self, topology):
-        return [(cell.id, cell.cpus, cell.memory) for cell in topology.cells]
+        return [(cell.id, cell.total_cpus, cell.memory)
+                for cell in topology.cells]
 
     def test_nothing_numa(self):
         self.assertIsNone(self.get({}))
@@ -651,3 +652,92 @@ class FlavorBoundsTest(_Base):
         exc = self.assertQuickRefusal(make_flavor(**DEDICATED), image,
                                       'hw_numa_nodes', 'integer of about')
         self.assertEqual('hw_numa_nodes', exc.kwargs['name'])
+
+
+MIXED = {'hw:cpu_policy': 'mixed'}
+
+
+class MixedPolicyTest(_Base):
+    """hw:cpu_policy=mixed: some vCPUs pinned, the others floating."""
+
+    def get(self, flavor_specs, vcpus=4, **props):
+        return hardware.numa_get_constraints(
+            make_flavor(vcpus=vcpus, **flavor_specs), make_image(**props))
+
+    def test_dedicated_mask_splits_the_cells(self):
+        topology = self.get(specs(MIXED, hw__cpu_dedicated_mask='^0'))
+        cell = topology.cells[0]
+        self.assertEqual({0}, cell.cpuset)
+        self.assertEqual({1, 2, 3}, cell.pcpuset)
+        self.assertTrue(cell.cpu_pinning_requested)
+        self.assertIsNone(topology.realtime_cpus)
+
+    def test_mask_of_listed_vcpus(self):
+        cell = self.get(specs(MIXED, hw__cpu_dedicated_mask='2-3')).cells[0]
+        self.assertEqual({0, 1}, cell.cpuset)
+        self.assertEqual({2, 3}, cell.pcpuset)
+
+    def test_split_follows_numa_nodes(self):
+        topology = self.get(specs(MIXED, hw__cpu_dedicated_mask='^0,^2',
+                                  hw__numa_nodes='2'))
+        self.assertEqual([({0}, {1}), ({2}, {3})],
+                         [(c.cpuset, c.pcpuset) for c in topology.cells])
+
+    def test_mixed_needs_a_mask(self):
+        error = self.assertRaises(exception.InvalidProperty, self.get,
+                                  MIXED)
+        self.assertMessage(error, 'hw:cpu_policy', 'hw:cpu_dedicated_mask')
+
+    def test_mixed_needs_both_kinds(self):
+        for mask in ('0-3', '^0-3'):
+            error = self.assertRaises(
+                exception.InvalidProperty, self.get,
+                specs(MIXED, hw__cpu_dedicated_mask=mask))
+            self.assertMessage(error, 'at least one dedicated and one '
+                                      'shared vCPU')
+
+    def test_mask_outside_the_flavor(self):
+        error = self.assertRaises(exception.InvalidProperty, self.get,
+                                  specs(MIXED, hw__cpu_dedicated_mask='^7'))
+        self.assertMessage(error, 'hw:cpu_dedicated_mask', 'vCPU 7')
+
+    def test_dedicated_mask_needs_mixed(self):
+        for policy in (DEDICATED, {}):
+            error = self.assertRaises(
+                exception.InvalidProperty, self.get,
+                specs(policy, hw__cpu_dedicated_mask='^0'))
+            self.assertMessage(error, 'hw:cpu_dedicated_mask',
+                               'hw:cpu_policy=mixed')
+
+    def test_realtime_mixed_pins_the_realtime_vcpus(self):
+        topology = self.get(specs(MIXED, hw__cpu_realtime='yes',
+                                  hw__cpu_realtime_mask='^0-1'))
+        self.assertEqual({2, 3}, topology.realtime_cpus)
+        self.assertEqual({2, 3}, topology.cells[0].pcpuset)
+        self.assertEqual({0, 1}, topology.cells[0].cpuset)
+
+    def test_realtime_mixed_default_mask(self):
+        topology = self.get(specs(MIXED, hw__cpu_realtime='yes'))
+        self.assertEqual({1, 2, 3}, topology.cells[0].pcpuset)
+        self.assertEqual({0}, topology.cells[0].cpuset)
+
+    def test_realtime_mixed_image_mask(self):
+        topology = self.get(specs(MIXED, hw__cpu_realtime='yes'),
+                            hw_cpu_realtime_mask='^0-2')
+        self.assertEqual({3}, topology.cells[0].pcpuset)
+
+    def test_both_masks_is_an_error(self):
+        error = self.assertRaises(
+            exception.InvalidProperty, self.get,
+            specs(MIXED, hw__cpu_realtime='yes', hw__cpu_realtime_mask='^0',
+                  hw__cpu_dedicated_mask='^0'))
+        self.assertMessage(error, 'hw:cpu_dedicated_mask',
+                           'set only one of the two masks')
+
+    def test_thread_and_emulator_policies_allowed(self):
+        topology = self.get(specs(
+            MIXED, hw__cpu_dedicated_mask='^0',
+            hw__cpu_thread_policy='isolate',
+            hw__emulator_threads_policy='isolate'))
+        self.assertEqual('isolate', topology.emulator_threads_policy)
+        self.assertEqual('isolate', topology.cells[0].cpu_thread_policy)

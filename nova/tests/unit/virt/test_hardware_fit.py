@@ -54,8 +54,11 @@ def make_request(cells, policy='dedicated', thread_policy=None,
     guest_cells = []
     first = 0
     for node, (vcpus, memory) in enumerate(cells):
+        vcpu_ids = set(range(first, first + vcpus))
+        pinned = policy in ('dedicated', 'mixed')
         guest_cells.append(objects.InstanceNUMACell(
-            id=node, cpus=set(range(first, first + vcpus)), memory=memory,
+            id=node, cpuset=set() if pinned else vcpu_ids,
+            pcpuset=vcpu_ids if pinned else set(), memory=memory,
             pagesize=pagesize, cpu_policy=policy,
             cpu_thread_policy=thread_policy))
         first += vcpus
@@ -248,10 +251,10 @@ class BuildTest(_Base):
     def test_same_as_constructor(self):
         from nova.virt import hardware_fit
         cell_values = dict(
-            id=1, cpus={0, 1}, memory=1024, pagesize=2048,
+            id=1, pcpuset={0, 1}, memory=1024, pagesize=2048,
             cpu_policy='dedicated', cpu_thread_policy='isolate',
             cpu_pinning={0: 4, 1: 5}, cpuset_reserved={6}, host_node=2)
-        for values in (cell_values, dict(id=0, cpus={0}, memory=512)):
+        for values in (cell_values, dict(id=0, cpuset={0}, memory=512)):
             built = hardware_fit._build(objects.InstanceNUMACell, **values)
             made = objects.InstanceNUMACell(**values)
             self.assertEqual(_primitive(made), _primitive(built))
@@ -598,7 +601,7 @@ def _oracle_fits(host, request):
     for index, cell in enumerate(request.cells):
         extra = (index == 0 and cell.cpu_pinning_requested and
                  request.emulator_threads_policy == 'isolate')
-        needs.append(len(cell.cpus) + int(extra))
+        needs.append(len(cell.total_cpus) + int(extra))
     for perm in itertools.permutations(host.cells, len(request.cells)):
         if all(_oracle_pair_fits(h, g, n, g.cpu_pinning_requested,
                                  g.cpu_thread_policy)
@@ -614,7 +617,8 @@ class FitPropertiesTest(_Base):
         self.assertEqual(len(nodes), len(set(nodes)))
         for guest_cell, cell in zip(request.cells, fitted.cells):
             host_cell = cell_of(host, cell.host_node)
-            self.assertEqual(guest_cell.cpus, cell.cpus)
+            self.assertEqual(guest_cell.cpuset, cell.cpuset)
+            self.assertEqual(guest_cell.pcpuset, cell.pcpuset)
             self.assertEqual(guest_cell.memory, cell.memory)
             if not guest_cell.cpu_pinning_requested:
                 self.assertIsNone(cell.cpu_pinning)
@@ -622,7 +626,7 @@ class FitPropertiesTest(_Base):
             pinned = list(cell.cpu_pinning.values())
             reserved = cell.cpuset_reserved or set()
             taken = set(pinned) | reserved
-            self.assertEqual(set(cell.cpus), set(cell.cpu_pinning))
+            self.assertEqual(set(cell.pcpuset), set(cell.cpu_pinning))
             self.assertEqual(len(pinned) + len(reserved), len(taken))
             self.assertTrue(taken <= host_cell.pcpuset -
                             host_cell.pinned_cpus)

@@ -27,11 +27,11 @@ def make_fitted_topology():
     return objects.InstanceNUMATopology(
         cells=[
             objects.InstanceNUMACell(
-                id=0, cpus={0, 1}, memory=512, pagesize=2048,
+                id=0, pcpuset={0, 1}, memory=512, pagesize=2048,
                 cpu_policy='dedicated', cpu_pinning={0: 2, 1: 3},
                 cpuset_reserved={1}, host_node=0),
             objects.InstanceNUMACell(
-                id=1, cpus={2, 3}, memory=512, pagesize=2048,
+                id=1, pcpuset={2, 3}, memory=512, pagesize=2048,
                 cpu_policy='dedicated', cpu_pinning={2: 10, 3: 11},
                 host_node=1),
         ],
@@ -191,8 +191,8 @@ class MetadataTopologyTest(test.TestCase):
         self.assertEqual(topology.realtime_cpus, rebuilt.realtime_cpus)
         self.assertEqual([c.host_node for c in topology.cells],
                          [c.host_node for c in rebuilt.cells])
-        self.assertEqual([c.cpus for c in topology.cells],
-                         [c.cpus for c in rebuilt.cells])
+        self.assertEqual([c.total_cpus for c in topology.cells],
+                         [c.total_cpus for c in rebuilt.cells])
 
 
 class LibvirtTestDriverTest(test.TestCase):

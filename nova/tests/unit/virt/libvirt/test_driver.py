@@ -784,7 +784,7 @@ class TestFloatingGuests(DriverTestCase):
         self.assertEqual({0, 1, 2, 3}, set(pins))
         for cell in instance.numa_topology.cells:
             expected = {0, 1} if cell.host_node == 0 else {8, 9}
-            for vcpu in cell.cpus:
+            for vcpu in cell.total_cpus:
                 self.assertEqual(expected, pins[vcpu])
         self.assertEqual({0, 1, 8, 9}, guest.cputune.emulatorpin.cpuset)
 
@@ -810,3 +810,49 @@ class TestFloatingGuests(DriverTestCase):
                                   **{'hw:cpu_policy': 'dedicated'})
         self.assertIn('cpu_dedicated_set', str(error))
         self.assertIn('16-70', str(error))
+
+
+class TestMixedPolicy(DriverTestCase):
+    MIXED_RT = {'hw:cpu_policy': 'mixed', 'hw:cpu_realtime': 'yes',
+                'hw:cpu_realtime_mask': '^0'}
+
+    def setUp(self):
+        super().setUp()
+        self.flags(cpu_dedicated_set='2-7,10-15', cpu_shared_set='0-1,8-9',
+                   group='compute')
+
+    def test_realtime_vcpus_pinned_the_rest_float_on_shared(self):
+        instance, guest = self.spawn('mix', vcpus=4, **self.MIXED_RT)
+        cell = instance.numa_topology.cells[0]
+        shared = {0, 1} if cell.host_node == 0 else {8, 9}
+        pins = {pin.id: pin.cpuset for pin in guest.cputune.vcpupin}
+        self.assertEqual(shared, pins[0])
+        dedicated = set().union(*(pins[v] for v in (1, 2, 3)))
+        self.assertEqual(3, len(dedicated))
+        self.assertFalse(dedicated & {0, 1, 8, 9})
+        self.assertTrue(all(len(pins[v]) == 1 for v in (1, 2, 3)))
+        self.assertEqual({1, 2, 3}, guest.cputune.vcpusched[0].vcpus)
+        # The emulator threads float with the shared vCPU, off the
+        # real-time pCPUs.
+        self.assertEqual(shared, guest.cputune.emulatorpin.cpuset)
+        used = usage_mod.parse_domain(self.domain_xml('mix'))
+        self.assertEqual(dedicated | shared, used.taken)
+        self.assertEqual(dedicated, used.claimed)
+
+    def test_dedicated_mask_without_real_time(self):
+        instance, guest = self.spawn(
+            'mixd', vcpus=3, **{'hw:cpu_policy': 'mixed',
+                                'hw:cpu_dedicated_mask': '2'})
+        pins = {pin.id: pin.cpuset for pin in guest.cputune.vcpupin}
+        self.assertEqual(1, len(pins[2]))
+        self.assertEqual(pins[0], pins[1])
+        self.assertEqual(2, len(pins[0]))
+        self.assertEqual([], guest.cputune.vcpusched)
+
+    def test_no_shared_cpu_in_any_cell(self):
+        self.flags(cpu_dedicated_set='0-15', cpu_shared_set=None,
+                   group='compute')
+        error = self.assertRaises(exception.ComputeResourcesUnavailable,
+                                  self.spawn, 'mixn', vcpus=2,
+                                  **self.MIXED_RT)
+        self.assertIn('0 shared CPUs for the floating vCPUs', str(error))
