@@ -3,14 +3,27 @@
 ``validate(name, value)`` checks one key, ``validate_all(extra_specs)`` a
 whole flavor's, and ``get_validators()`` lists every known key with its
 description, from which the extra spec reference is rendered.
+``classify(extra_specs)`` says which keys this driver does not apply and
+which it refuses; ``refuse_unsupported(extra_specs)`` raises for the first
+refused one.
 """
 
+from nova.api.validation.extra_specs.base import APPLIED
 from nova.api.validation.extra_specs.base import ExtraSpecParameter
 from nova.api.validation.extra_specs.base import ExtraSpecValidator
+from nova.api.validation.extra_specs.base import NOT_APPLIED
+from nova.api.validation.extra_specs.base import REFUSED
+from nova.api.validation.extra_specs.base import SCHEDULER
+from nova.api.validation.extra_specs.validators import classify
+from nova.api.validation.extra_specs.validators import get_validator
 from nova.api.validation.extra_specs.validators import get_validators
+from nova.api.validation.extra_specs.validators import refuse_unsupported
+from nova.api.validation.extra_specs.validators import refusal
 from nova.api.validation.extra_specs.validators import register
 from nova.api.validation.extra_specs.validators import validate
 from nova.api.validation.extra_specs.validators import validate_all
 
-__all__ = ['ExtraSpecParameter', 'ExtraSpecValidator', 'get_validators',
-           'register', 'validate', 'validate_all']
+__all__ = ['APPLIED', 'ExtraSpecParameter', 'ExtraSpecValidator',
+           'NOT_APPLIED', 'REFUSED', 'SCHEDULER', 'classify',
+           'get_validator', 'get_validators', 'refusal',
+           'refuse_unsupported', 'register', 'validate', 'validate_all']

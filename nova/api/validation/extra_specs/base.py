@@ -6,6 +6,23 @@ what value it takes. Value rules are either declarative (type, enum, min,
 pattern), which the reference documentation renders directly, or a ``parse``
 callable that hands the value to nova.virt.hardware, the one place where
 extra spec values are given their meaning.
+
+Each validator also says what this driver does with the key (``applies``):
+
+``APPLIED``
+    nova-realtime builds the guest from it.
+``SCHEDULER``
+    it steers placement (traits, resource classes, aggregate and host
+    capability filters); a compute driver has nothing to do with it.
+``NOT_APPLIED``
+    valid, but this driver ignores it; the guest is what it would be
+    without the key, and ``plan``/``boot`` say so.
+``REFUSED``
+    ignoring it would give the tenant less than the flavor promised (a
+    device, an encryption, a security property), so a guest asking for it
+    is not built. ``refused_when(value)`` narrows this to the values that
+    ask for something (``hw:mem_encryption=false`` asks for nothing), and
+    ``reason`` says in one line what the guest would lack.
 """
 
 import re
@@ -15,10 +32,46 @@ from nova.i18n import _
 from nova.virt import hardware_parse
 
 _TYPES = ('str', 'int', 'bool')
+
+APPLIED = 'applied'
+SCHEDULER = 'scheduler'
+NOT_APPLIED = 'not applied'
+REFUSED = 'refused'
+_APPLIES = (APPLIED, SCHEDULER, NOT_APPLIED, REFUSED)
+
+# The words a yes/no extra spec accepts, in any case and with surrounding
+# spaces, as Nova's own flag parsing (oslo.utils, strict) reads them.
+TRUE_WORDS = ('1', 't', 'true', 'on', 'y', 'yes')
+FALSE_WORDS = ('0', 'f', 'false', 'off', 'n', 'no')
+BOOL_DESCRIPTION = ('a yes/no word: true, false, yes, no, on, off, t, f, y, '
+                    'n, 1 or 0, in any case')
 # An integer as an operator writes it: no spaces, no '+', no leading zeros,
 # no '_' separators (all of which int() would accept).
 _INT_RE = re.compile(r'^-?(0|[1-9][0-9]*)$')
 _PARAM_RE = re.compile(r'\{([A-Za-z_][A-Za-z0-9_]*)\}')
+
+
+def parse_bool(name, value):
+    """A yes/no value as a bool; InvalidProperty naming ``name`` otherwise.
+
+    Booleans pass as they are; a string must be one of TRUE_WORDS or
+    FALSE_WORDS (any case, surrounding spaces ignored).
+    """
+    if isinstance(value, bool):
+        return value
+    word = value.strip().lower() if isinstance(value, str) else None
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise exception.InvalidProperty(
+        name=name, value=hardware_parse.display_value(value),
+        reason=_('must be %s') % BOOL_DESCRIPTION)
+
+
+def is_true(value):
+    """Whether a (valid) yes/no value says yes; refused_when for flags."""
+    return parse_bool('value', value)
 
 
 class ExtraSpecParameter:
@@ -47,13 +100,32 @@ class ExtraSpecValidator:
         raises exception.Invalid (InvalidProperty, InvalidCPUSpec) for a bad
         value.
     :param parameters: ExtraSpecParameter for each ``{X}`` in ``name``.
+    :param applies: APPLIED, SCHEDULER, NOT_APPLIED or REFUSED (see the
+        module docstring).
+    :param reason: for REFUSED, what the guest would lack, in one line.
+    :param refused_when: for REFUSED, a callable ``(value) -> bool`` saying
+        whether this (valid) value asks for what the driver cannot give;
+        every value does when not given.
     """
 
-    def __init__(self, name, description, value, parameters=()):
+    def __init__(self, name, description, value, parameters=(),
+                 applies=NOT_APPLIED, reason=None, refused_when=None):
         self.name = name
         self.description = description
         self.value = dict(value)
         self.parameters = tuple(parameters)
+        self.applies = applies
+        self.reason = reason
+        self.refused_when = refused_when
+        if applies not in _APPLIES:
+            raise ValueError('%s: applies must be one of %s'
+                             % (name, ', '.join(_APPLIES)))
+        if (applies == REFUSED) != bool(reason):
+            raise ValueError('%s: a reason is given exactly for a refused '
+                             'key' % name)
+        if refused_when is not None and applies != REFUSED:
+            raise ValueError('%s: refused_when only applies to a refused '
+                             'key' % name)
         if self.value.get('type') not in _TYPES:
             raise ValueError('%s: value type must be one of %s'
                              % (name, ', '.join(_TYPES)))
@@ -63,23 +135,32 @@ class ExtraSpecValidator:
             if bound in self.value and self.value['type'] != 'int':
                 raise ValueError('%s: %s only applies to int values'
                                  % (name, bound))
-        self._name_re = self._compile_name()
-
-    def _compile_name(self):
         by_name = {p.name: p for p in self.parameters}
         used = _PARAM_RE.findall(self.name)
         if sorted(used) != sorted(by_name):
             raise ValueError('%s: parameters %s do not match the name'
                              % (self.name, sorted(by_name)))
+        regex = self._regex(self.name)
+        self._name_re = re.compile(regex)
+        self._name_nocase_re = re.compile(regex, re.IGNORECASE)
+        namespace, sep, _rest = self.name.partition(':')
+        self.namespace_re = (re.compile(self._regex(namespace),
+                                        re.IGNORECASE)
+                             if sep else None)
+
+    def _regex(self, template):
+        """``template`` (all or part of the name) as a regex, each ``{X}``
+        a named group of its parameter's pattern."""
+        by_name = {p.name: p for p in self.parameters}
         regex = ''
         position = 0
-        for match in _PARAM_RE.finditer(self.name):
-            regex += re.escape(self.name[position:match.start()])
+        for match in _PARAM_RE.finditer(template):
+            regex += re.escape(template[position:match.start()])
             regex += '(?P<%s>%s)' % (match.group(1),
                                      by_name[match.group(1)].pattern)
             position = match.end()
-        regex += re.escape(self.name[position:])
-        return re.compile('^%s$' % regex)
+        regex += re.escape(template[position:])
+        return '^%s$' % regex
 
     def __repr__(self):
         return 'ExtraSpecValidator(%r)' % self.name
@@ -93,6 +174,28 @@ class ExtraSpecValidator:
         else None (``{}`` for a key without parameters)."""
         found = self._name_re.fullmatch(key)
         return found.groupdict() if found else None
+
+    def match_ignoring_case(self, key):
+        """``key`` spelt as this validator spells it, when the two differ
+        only by case (``HW:CPU_REALTIME`` -> ``hw:cpu_realtime``); None
+        otherwise. Parameters keep the user's spelling."""
+        found = self._name_nocase_re.fullmatch(key)
+        if found is None:
+            return None
+        # A parameter's own pattern may be case-sensitive (CUSTOM_...):
+        # try the user's spelling, then upper and lower case.
+        for spell in (str, str.upper, str.lower):
+            spelt = _PARAM_RE.sub(
+                lambda m: spell(found.group(m.group(1)) or ''), self.name)
+            if self.match(spelt) is not None:
+                return spelt
+        return None
+
+    def is_refused(self, value):
+        """Whether a valid ``value`` asks for what this driver refuses."""
+        if self.applies != REFUSED:
+            return False
+        return self.refused_when is None or bool(self.refused_when(value))
 
     def accepted(self):
         """The accepted values, in words, for error messages."""
@@ -134,6 +237,8 @@ class ExtraSpecValidator:
             maximum = self.value.get('max')
             if maximum is not None and int(value) > maximum:
                 raise invalid(_('must be at most %d') % maximum)
+        if kind == 'bool' and self.value.get('parse') is None:
+            parse_bool(key, value)
         enum = self.value.get('enum')
         if enum and value not in enum:
             raise invalid(_('must be %s') % self.accepted())

@@ -1,4 +1,9 @@
-"""Validators of the ``hw:`` extra specs of the real-time path.
+"""Validators of the ``hw:`` extra specs.
+
+The keys of the real-time path (CPU policies, real time, NUMA, pages, CPU
+topology, PMU, locked memory) are applied by this driver; the other keys
+Nova knows are validated with the same rules so that real flavors are
+accepted, and each says what this driver does with it (see base.APPLIED ...).
 
 Each value is given its meaning by nova.virt.hardware (imported when a value
 is checked, since hardware imports nova.objects); this module only says which
@@ -53,6 +58,16 @@ def _parse_realtime_mask(name, value):
                      'vCPU'))
 
 
+def _parse_dedicated_mask(name, value):
+    """A CPU mask of guest vCPUs that names at least one vCPU."""
+    included, excluded = _hardware().parse_cpu_spec_parts(value)
+    if not included - excluded and not (excluded and not included):
+        raise exception.InvalidProperty(
+            name=name, value=value,
+            reason=_('names no vCPU; list the dedicated vCPUs (0-1) or '
+                     'exclude the shared ones (^0)'))
+
+
 def _parse_node_cpus(name, value):
     if not _hardware().parse_property_cpu_spec(name, value):
         raise exception.InvalidProperty(
@@ -72,13 +87,16 @@ VALIDATORS = (
             'How guest vCPUs are placed on host CPUs. "dedicated" pins each '
             'vCPU to its own host CPU from [compute] cpu_dedicated_set, '
             'which no other guest vCPU will use; "shared" lets vCPUs float '
-            'over [compute] cpu_shared_set together with other guests. '
-            'Real-time guests (hw:cpu_realtime) must be "dedicated". An '
+            'over [compute] cpu_shared_set together with other guests; '
+            '"mixed" pins the vCPUs of hw:cpu_dedicated_mask (or the '
+            'real-time vCPUs of hw:cpu_realtime_mask) and lets the others '
+            'float. Real-time guests (hw:cpu_realtime) must be "dedicated". An '
             'image may request the same with hw_cpu_policy, but may not '
             'contradict the flavor.'),
         value={'type': 'str',
-               'description': 'dedicated or shared',
-               'enum': fields.CPUAllocationPolicy.ALL}),
+               'description': 'dedicated, shared or mixed',
+               'enum': fields.CPUAllocationPolicy.ALL},
+        applies=base.APPLIED),
     base.ExtraSpecValidator(
         name='hw:cpu_thread_policy',
         description=(
@@ -91,7 +109,8 @@ VALIDATORS = (
             'sibling of a core going to this guest.'),
         value={'type': 'str',
                'description': 'prefer, isolate or require',
-               'enum': fields.CPUThreadAllocationPolicy.ALL}),
+               'enum': fields.CPUThreadAllocationPolicy.ALL},
+        applies=base.APPLIED),
     base.ExtraSpecValidator(
         name='hw:cpu_realtime',
         description=(
@@ -104,7 +123,8 @@ VALIDATORS = (
         value={'type': 'bool',
                'description': 'yes, no, true, false, on, off, 1 or 0, in '
                               'any case',
-               'parse': _parse_realtime}),
+               'parse': _parse_realtime},
+        applies=base.APPLIED),
     base.ExtraSpecValidator(
         name='hw:cpu_realtime_mask',
         description=(
@@ -121,7 +141,8 @@ VALIDATORS = (
         value={'type': 'str',
                'description': 'a CPU mask of guest vCPUs: comma-separated N, '
                               'A-B, ^N or ^A-B, e.g. ^0-1',
-               'parse': _parse_realtime_mask}),
+               'parse': _parse_realtime_mask},
+        applies=base.APPLIED),
     base.ExtraSpecValidator(
         name='hw:emulator_threads_policy',
         description=(
@@ -134,7 +155,8 @@ VALIDATORS = (
             'a real-time guest runs them on its non-real-time vCPUs.'),
         value={'type': 'str',
                'description': 'share or isolate',
-               'enum': fields.CPUEmulatorThreadsPolicy.ALL}),
+               'enum': fields.CPUEmulatorThreadsPolicy.ALL},
+        applies=base.APPLIED),
     base.ExtraSpecValidator(
         name='hw:numa_nodes',
         description=(
@@ -144,7 +166,8 @@ VALIDATORS = (
         value={'type': 'int',
                'description': 'an integer of at least 1 and at most the '
                               'flavor\'s vCPUs (%d at most)' % _MAX_VCPUS,
-               'min': 1, 'max': _MAX_VCPUS}),
+               'min': 1, 'max': _MAX_VCPUS},
+        applies=base.APPLIED),
     base.ExtraSpecValidator(
         name='hw:numa_cpus.{N}',
         parameters=[_NODE],
@@ -155,7 +178,8 @@ VALIDATORS = (
         value={'type': 'str',
                'description': 'a CPU spec of guest vCPUs: comma-separated '
                               'N, A-B, ^N or ^A-B, e.g. 0-1 or 0-3,^2',
-               'parse': _parse_node_cpus}),
+               'parse': _parse_node_cpus},
+        applies=base.APPLIED),
     base.ExtraSpecValidator(
         name='hw:numa_mem.{N}',
         parameters=[_NODE],
@@ -167,7 +191,8 @@ VALIDATORS = (
         value={'type': 'int',
                'description': 'an integer number of MiB, at least 1 and at '
                               'most %d (16 TiB)' % _MAX_MEMORY_MB,
-               'min': 1, 'max': _MAX_MEMORY_MB}),
+               'min': 1, 'max': _MAX_MEMORY_MB},
+        applies=base.APPLIED),
     base.ExtraSpecValidator(
         name='hw:mem_page_size',
         description=(
@@ -180,5 +205,218 @@ VALIDATORS = (
                'description': 'small, large, any, or a page size: a number '
                               'of KiB (2048) or with a binary unit (2MB, '
                               '1GB)',
-               'parse': _parse_page_size}),
+               'parse': _parse_page_size},
+        applies=base.APPLIED),
 )
+
+
+def _topology(name, what):
+    return base.ExtraSpecValidator(
+        name='hw:cpu_%s' % name,
+        description=what,
+        value={'type': 'int',
+               'description': 'an integer of at least 1 (%d at most)'
+                              % _MAX_VCPUS,
+               'min': 1, 'max': _MAX_VCPUS},
+        applies=base.APPLIED)
+
+
+def _flag(name, description, applies=base.NOT_APPLIED, **kwargs):
+    return base.ExtraSpecValidator(
+        name=name, description=description,
+        value={'type': 'bool', 'description': base.BOOL_DESCRIPTION},
+        applies=applies, **kwargs)
+
+
+def _choice(name, description, enum, applies=base.NOT_APPLIED, **kwargs):
+    return base.ExtraSpecValidator(
+        name=name, description=description,
+        value={'type': 'str', 'description': ', '.join(enum),
+               'enum': tuple(enum)},
+        applies=applies, **kwargs)
+
+
+# Why a refused key is refused: what the guest would silently lack.
+_NO_MEM_ENCRYPTION = _(
+    'the guest memory would not be encrypted; this driver does not build '
+    'AMD SEV or Intel TDX guests')
+_NO_TPM = _('the guest would have no virtual TPM (no measured boot, no '
+            'sealed secrets)')
+
+TOPOLOGY_VALIDATORS = (
+    _topology('sockets', (
+        'The number of CPU sockets the guest sees; the vCPUs are spread '
+        'over them. With hw:cpu_cores and hw:cpu_threads it must multiply '
+        'out to the flavor vCPUs; an image may ask for fewer with '
+        'hw_cpu_sockets.')),
+    _topology('cores', (
+        'The number of cores per socket the guest sees. With '
+        'hw:cpu_sockets and hw:cpu_threads it must multiply out to the '
+        'flavor vCPUs; an image may ask for fewer with hw_cpu_cores.')),
+    _topology('threads', (
+        'The number of threads per core the guest sees; 1 shows no SMT to '
+        'the guest. With hw:cpu_sockets and hw:cpu_cores it must multiply '
+        'out to the flavor vCPUs; an image may ask for fewer with '
+        'hw_cpu_threads.')),
+    _topology('max_sockets', (
+        'The most CPU sockets an image may ask for with hw_cpu_sockets; '
+        'it caps the image, it does not set the topology by itself.')),
+    _topology('max_cores', (
+        'The most cores per socket an image may ask for with '
+        'hw_cpu_cores; it caps the image, it does not set the topology by '
+        'itself.')),
+    _topology('max_threads', (
+        'The most threads per core an image may ask for with '
+        'hw_cpu_threads; it caps the image, it does not set the topology '
+        'by itself.')),
+)
+
+OTHER_VALIDATORS = (
+    base.ExtraSpecValidator(
+        name='hw:cpu_dedicated_mask',
+        description=(
+            'With hw:cpu_policy=mixed, which guest vCPUs are pinned to '
+            'dedicated host CPUs; the others float over the shared host '
+            'CPUs. Written as a CPU mask over vCPU numbers: 2-3 pins vCPUs '
+            '2 and 3, ^0 pins every vCPU but 0. Not used together with '
+            'hw:cpu_realtime_mask, which marks the pinned vCPUs of a mixed '
+            'real-time guest.'),
+        value={'type': 'str',
+               'description': 'a CPU mask of guest vCPUs: comma-separated '
+                              'N, A-B, ^N or ^A-B, e.g. 2-3 or ^0',
+               'parse': _parse_dedicated_mask},
+        applies=base.APPLIED),
+    _flag('hw:pmu', (
+        'Whether the guest gets a virtual performance monitoring unit. '
+        'Turning it off removes a source of guest exits and jitter that '
+        'real-time guests rarely need; turning it on lets guest profilers '
+        'such as perf count hardware events.'), applies=base.APPLIED),
+    _flag('hw:locked_memory', (
+        'Whether the guest memory is locked in host RAM, so that it is '
+        'never swapped or moved. Needs huge pages (hw:mem_page_size) as '
+        'locked small pages cannot be accounted; real-time guests have '
+        'their memory locked whatever this key says.'),
+        applies=base.APPLIED),
+    # Not applied: the guest boots without these, visibly so, and none of
+    # them weakens what a real-time or security promise relies on.
+    _flag('hw:boot_menu', (
+        'Whether the guest firmware shows its boot menu before booting, '
+        'so that a console user can pick the boot device. This driver '
+        'boots without a menu.')),
+    _flag('hw:hide_hypervisor_id', (
+        'Whether the guest is told that it runs under a hypervisor (the '
+        'KVM signature and the hypervisor CPUID bit); some guest drivers '
+        'refuse to work when they see it. This driver does not hide it.')),
+    _flag('hw:vif_multiqueue_enabled', (
+        'Whether virtio network interfaces get one queue pair per vCPU '
+        'instead of one, spreading packet processing over the vCPUs. '
+        'This driver builds guests without network interfaces of its '
+        'own.')),
+    _flag('hw:virtio_packed_ring', (
+        'Whether virtio devices use the packed virtqueue layout, which '
+        'needs support in the guest drivers and the host back ends. This '
+        'driver keeps the split layout.')),
+    base.ExtraSpecValidator(
+        name='hw:serial_port_count',
+        description=(
+            'The number of serial ports the guest gets. This driver gives '
+            'every guest one serial console logged to a file, whatever '
+            'this key says.'),
+        value={'type': 'int', 'description': 'an integer of at least 0',
+               'min': 0}),
+    base.ExtraSpecValidator(
+        name='hw:redirected_usb_ports',
+        description=(
+            'The number of USB redirection channels, which let a SPICE '
+            'client attach its local USB devices to the guest. This driver '
+            'builds no SPICE console.'),
+        value={'type': 'int', 'description': 'an integer from 0 to 15',
+               'min': 0, 'max': 15}),
+    _choice('hw:watchdog_action', (
+        'What happens when the guest stops feeding an emulated watchdog '
+        'device: reset, poweroff, pause, or none (only logged); disabled '
+        'gives the guest no watchdog. This driver adds no watchdog '
+        'device.'), ('none', 'pause', 'poweroff', 'reset', 'disabled')),
+    _choice('hw:sound_model', (
+        'The model of emulated sound card the guest gets. This driver '
+        'gives guests no sound card; real-time guests have no use for '
+        'one.'), ('sb16', 'es1370', 'pcspk', 'ac97', 'ich6', 'ich9', 'usb',
+                  'virtio')),
+    _choice('hw:usb_model', (
+        'The model of USB controller the guest gets, or none for no '
+        'controller at all. This driver leaves the controller to the '
+        'libvirt defaults.'), ('none', 'nec-xhci', 'qemu-xhci')),
+    _choice('hw:pci_numa_affinity_policy', (
+        'How strictly PCI devices passed to the guest must sit on the '
+        'host NUMA nodes of the guest: required, preferred, legacy or '
+        'socket. This driver passes no PCI device (pci_passthrough:alias '
+        'is refused), so the policy has nothing to place.'),
+        ('required', 'preferred', 'legacy', 'socket')),
+    _choice('hw:ephemeral_encryption_format', (
+        'The on-disk format of encrypted ephemeral disks (plain, luks or '
+        'luksv2); it only matters with hw:ephemeral_encryption, which '
+        'this driver refuses.'), ('plain', 'luks', 'luksv2')),
+    # Refused: the guest would silently lack a promised device or a
+    # security property.
+    _flag('hw:mem_encryption', (
+        'Whether the guest memory is encrypted by the CPU, so that the '
+        'host cannot read it. This driver cannot provide it, so a guest '
+        'asking for it is not built.'),
+        applies=base.REFUSED, reason=_NO_MEM_ENCRYPTION,
+        refused_when=base.is_true),
+    _choice('hw:mem_encryption_model', (
+        'Which CPU memory encryption the guest gets: AMD SEV, SEV-ES, '
+        'SEV-SNP or Intel TDX. This driver cannot provide any, so a guest '
+        'naming one is not built.'),
+        ('amd-sev', 'amd-sev-es', 'amd-sev-snp', 'intel-tdx'),
+        applies=base.REFUSED, reason=_NO_MEM_ENCRYPTION),
+    _flag('hw:ephemeral_encryption', (
+        'Whether the ephemeral disks of the guest are encrypted at rest '
+        'on the host. This driver cannot provide it, so a guest asking '
+        'for it is not built.'),
+        applies=base.REFUSED,
+        reason=_('the ephemeral disks would be stored unencrypted'),
+        refused_when=base.is_true),
+    _choice('hw:tpm_version', (
+        'The version of the emulated TPM the guest gets (1.2 or 2.0). '
+        'This driver cannot provide a TPM, so a guest asking for one is '
+        'not built.'), ('1.2', '2.0'),
+        applies=base.REFUSED, reason=_NO_TPM),
+    _choice('hw:tpm_model', (
+        'The model of the emulated TPM the guest gets (tpm-tis or '
+        'tpm-crb). This driver cannot provide a TPM, so a guest asking '
+        'for one is not built.'), ('tpm-tis', 'tpm-crb'),
+        applies=base.REFUSED, reason=_NO_TPM),
+    _choice('hw:tpm_secret_security', (
+        'Who may read the secret that protects the state of the emulated '
+        'TPM: the user, the host or the deployment. This driver cannot '
+        'provide a TPM, so a guest asking for one is not built.'),
+        ('user', 'host', 'deployment'),
+        applies=base.REFUSED, reason=_NO_TPM),
+    _choice('hw:viommu_model', (
+        'The model of virtual IOMMU the guest gets, which isolates the '
+        'DMA of guest devices inside the guest (e.g. for vfio drivers). '
+        'This driver cannot provide one, so a guest asking for it is not '
+        'built.'), ('intel', 'smmuv3', 'virtio', 'auto'),
+        applies=base.REFUSED,
+        reason=_('the guest would have no virtual IOMMU, so in-guest '
+                 'device isolation (vfio) would be missing')),
+    base.ExtraSpecValidator(
+        name='hw:pmem',
+        description=(
+            'The persistent memory namespaces the guest gets, as a '
+            'comma-separated list of namespace labels configured on the '
+            'host. This driver cannot provide persistent memory, so a '
+            'guest asking for it is not built.'),
+        value={'type': 'str',
+               'description': 'comma-separated labels of letters, digits '
+                              'and _, e.g. 4GB,SMALL',
+               # Labels, each but the last followed by one comma (a
+               # trailing comma is tolerated); written without nested
+               # repetition so a long value cannot backtrack.
+               'pattern': r'[a-zA-Z0-9_]+(,[a-zA-Z0-9_]+)*,?'},
+        applies=base.REFUSED,
+        reason=_('the guest would have no persistent memory')),
+)
+
+VALIDATORS = VALIDATORS + TOPOLOGY_VALIDATORS + OTHER_VALIDATORS

@@ -1,25 +1,50 @@
 """The registry of flavor extra spec validators and the checks over it.
 
-Namespaces listed in ``VALIDATED_NAMESPACES`` are closed: a key there that no
-validator covers is an error, with the closest known key suggested, because a
-misspelt ``hw:cpu_realtime_mak`` would otherwise be silently ignored and the
-guest booted without the setting. Other namespaces (``trait:``,
-``aggregate_instance_extra_specs:`` ...) belong to other services and pass.
+Every key Nova knows is registered, one module per namespace. A namespace
+that has a validator is closed: a key there that no validator covers is an
+error, with the closest known key suggested, because a misspelt
+``hw:cpu_realtime_mak`` would otherwise be silently ignored and the guest
+booted without the setting. Keys are case-sensitive, and a key that differs
+from a known one only by case (``HW:CPU_REALTIME``) is an error naming the
+right spelling. Keys in namespaces Nova does not know, or without a
+namespace, pass (upstream Nova lets them through as well: other services
+and filters read them).
+
+``classify()`` says what this driver does with each key of a valid flavor
+(see base.APPLIED ...): which keys are accepted but not applied, and which
+are refused because the guest would lack what they ask for.
 """
 
 import difflib
 import re
 
+from nova.api.validation.extra_specs import accel
+from nova.api.validation.extra_specs import aggregate_instance_extra_specs
+from nova.api.validation.extra_specs import base
+from nova.api.validation.extra_specs import capabilities
 from nova.api.validation.extra_specs import hw
+from nova.api.validation.extra_specs import hw_rng
+from nova.api.validation.extra_specs import hw_video
+from nova.api.validation.extra_specs import null
+from nova.api.validation.extra_specs import os as os_specs
+from nova.api.validation.extra_specs import pci_passthrough
+from nova.api.validation.extra_specs import quota
+from nova.api.validation.extra_specs import resources
+from nova.api.validation.extra_specs import traits
+from nova.api.validation.extra_specs import vmware
 from nova import exception
 from nova.i18n import _
 from nova.virt import hardware_parse
 
-VALIDATED_NAMESPACES = ('hw',)
+_MODULES = (accel, aggregate_instance_extra_specs, capabilities, hw, hw_rng,
+            hw_video, null, os_specs, pci_passthrough, quota, resources,
+            traits, vmware)
 
 _REGISTRY = {}
 # A trailing node number the user wrote, reused to phrase a suggestion.
 _TRAILING_NUMBER_RE = re.compile(r'\.([0-9]+)$')
+# An unknown key's error lists the keys of its namespace up to this many.
+_MAX_LISTED = 40
 
 
 def register(validator):
@@ -27,9 +52,6 @@ def register(validator):
     if validator.name in _REGISTRY:
         raise ValueError('extra spec validator %s is already registered'
                          % validator.name)
-    if validator.namespace not in VALIDATED_NAMESPACES:
-        raise ValueError('%s is not in a validated namespace (%s)'
-                         % (validator.name, ', '.join(VALIDATED_NAMESPACES)))
     _REGISTRY[validator.name] = validator
 
 
@@ -39,6 +61,9 @@ def get_validators():
 
 
 def _find(key):
+    validator = _REGISTRY.get(key)
+    if validator is not None:
+        return validator
     for validator in _REGISTRY.values():
         if validator.match(key) is not None:
             return validator
@@ -49,7 +74,11 @@ def _suggestion(key):
     """The known key closest to ``key``, spelt the way the user would."""
     number = _TRAILING_NUMBER_RE.search(key)
     candidates = {}
+    namespace = key.partition(':')[0].lower()
     for name in _REGISTRY:
+        if name.partition(':')[0].lower() != namespace:
+            # A suggestion keeps the user's namespace.
+            continue
         spelt = name
         if number is not None:
             spelt = name.replace('{N}', str(int(number.group(1))))
@@ -66,11 +95,38 @@ def _suggestion(key):
     return None
 
 
+def _case_fix(key):
+    """The known key ``key`` differs from only by case, or None."""
+    for validator in _REGISTRY.values():
+        spelt = validator.match_ignoring_case(key)
+        if spelt is not None:
+            return spelt
+    return None
+
+
+def _closed_namespace(key):
+    """Whether ``key``'s namespace (in any case) is one Nova validates."""
+    namespace, sep, _rest = key.partition(':')
+    if not sep:
+        return False
+    return any(v.namespace_re is not None and
+               v.namespace_re.fullmatch(namespace)
+               for v in _REGISTRY.values())
+
+
+def _namespace_keys(key):
+    namespace = key.partition(':')[0]
+    return sorted(name for name, v in _REGISTRY.items()
+                  if v.namespace_re is not None and
+                  v.namespace_re.fullmatch(namespace))
+
+
 def validate(name, value):
     """Check one extra spec as an operator sets it.
 
     Raises InvalidProperty naming the key, the value and the accepted values
-    (or, for an unknown key in a validated namespace, the closest known key).
+    (or, for an unknown key in a validated namespace or a key spelt in the
+    wrong case, the closest known key).
     Every key must be one Nova's API accepts (at most 255 letters, digits,
     spaces and _ - . : characters) and every string value at most 255
     XML-safe characters, whatever the namespace; beyond that, keys in other
@@ -84,18 +140,28 @@ def validate(name, value):
     if validator is not None:
         validator.validate(name, value)
         return
-    namespace, sep, _rest = name.partition(':')
-    if not sep or namespace not in VALIDATED_NAMESPACES:
+    shown = hardware_parse.display_value(value)
+    spelt = _case_fix(name)
+    if spelt is not None:
+        raise exception.InvalidProperty(
+            name=name, value=shown,
+            reason=_('extra spec keys are case-sensitive; did you mean '
+                     '%s?') % spelt)
+    if not _closed_namespace(name):
         return
+    namespace = name.partition(':')[0]
     suggestion = _suggestion(name)
+    known = _namespace_keys(name)
     if suggestion:
         hint = _('did you mean %s?') % suggestion
+    elif len(known) <= _MAX_LISTED:
+        hint = _('known keys are %s') % ', '.join(known)
     else:
-        hint = _('known keys are %s') % ', '.join(sorted(_REGISTRY))
+        hint = _('see the extra spec reference for its %d keys') % len(
+            known)
     reason = _('unknown extra spec in the %(ns)s: namespace; %(hint)s') % {
         'ns': namespace, 'hint': hint}
-    raise exception.InvalidProperty(
-        name=name, value=hardware_parse.display_value(value), reason=reason)
+    raise exception.InvalidProperty(name=name, value=shown, reason=reason)
 
 
 def validate_all(extra_specs, vcpus=None, memory_mb=None):
@@ -123,5 +189,54 @@ def validate_all(extra_specs, vcpus=None, memory_mb=None):
     hardware.numa_get_constraints(flavor, None)
 
 
-for _validator in hw.VALIDATORS:
-    register(_validator)
+def get_validator(key):
+    """The validator covering ``key``, or None (an unknown namespace)."""
+    return _find(key)
+
+
+def classify(extra_specs):
+    """What this driver does with a flavor's extra specs.
+
+    The flavor is validated first (validate_all; InvalidProperty for a bad
+    key or value). Returns ``(not_applied, refused)``: the keys accepted but
+    ignored by this driver (valid keys it does not apply, and keys of
+    namespaces Nova does not know), sorted; and ``(key, reason)`` for each
+    key whose value asks for what this driver cannot provide, sorted by
+    key. Applied and scheduler keys are in neither list.
+    """
+    extra_specs = extra_specs or {}
+    validate_all(extra_specs)
+    not_applied = []
+    refused = []
+    for key in sorted(extra_specs):
+        validator = _find(key)
+        if validator is None:
+            not_applied.append(key)
+        elif validator.applies == base.NOT_APPLIED:
+            not_applied.append(key)
+        elif validator.is_refused(extra_specs[key]):
+            refused.append((key, validator.reason))
+    return not_applied, refused
+
+
+def refusal(key, value, reason):
+    """The InvalidProperty for a refused key (flavor or image)."""
+    return exception.InvalidProperty(
+        name=key, value=hardware_parse.display_value(value),
+        reason=_('requested but this driver cannot provide it: %s') % reason)
+
+
+def refuse_unsupported(extra_specs):
+    """Raise InvalidProperty for the first (sorted) refused key, if any.
+
+    Validates the flavor first, as classify() does.
+    """
+    _not_applied, refused = classify(extra_specs)
+    if refused:
+        key, reason = refused[0]
+        raise refusal(key, extra_specs[key], reason)
+
+
+for _module in _MODULES:
+    for _validator in _module.VALIDATORS:
+        register(_validator)
