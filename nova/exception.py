@@ -107,6 +107,13 @@ class InstanceStartFailed(NovaException):
     msg_fmt = _("Instance %(name)s failed to start: %(reason)s")
 
 
+class CommandLineInvalid(Invalid):
+    """argparse refused the command line (unknown option, missing
+    argument...): one line, with where to look for the right usage."""
+
+    msg_fmt = _("%(reason)s (see '%(usage)s --help')")
+
+
 class InvalidInstanceName(Invalid):
     msg_fmt = _("guest name %(name)r is invalid: %(reason)s")
 

@@ -7,6 +7,7 @@ connection is [libvirt] connection_uri, or the URI for [libvirt] virt_type
 (``qemu:///system``) when it is empty, as in upstream Nova.
 """
 
+import json
 import logging as std_logging
 import os
 import signal
@@ -17,6 +18,7 @@ import libvirt
 from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_utils import uuidutils
+import pbr.version
 
 from nova.api.validation import extra_specs
 import nova.conf
@@ -90,8 +92,11 @@ def add_command_parsers(subparsers):
     _add_instance_args(boot, name_required=True)
     boot.set_defaults(func=do_boot)
 
-    listing = subparsers.add_parser('list', help='List guests.')
+    listing = subparsers.add_parser(
+        'list', help='List the guests this tool created.')
     listing.add_argument('--connection', default=None, metavar='URI')
+    listing.add_argument('--format', dest='output_format', default='text',
+                         choices=('text', 'json'), help='Output format.')
     listing.set_defaults(func=do_list)
 
     delete = subparsers.add_parser('delete', help='Stop and undefine a '
@@ -260,9 +265,33 @@ def do_boot(args):
     return 0
 
 
+def _list_entry(name, running, guest, usage):
+    entry = {'name': name,
+             'state': ('orphan' if usage.orphan else
+                       'running' if running else 'shutoff'),
+             'pcpus': hardware.format_cpu_spec(usage.taken),
+             'problems': list(usage.problems)}
+    if guest is not None:
+        info = describe_guest(guest)
+        entry.update({
+            'vcpus': guest.vcpus,
+            'realtime_vcpus': info['realtime_spec'],
+            'priority': info['priority'],
+            'pinning': {str(vcpu): hardware.format_cpu_spec(pcpus)
+                        for vcpu, pcpus in sorted(info['pinning'].items())},
+            'emulator_pcpus': info['emulator_spec'],
+        })
+    return entry
+
+
 def do_list(args):
     driver = libvirt_driver.LibvirtDriver(_host(args))
     rows = driver.list_instances()
+    if args.output_format == 'json':
+        json.dump({'guests': [_list_entry(*row) for row in rows]},
+                  sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write('\n')
+        return 0
     if not rows:
         print(_('No guests.'))
         return 0
@@ -405,6 +434,60 @@ class _BufferedStderr(std_logging.Handler):
         self.records = []
 
 
+def version_string():
+    """This package's version, as pbr computes it."""
+    return pbr.version.VersionInfo('nova-realtime').version_string()
+
+
+# Options of the command itself (oslo.config's and oslo.log's), accepted
+# after the sub-command too: (name, takes a value).
+GLOBAL_OPTIONS = {'--config-file': True, '--config-dir': True,
+                  '--debug': False, '-d': False, '--nodebug': False,
+                  '--log-file': True, '--log-dir': True}
+
+
+def hoist_global_options(argv):
+    """``argv`` with the global options found after the sub-command moved
+    in front of it, so ``nova-realtime plan ... --config-file X`` means
+    what ``nova-realtime --config-file X plan ...`` means."""
+    argv = list(argv)
+    commands = {'plan', 'boot', 'list', 'delete', 'check-host', 'verify'}
+    position = None
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        if arg == '--':
+            break
+        if arg in commands:
+            position = index
+            break
+        name = arg.split('=', 1)[0]
+        if GLOBAL_OPTIONS.get(name) and '=' not in arg:
+            index += 1
+        index += 1
+    if position is None:
+        return argv
+    head, tail = argv[:position], argv[position:]
+    moved, kept = [], []
+    index = 0
+    while index < len(tail):
+        arg = tail[index]
+        if arg == '--':
+            kept.extend(tail[index:])
+            break
+        name = arg.split('=', 1)[0]
+        if name in GLOBAL_OPTIONS:
+            moved.append(arg)
+            if GLOBAL_OPTIONS[name] and '=' not in arg and \
+                    index + 1 < len(tail):
+                moved.append(tail[index + 1])
+                index += 1
+        else:
+            kept.append(arg)
+        index += 1
+    return head + moved + kept
+
+
 def main(argv=None):
     warnings.simplefilter('ignore')
     objects.register_all()
@@ -420,10 +503,12 @@ def main(argv=None):
                 len(argv), MAX_ARGUMENTS, hardware_parse.MAX_EXTRA_SPECS,
                 hardware_parse.MAX_IMAGE_PROPERTIES))
         return 2
+    argv = hoist_global_options(argv)
     try:
         # Every option of every sub-command is checked here: a bad nova.conf
         # is one ERROR line (file, [section] option = value, rule), status 2.
-        validation.load(CONF, argv, project='nova', prog='nova-realtime')
+        validation.load(CONF, argv, project='nova', prog='nova-realtime',
+                        version=version_string())
     except exception.Invalid as e:
         sys.stderr.write('ERROR: %s\n' % validation.one_line(e))
         return 2

@@ -782,8 +782,17 @@ def _from_oslo(error):
     return _invalid(str(error))
 
 
+def _argparse_error(text):
+    """(prog, message) of argparse's "usage: ... PROG: error: MESSAGE"."""
+    for line in reversed(text.splitlines()):
+        prog, sep, message = line.partition(': error: ')
+        if sep:
+            return prog.strip(), message.strip()
+    return None
+
+
 def load(conf, argv, project='nova', prog='nova-realtime',
-         will_log=None):
+         will_log=None, version=None):
     """Parse ``argv`` and the config files into ``conf``, then validate.
 
     ``-h``/``--help`` are left to oslo.config/argparse (SystemExit 0) before
@@ -806,10 +815,14 @@ def load(conf, argv, project='nova', prog='nova-realtime',
     held = io.StringIO()
     try:
         with contextlib.redirect_stderr(held):
-            conf(argv, project=project, prog=prog)
+            conf(argv, project=project, prog=prog, version=version)
     except SystemExit as e:
         if e.code == 1 and held.getvalue().startswith('argument --'):
             raise _cli_value_error(conf, parsed, held.getvalue())
+        usage_error = _argparse_error(held.getvalue())
+        if e.code == 2 and usage_error is not None:
+            raise exception.CommandLineInvalid(reason=usage_error[1],
+                                               usage=usage_error[0])
         sys.stderr.write(held.getvalue())
         raise
     except (cfg.Error, UnicodeDecodeError, OSError) as e:

@@ -1,11 +1,14 @@
 """The nova-realtime command, run as a real process on test:///default."""
 
+import json
 import os
 import subprocess
 import sys
 
 import fixtures
+import libvirt
 from lxml import etree
+from oslo_utils import uuidutils
 
 from nova.cmd import realtime
 from nova import test
@@ -249,3 +252,81 @@ class TestArgumentCount(CommandTestCase):
         result = self.run_cmd(*args)
         self.assertOneLineError(result, '20007 command-line arguments',
                                 'at most %d' % realtime.MAX_ARGUMENTS)
+
+
+class TestCommandLineConventions(CommandTestCase):
+    def test_global_options_after_the_sub_command(self):
+        conf = os.path.join(self.lock_path, 'prio.conf')
+        with open(conf, 'w') as f:
+            f.write('[libvirt]\nconnection_uri = test:///default\n'
+                    'realtime_scheduler_priority = 7\n')
+        proc = subprocess.run(
+            [sys.executable, '-m', 'nova.cmd.realtime', 'plan', *RT_FLAVOR,
+             '--config-file', conf],
+            capture_output=True, text=True, timeout=120)
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        self.assertIn('priority="7"', proc.stdout)
+        proc = subprocess.run(
+            [sys.executable, '-m', 'nova.cmd.realtime', 'plan', *RT_FLAVOR,
+             '--config-file=%s' % conf, '--debug'],
+            capture_output=True, text=True, timeout=120)
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        self.assertIn('priority="7"', proc.stdout)
+
+    def test_hoist_keeps_option_values_in_place(self):
+        self.assertEqual(
+            ['--config-file', 'a', 'plan', '--name', 'x'],
+            realtime.hoist_global_options(
+                ['plan', '--name', 'x', '--config-file', 'a']))
+        # A sub-command's own option value that looks like a command.
+        self.assertEqual(
+            ['--config-file', 'list', 'plan', '--name', 'plan'],
+            realtime.hoist_global_options(
+                ['--config-file', 'list', 'plan', '--name', 'plan']))
+
+    def test_version(self):
+        proc = subprocess.run(
+            [sys.executable, '-m', 'nova.cmd.realtime', '--version'],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(0, proc.returncode)
+        self.assertEqual(realtime.version_string(),
+                         (proc.stdout + proc.stderr).strip())
+        self.assertRegex(proc.stdout + proc.stderr, r'^\d+\.\d+')
+
+    def test_usage_errors_are_one_error_line(self):
+        for args, needle in (
+                ((), 'required: command'),
+                (('plan',), 'required: --vcpus, --ram'),
+                (('plan', '--vcpus', '1', '--ram', '1', '--bogus'),
+                 'unrecognized arguments: --bogus'),
+                (('list', '--format', 'xml'), "invalid choice: 'xml'"),
+                (('frobnicate',), "invalid choice: 'frobnicate'")):
+            self.assertOneLineError(self.run_cmd(*args), needle, '--help')
+            self.assertEqual(2, self.run_cmd(*args)[0])
+
+    def test_list_json(self):
+        # libvirtd's test driver keeps its domains while a connection to
+        # it is open: this one spans the commands below.
+        uri = 'test+unix:///default'
+        try:
+            keeper = libvirt.open(uri)
+        except libvirt.libvirtError as e:
+            self.skipTest('libvirtd is not running (%s)' % e)
+        self.addCleanup(keeper.close)
+        name = 'json-%s' % uuidutils.generate_uuid()[:8]
+        config = '[libvirt]\nconnection_uri = %s\n' % uri
+        status, out, err = self.run_cmd(
+            'boot', '--name', name, '--vcpus', '2', '--ram', '64',
+            '--property', 'hw:cpu_policy=dedicated',
+            '--property', 'hw:cpu_realtime=yes', config=config)
+        self.assertEqual(0, status, err)
+        self.addCleanup(self.run_cmd, 'delete', name, config=config)
+        status, out, err = self.run_cmd('list', '--format', 'json',
+                                        config=config)
+        self.assertEqual(0, status, err)
+        guests = {g['name']: g for g in json.loads(out)['guests']}
+        self.assertEqual('running', guests[name]['state'])
+        self.assertEqual(2, guests[name]['vcpus'])
+        self.assertEqual('1', guests[name]['realtime_vcpus'])
+        self.assertEqual(1, guests[name]['priority'])
+        self.assertEqual({'0', '1'}, set(guests[name]['pinning']))
