@@ -132,7 +132,7 @@ class LibvirtDriver(object):
         topology = instance.numa_topology
         if virt_type is None:
             virt_type = self._host.get_domain_type()
-        floating = floating_pcpus(host_topology)
+        floating = floating_pcpus(host_topology, topology)
 
         guest = vconfig.LibvirtConfigGuest()
         guest.virt_type = virt_type
@@ -606,27 +606,28 @@ def _get_guest_cpu_config(flavor, topology):
     return cpu
 
 
-def floating_pcpus(host_topology):
+def floating_pcpus(host_topology, topology):
     """Host CPUs that floating (unpinned) vCPUs and emulator threads may run
     on: [compute] cpu_shared_set; with only cpu_dedicated_set set, every
     online CPU outside it (upstream Nova would let them float everywhere);
     None when neither is set (no CPU is kept from floating guests).
 
-    Raises ConfigurationInvalid when cpu_dedicated_set takes every online
-    CPU, leaving none for floating guests.
+    Raises ConfigurationInvalid when the guest (``topology``: its fitted
+    InstanceNUMATopology, None for a guest without one) has floating vCPUs
+    and cpu_dedicated_set takes every online CPU, leaving none for them.
     """
     if hardware.get_cpu_dedicated_set() is None and \
             hardware.get_cpu_shared_set() is None:
         return None
     cpus = set().union(*(cell.cpuset for cell in host_topology.cells))
-    if not cpus:
+    floats = topology is None or any(cell.cpuset for cell in topology.cells)
+    if not cpus and floats:
         raise exception.ConfigurationInvalid(
             group='compute', option='cpu_dedicated_set',
             value=CONF.compute.cpu_dedicated_set,
             reason=_('takes every online host CPU, so guests without '
-                     'hw:cpu_policy=dedicated (and emulator threads with '
-                     'the share policy) have nowhere to run; leave CPUs for '
-                     'them in [compute] cpu_shared_set'))
+                     'hw:cpu_policy=dedicated have nowhere to run; leave '
+                     'CPUs for them in [compute] cpu_shared_set'))
     return cpus
 
 

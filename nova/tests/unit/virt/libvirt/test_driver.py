@@ -856,3 +856,11 @@ class TestMixedPolicy(DriverTestCase):
                                   self.spawn, 'mixn', vcpus=2,
                                   **self.MIXED_RT)
         self.assertIn('0 shared CPUs for the floating vCPUs', str(error))
+
+
+class TestWholeHostDedicated(DriverTestCase):
+    def test_dedicated_guest_boots_when_no_cpu_is_left_for_floating(self):
+        self.flags(cpu_dedicated_set='0-15', group='compute')
+        _, guest = self.spawn('all-dedicated', vcpus=2,
+                              **{'hw:cpu_policy': 'dedicated'})
+        self.assertEqual(2, len(guest.cputune.vcpupin))
