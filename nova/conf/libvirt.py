@@ -68,6 +68,53 @@ domain it defined when libvirt is unreachable (for example while libvirtd
 restarts). A domain it still cannot remove is found and removed by the next
 ``nova-realtime boot`` and reported by every other command.
 """),
+    cfg.StrOpt(
+        'cpu_mode',
+        choices=[
+            ('host-model', 'libvirt picks the named CPU model closest to '
+                           'the host CPU, with its feature flags'),
+            ('host-passthrough', 'the guest sees the host CPU as it is '
+                                 '(KVM only: QEMU\'s TCG cannot run it)'),
+            ('custom', 'the first of [libvirt] cpu_models'),
+            ('none', 'no CPU model: QEMU\'s default model'),
+        ],
+        help="""
+CPU mode of the guests. Unset (the default), as in upstream Nova:
+``host-model`` for ``virt_type`` ``kvm`` and ``qemu``, nothing for ``test``
+(libvirt's test driver has no CPU models); except that a real-time guest on
+``kvm`` gets ``host-passthrough``, as libvirt's "KVM Real Time Guest Config"
+guide recommends (the guest sees every host CPU feature, including the TSC
+deadline timer, with no emulated CPUID in between). Real-time guests also
+require the ``tsc-deadline`` CPU feature and have their virtual PMU off
+unless ``hw:pmu=true``.
+
+Related options:
+
+* ``cpu_models``: required with ``custom``, refused with any other mode.
+* ``cpu_model_extra_flags``: only with ``custom``, ``host-model`` or
+  ``host-passthrough``.
+"""),
+    cfg.ListOpt(
+        'cpu_models',
+        deprecated_name='cpu_model',
+        default=[],
+        help="""
+Named CPU models for ``cpu_mode = custom``, the first one is used (case
+insensitive; every one must be a model the host's libvirt knows for its
+architecture, as listed by ``virsh cpu-models x86_64``). Refused with any
+other ``cpu_mode``, as in upstream Nova.
+"""),
+    cfg.ListOpt(
+        'cpu_model_extra_flags',
+        default=[],
+        help="""
+Guest CPU features to turn on (``flag`` or ``+flag``) or off (``-flag``),
+case insensitive, for example ``-hle, -rtm, +invtsc``. Each name must be a
+CPU feature libvirt knows (``/usr/share/libvirt/cpu_map/x86_features.xml``).
+Only with ``cpu_mode`` ``custom``, ``host-model`` or ``host-passthrough``.
+A feature the host CPU lacks makes libvirt refuse to start the guest; the
+error names the feature.
+"""),
     cfg.BoolOpt(
         'realtime_preflight',
         default=True,

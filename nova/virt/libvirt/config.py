@@ -369,6 +369,32 @@ class LibvirtConfigGuestFeature(LibvirtConfigObject):
         self.state = xmldoc.get('state')
 
 
+class LibvirtConfigGuestFeaturePMU(LibvirtConfigObject):
+    """``<pmu state='on|off'/>``: the guest's virtual Performance
+    Monitoring Unit. ``enabled`` is a bool (None: left to the hypervisor,
+    and then the element is not written by the driver at all)."""
+
+    ROOT_NAME = 'pmu'
+    FIELDS = (('enabled', None),)
+
+    @property
+    def name(self):
+        return self.ROOT_NAME
+
+    def format_dom(self):
+        if not isinstance(self.enabled, bool):
+            raise self._invalid('state', self.enabled,
+                                "must be True ('on') or False ('off')")
+        return self._new_node(state='on' if self.enabled else 'off')
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        state = xmldoc.get('state')
+        if state not in ('on', 'off'):
+            raise self._invalid('state', state, "must be 'on' or 'off'")
+        self.enabled = state == 'on'
+
+
 # ---------------------------------------------------------------------------
 # <cputune>
 # ---------------------------------------------------------------------------
@@ -714,14 +740,46 @@ class LibvirtConfigGuestCPUNUMA(LibvirtConfigObject):
                       for cell in xmldoc if cell.tag == 'cell']
 
 
+class LibvirtConfigGuestCPUFeature(LibvirtConfigObject):
+    """``<feature policy='require' name='tsc-deadline'/>`` of a guest CPU.
+
+    ``policy``: force, require, optional, disable or forbid (libvirt's
+    words); ``name`` is a libvirt CPU feature name (cpu_map).
+    """
+
+    ROOT_NAME = 'feature'
+    FIELDS = (('name', None), ('policy', 'require'))
+    POLICIES = ('force', 'require', 'optional', 'disable', 'forbid')
+
+    def format_dom(self):
+        self._require('name')
+        if self.policy not in self.POLICIES:
+            raise self._invalid('policy', self.policy, 'must be one of %s'
+                                % ', '.join(self.POLICIES),
+                                element='cpu/feature')
+        return self._new_node(policy=self.policy, name=self.name)
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        self.name = xmldoc.get('name')
+        self.policy = xmldoc.get('policy', 'require')
+
+
 class LibvirtConfigGuestCPU(LibvirtConfigObject):
-    """``<cpu mode= match=>``: model, topology and guest NUMA cells."""
+    """``<cpu mode= match= check=>``: model, topology, features and guest
+    NUMA cells.
+
+    ``features`` is a list of LibvirtConfigGuestCPUFeature (one per name:
+    libvirt refuses a feature listed twice).
+    """
 
     ROOT_NAME = 'cpu'
     FIELDS = (('mode', None), ('model', None), ('match', None),
-              ('topology', None), ('numa', None))
+              ('topology', None), ('numa', None), ('check', None),
+              ('features', list))
     MODES = ('custom', 'host-model', 'host-passthrough', 'maximum')
     MATCHES = ('minimum', 'exact', 'strict')
+    CHECKS = ('none', 'partial', 'full')
 
     def format_dom(self):
         if self.mode is not None and self.mode not in self.MODES:
@@ -730,11 +788,22 @@ class LibvirtConfigGuestCPU(LibvirtConfigObject):
         if self.match is not None and self.match not in self.MATCHES:
             raise self._invalid('match', self.match,
                                 'must be one of %s' % ', '.join(self.MATCHES))
-        root = self._new_node(mode=self.mode, match=self.match)
+        if self.check is not None and self.check not in self.CHECKS:
+            raise self._invalid('check', self.check,
+                                'must be one of %s' % ', '.join(self.CHECKS))
+        names = [feature.name for feature in self.features]
+        for name in names:
+            if names.count(name) > 1:
+                raise self._invalid('name', name, 'is listed twice',
+                                    element='cpu/feature')
+        root = self._new_node(mode=self.mode, match=self.match,
+                              check=self.check)
         if self.model is not None:
             self._sub(root, 'model', self.model)
         if self.topology is not None:
             root.append(self.topology.format_dom())
+        for feature in self.features:
+            root.append(feature.format_dom())
         if self.numa is not None:
             root.append(self.numa.format_dom())
         return root
@@ -743,13 +812,61 @@ class LibvirtConfigGuestCPU(LibvirtConfigObject):
         super().parse_dom(xmldoc)
         self.mode = xmldoc.get('mode')
         self.match = xmldoc.get('match')
+        self.check = xmldoc.get('check')
         for child in xmldoc:
             if child.tag == 'model':
                 self.model = child.text
             elif child.tag == 'topology':
                 self.topology = LibvirtConfigGuestCPUTopology.from_dom(child)
+            elif child.tag == 'feature':
+                self.features.append(
+                    LibvirtConfigGuestCPUFeature.from_dom(child))
             elif child.tag == 'numa':
                 self.numa = LibvirtConfigGuestCPUNUMA.from_dom(child)
+
+
+# ---------------------------------------------------------------------------
+# <memtune>
+# ---------------------------------------------------------------------------
+class LibvirtConfigGuestMemoryTune(LibvirtConfigObject):
+    """``<memtune>``: memory limits of the whole QEMU process, KiB.
+
+    ``hard_limit`` caps what the guest and QEMU together may use (the
+    memory cgroup limit); with ``<locked/>`` libvirt also uses it as the
+    locked-memory limit (RLIMIT_MEMLOCK) instead of lifting that limit
+    entirely. ``soft_limit`` applies under memory contention,
+    ``swap_hard_limit`` caps memory plus swap.
+    """
+
+    ROOT_NAME = 'memtune'
+    FIELDS = (('hard_limit', None), ('soft_limit', None),
+              ('swap_hard_limit', None))
+    LIMITS = ('hard_limit', 'soft_limit', 'swap_hard_limit')
+
+    def format_dom(self):
+        root = self._new_node()
+        for name in self.LIMITS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if (not isinstance(value, int) or isinstance(value, bool)
+                    or value < 0):
+                raise self._invalid(name, value,
+                                    'must be a whole number of KiB >= 0')
+            self._sub(root, name, value, unit='KiB')
+        if (self.hard_limit is not None and self.swap_hard_limit is not None
+                and self.swap_hard_limit < self.hard_limit):
+            raise self._invalid('swap_hard_limit', self.swap_hard_limit,
+                                'must be at least hard_limit (%d KiB)'
+                                % self.hard_limit)
+        return root
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        for child in xmldoc:
+            if child.tag in self.LIMITS:
+                setattr(self, child.tag,
+                        to_kib(child.text, child.get('unit')))
 
 
 # ---------------------------------------------------------------------------
@@ -819,6 +936,40 @@ class LibvirtConfigGuestMemballoon(LibvirtConfigObject):
         self.model = xmldoc.get('model')
 
 
+class LibvirtConfigGuestController(LibvirtConfigObject):
+    """``<controller type= index= model=/>`` without children.
+
+    Written for ``<controller type='usb' model='none'/>``: x86 machine
+    types get a USB controller by default; model 'none' asks for none. A
+    controller libvirt has expanded (with <address>, <alias>...) parses as
+    a LibvirtConfigRawElement instead, so nothing is lost.
+    """
+
+    ROOT_NAME = 'controller'
+    FIELDS = (('type', None), ('index', None), ('model', None))
+    ATTRIBUTES = ('type', 'index', 'model')
+
+    def format_dom(self):
+        self._require('type')
+        if self.index is not None and (
+                not isinstance(self.index, int) or self.index < 0):
+            raise self._invalid('index', self.index,
+                                'must be an integer >= 0')
+        return self._new_node(type=self.type, index=self.index,
+                              model=self.model)
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        self.type = xmldoc.get('type')
+        self.index = _int(xmldoc.get('index'))
+        self.model = xmldoc.get('model')
+
+    @classmethod
+    def modelled(cls, node):
+        """Whether ``node`` holds nothing this class would drop."""
+        return len(node) == 0 and set(node.attrib) <= set(cls.ATTRIBUTES)
+
+
 class LibvirtConfigGuestEmulator(LibvirtConfigObject):
     """``<emulator>/path</emulator>``; optional, libvirt picks one if unset."""
 
@@ -841,6 +992,7 @@ _DEVICE_CLASSES = {
     'console': LibvirtConfigGuestConsole,
     'memballoon': LibvirtConfigGuestMemballoon,
     'emulator': LibvirtConfigGuestEmulator,
+    'controller': LibvirtConfigGuestController,
 }
 
 
@@ -941,7 +1093,7 @@ class LibvirtConfigGuest(LibvirtConfigObject):
     FIELDS = (
         ('virt_type', 'kvm'), ('name', None), ('uuid', None),
         ('description', None), ('metadata', list),
-        ('memory', None), ('membacking', None),
+        ('memory', None), ('memtune', None), ('membacking', None),
         ('vcpus', 1), ('cpuset', None), ('cputune', None),
         ('numatune', None),
         ('os_type', 'hvm'), ('os_arch', None), ('os_machine', None),
@@ -968,7 +1120,9 @@ class LibvirtConfigGuest(LibvirtConfigObject):
                 raise self._invalid(event, value, 'must be one of %s'
                                     % ', '.join(self.LIFECYCLE_ACTIONS))
         feature_names = [feature.name for feature in self.features
-                         if isinstance(feature, LibvirtConfigGuestFeature)]
+                         if isinstance(feature, (
+                             LibvirtConfigGuestFeature,
+                             LibvirtConfigGuestFeaturePMU))]
         for name in feature_names:
             if feature_names.count(name) > 1:
                 raise self._invalid('feature', name, 'is listed twice',
@@ -1022,6 +1176,8 @@ class LibvirtConfigGuest(LibvirtConfigObject):
             for item in self.metadata:
                 meta.append(item.format_dom())
         self._sub(root, 'memory', self.memory, unit='KiB')
+        if self.memtune is not None:
+            root.append(self.memtune.format_dom())
         if self.membacking is not None:
             root.append(self.membacking.format_dom())
         cpuset = _cpu_spec(self.cpuset) if self.cpuset else None
@@ -1077,6 +1233,10 @@ class LibvirtConfigGuest(LibvirtConfigObject):
 
     @staticmethod
     def _parse_feature(node):
+        if node.tag == 'pmu' and len(node) == 0 and \
+                node.attrib == {'state': node.get('state')} and \
+                node.get('state') in ('on', 'off'):
+            return LibvirtConfigGuestFeaturePMU.from_dom(node)
         if len(node) == 0 and set(node.attrib) <= {'state'}:
             return LibvirtConfigGuestFeature.from_dom(node)
         return LibvirtConfigRawElement.from_dom(node)
@@ -1095,6 +1255,8 @@ class LibvirtConfigGuest(LibvirtConfigObject):
     @staticmethod
     def _parse_device(node):
         cls = _DEVICE_CLASSES.get(node.tag, LibvirtConfigRawElement)
+        if cls is LibvirtConfigGuestController and not cls.modelled(node):
+            cls = LibvirtConfigRawElement
         return cls.from_dom(node)
 
     def parse_dom(self, xmldoc):
@@ -1105,6 +1267,7 @@ class LibvirtConfigGuest(LibvirtConfigObject):
                   'on_crash': 'on_crash'}
         parsers = {
             'memoryBacking': ('membacking', LibvirtConfigGuestMemoryBacking),
+            'memtune': ('memtune', LibvirtConfigGuestMemoryTune),
             'cputune': ('cputune', LibvirtConfigGuestCPUTune),
             'numatune': ('numatune', LibvirtConfigGuestNUMATune),
             'cpu': ('cpu', LibvirtConfigGuestCPU),

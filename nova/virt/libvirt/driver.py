@@ -23,8 +23,10 @@ import nova.conf
 from nova import exception
 from nova.i18n import _
 from nova.objects import fields
+from nova.virt import cpu_topology
 from nova.virt import hardware
 from nova.virt.libvirt import config as vconfig
+from nova.virt.libvirt import guest_cpu
 from nova.virt.libvirt import host as host_mod
 from nova.virt.libvirt import host_checks
 from nova.virt.libvirt import host_facts
@@ -57,6 +59,20 @@ _START_FAULTS = (
 )
 
 
+# A guest CPU feature the host CPU (or QEMU's TCG) cannot provide: libvirt
+# says "Host CPU does not provide required features: tsc-deadline" (checked
+# against the host CPU) or "guest CPU doesn't match specification: missing
+# features: avx512f" (check='full', after QEMU started); the names are
+# taken from the message (guest_cpu.missing_cpu_features).
+CPU_FEATURE_REASON = _('the host CPU does not provide the CPU feature(s) '
+                       '%(names)s the guest requires')
+CPU_FEATURE_FIX = _(
+    'run the guest on a host whose CPU has them (their flags in '
+    '/proc/cpuinfo; tsc-deadline is tsc_deadline_timer there, which '
+    'real-time guests require, see check-host cpu.tsc), or stop requiring '
+    'them: [libvirt] cpu_model_extra_flags, cpu_mode, cpu_models')
+
+
 def translate_start_error(name, error):
     """A NovaException for libvirt's refusal to start ``name``."""
     message = error.get_error_message() or str(error)
@@ -66,6 +82,13 @@ def translate_start_error(name, error):
                 reason=_('%(reason)s: libvirt said "%(msg)s"') % {
                     'reason': reason, 'msg': message},
                 fix=fix)
+    missing = guest_cpu.missing_cpu_features(message)
+    if missing:
+        return exception.HostNotReady(
+            reason=_('%(reason)s: libvirt said "%(msg)s"') % {
+                'reason': CPU_FEATURE_REASON % {'names': ', '.join(missing)},
+                'msg': message},
+            fix=CPU_FEATURE_FIX)
     return exception.InstanceStartFailed(name=name, reason=message)
 
 
@@ -130,6 +153,8 @@ class LibvirtDriver(object):
         host topology the claim used."""
         flavor = instance.flavor
         topology = instance.numa_topology
+        # No virt_type: built for the live host (else a saved document).
+        host_topology_is_live = virt_type is None
         if virt_type is None:
             virt_type = self._host.get_domain_type()
         floating = floating_pcpus(host_topology, topology)
@@ -142,22 +167,36 @@ class LibvirtDriver(object):
         guest.vcpus = flavor.vcpus
         guest.os_type = 'hvm'
         _set_direct_kernel_boot(guest, instance, image_meta)
+        realtime = topology is not None and topology.is_realtime
+        extra_specs = flavor.extra_specs
+        image_props = guest_cpu.image_values(image_meta)
         guest.features = [vconfig.LibvirtConfigGuestFeature('acpi'),
                           vconfig.LibvirtConfigGuestFeature('apic')]
+        pmu = guest_cpu.get_pmu_feature(extra_specs, image_props, realtime)
+        if pmu is not None:
+            guest.features.append(pmu)
         guest.on_poweroff = 'destroy'
         guest.on_reboot = 'restart'
         guest.on_crash = 'destroy'
-        guest.cpu = _get_guest_cpu_config(flavor, topology)
+        # A plan against a saved capabilities document has no live host:
+        # the CPU model and feature names are then not checked.
+        guest.cpu = _get_guest_cpu_config(
+            flavor, topology, image_props, virt_type,
+            self._host if host_topology_is_live else None)
         guest.cputune = _get_guest_cputune(topology, host_topology, floating)
         if topology is not None:
             guest.numatune = _get_guest_numatune(topology)
-            guest.membacking = _get_guest_memory_backing(topology)
         elif floating is not None:
             # A floating guest runs on the shared CPUs only, never on a
             # pCPU that a dedicated (real-time) vCPU may be pinned to.
             guest.cpuset = set(floating)
+        guest.membacking = _get_guest_memory_backing(topology, extra_specs,
+                                                     image_props)
+        guest.memtune = guest_cpu.get_memtune(guest.membacking, guest.memory,
+                                              guest.vcpus, virt_type)
         guest.devices = _get_guest_devices(
-            None if virt_type == 'test' else console_log_path(instance.name))
+            None if virt_type == 'test' else console_log_path(instance.name),
+            realtime)
         guest.metadata = [_get_guest_metadata(instance, topology)]
         return guest
 
@@ -588,22 +627,59 @@ def _describe_pagesize(pagesize):
 
 # -- pure builders: fitted topology -> config elements ------------------------
 
-def _get_guest_cpu_config(flavor, topology):
-    cpu = vconfig.LibvirtConfigGuestCPU()
+def _get_guest_cpu_config(flavor, topology, image_props=None,
+                          virt_type='kvm', host=None):
+    """<cpu>: mode, model and features ([libvirt] cpu_mode, cpu_models,
+    cpu_model_extra_flags; real-time needs), the topology (sockets, cores,
+    threads from hw:cpu_* / hw_cpu_*, consistent with the guest NUMA cells)
+    and the guest NUMA cells.
+
+    ``host`` (the live Host, None when planning against a saved
+    capabilities document) is asked which CPU models its libvirt knows,
+    for cpu_mode=custom; the feature names are libvirt's cpu_map, read when
+    libvirt runs on this machine.
+    """
     cells = topology.cells if topology is not None else []
-    sockets = len(cells) or 1
-    if flavor.vcpus % sockets:
-        sockets = 1
-    cpu.topology = vconfig.LibvirtConfigGuestCPUTopology(
-        sockets=sockets, cores=flavor.vcpus // sockets, threads=1)
-    if cells:
-        numa = vconfig.LibvirtConfigGuestCPUNUMA()
-        numa.cells = [vconfig.LibvirtConfigGuestCPUNUMACell(
-            id=cell.id, cpus=set(cell.total_cpus),
-            memory=cell.memory * 1024)
-            for cell in cells]
-        cpu.numa = numa
-    return cpu
+    realtime = topology is not None and topology.is_realtime
+    best = cpu_topology.get_best_topology(
+        flavor.vcpus, flavor.extra_specs, image_props,
+        [set(cell.total_cpus) for cell in cells])
+    known_models = known_features = None
+    if host is not None and virt_type in guest_cpu.MODEL_VIRT_TYPES:
+        if CONF.libvirt.cpu_mode == 'custom':
+            known_models = _host_cpu_models(host)
+        if CONF.libvirt.cpu_model_extra_flags and \
+                not urlparse.urlsplit(host.uri).hostname:
+            known_features = _libvirt_cpu_features()
+    return guest_cpu.get_cpu(
+        virt_type, CONF.libvirt.cpu_mode, CONF.libvirt.cpu_models,
+        CONF.libvirt.cpu_model_extra_flags, realtime, topology=best,
+        numa_cells=[guest_cpu.get_numa_cell(cell, SMALL_PAGE_KB)
+                    for cell in cells],
+        known_models=known_models, known_features=known_features)
+
+
+def _host_cpu_models(host):
+    """CPU model names the host's libvirt knows for its architecture, or
+    None when it cannot say (libvirt then judges the model at start)."""
+    try:
+        arch = host.get_capabilities().host.arch
+        return host.get_connection().getCPUModelNames(arch, 0)
+    except (libvirt.libvirtError, exception.NovaException) as e:
+        LOG.debug('Cannot list the host CPU models: %s', e)
+        return None
+
+
+LIBVIRT_CPU_FEATURES = '/usr/share/libvirt/cpu_map/x86_features.xml'
+
+
+def _libvirt_cpu_features(path=LIBVIRT_CPU_FEATURES):
+    """libvirt's x86 CPU feature names (None when unreadable)."""
+    try:
+        with open(path) as f:
+            return guest_cpu.parse_cpu_map_features(f.read(1 << 22))
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def floating_pcpus(host_topology, topology):
@@ -690,13 +766,19 @@ def _get_guest_numatune(topology):
     return numatune
 
 
-def _get_guest_memory_backing(topology):
-    """Huge pages per guest cell; nosharepages + locked for real time."""
+def _get_guest_memory_backing(topology, extra_specs=None, image_props=None):
+    """Huge pages per guest cell; nosharepages + locked for real time;
+    locked for hw:locked_memory / hw_locked_memory=true (which needs a
+    page size, so a NUMA topology)."""
+    locked = guest_cpu.get_locked_memory_constraint(extra_specs or {},
+                                                    image_props or {})
+    if topology is None:
+        return None
     by_size = {}
     for cell in topology.cells:
         if cell.pagesize and cell.pagesize > SMALL_PAGE_KB:
             by_size.setdefault(cell.pagesize, set()).add(cell.id)
-    if not by_size and not topology.is_realtime:
+    if not by_size and not topology.is_realtime and not locked:
         return None
     backing = vconfig.LibvirtConfigGuestMemoryBacking()
     backing.hugepages = [
@@ -707,6 +789,8 @@ def _get_guest_memory_backing(topology):
         # Real-time guests must never wait on a page fault: keep KSM from
         # merging their pages and lock all of QEMU's memory.
         backing.sharedpages = False
+        backing.locked = True
+    if locked:
         backing.locked = True
     return backing
 
@@ -731,8 +815,9 @@ def _set_direct_kernel_boot(guest, instance, image_meta):
         guest.os_cmdline = cmdline
 
 
-def _get_guest_devices(log_path):
-    """Serial console (to a log file on real hypervisors), no balloon."""
+def _get_guest_devices(log_path, realtime=False):
+    """Serial console (to a log file on real hypervisors), no balloon; no
+    USB controller for real-time guests."""
     if log_path:
         serial = vconfig.LibvirtConfigGuestSerial(type='file',
                                                   source_path=log_path)
@@ -740,6 +825,9 @@ def _get_guest_devices(log_path):
     else:
         devices = [vconfig.LibvirtConfigGuestSerial(type='pty'),
                    vconfig.LibvirtConfigGuestConsole(type='pty')]
+    usb = guest_cpu.get_usb_controller(realtime)
+    if usb is not None:
+        devices.append(usb)
     # No balloon: its host-side work and memory churn are latency sources,
     # and a dedicated guest's memory is not meant to move.
     devices.append(vconfig.LibvirtConfigGuestMemballoon(model='none'))

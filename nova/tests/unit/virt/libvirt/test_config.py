@@ -722,6 +722,9 @@ class GuestTest(test.TestCase):
           <devices>
             <emulator>/usr/bin/qemu-system-x86_64</emulator>
             <controller type='usb' index='0' model='none'/>
+            <controller type='pci' index='0' model='pci-root'>
+              <alias name='pci.0'/>
+            </controller>
             <memballoon model='none'/>
           </devices>
         </domain>"""
@@ -736,6 +739,7 @@ class GuestTest(test.TestCase):
                               vconfig.LibvirtConfigRawElement)
         self.assertEqual(
             [vconfig.LibvirtConfigGuestEmulator,
+             vconfig.LibvirtConfigGuestController,
              vconfig.LibvirtConfigRawElement,
              vconfig.LibvirtConfigGuestMemballoon],
             [type(d) for d in guest.devices])
@@ -746,6 +750,8 @@ class GuestTest(test.TestCase):
         self.assertEqual('on', again.find('features/kvm/hidden').get(
             'state'))
         self.assertEqual('usb', again.find('devices/controller').get('type'))
+        self.assertEqual('pci.0', again.find(
+            "devices/controller[@type='pci']/alias").get('name'))
         self.assertEqual(guest, round_trip(guest))
 
     def test_get_metadata(self):

@@ -56,6 +56,8 @@ def make_realtime_guest(virt_type, name=None):
         description='nova-realtime test guest',
         metadata=[meta],
         memory=1048576,
+        memtune=vconfig.LibvirtConfigGuestMemoryTune(
+            hard_limit=1048576 + 1048576 + 4 * 16384),
         membacking=vconfig.LibvirtConfigGuestMemoryBacking(
             hugepages=[vconfig.LibvirtConfigGuestMemoryBackingPage(
                 2048, {0, 1})],
@@ -79,13 +81,16 @@ def make_realtime_guest(virt_type, name=None):
         os_cmdline='console=ttyS0 isolcpus=1-3 nohz_full=1-3',
         features=[vconfig.LibvirtConfigGuestFeature('acpi'),
                   vconfig.LibvirtConfigGuestFeature('apic'),
-                  vconfig.LibvirtConfigGuestFeature('pmu', 'off')],
+                  vconfig.LibvirtConfigGuestFeaturePMU(False)],
         cpu=vconfig.LibvirtConfigGuestCPU(
             mode='host-passthrough',
             topology=vconfig.LibvirtConfigGuestCPUTopology(1, 4, 1),
+            features=[vconfig.LibvirtConfigGuestCPUFeature('tsc-deadline')],
             numa=vconfig.LibvirtConfigGuestCPUNUMA([
-                vconfig.LibvirtConfigGuestCPUNUMACell(0, {0, 1}, 524288),
-                vconfig.LibvirtConfigGuestCPUNUMACell(1, {2, 3}, 524288)])),
+                vconfig.LibvirtConfigGuestCPUNUMACell(0, {0, 1}, 524288,
+                                                      'shared'),
+                vconfig.LibvirtConfigGuestCPUNUMACell(1, {2, 3}, 524288,
+                                                      'shared')])),
         on_poweroff='destroy', on_reboot='restart', on_crash='destroy',
         devices=[
             vconfig.LibvirtConfigGuestSerial(
@@ -93,6 +98,7 @@ def make_realtime_guest(virt_type, name=None):
                 target_port=0),
             vconfig.LibvirtConfigGuestSerial(type='pty', target_port=1),
             vconfig.LibvirtConfigGuestConsole(type='pty', target_port=1),
+            vconfig.LibvirtConfigGuestController(type='usb', model='none'),
             vconfig.LibvirtConfigGuestMemballoon('none'),
         ])
 
