@@ -466,6 +466,44 @@ def check_smt(facts, dedicated):
                                    'sibling'), '')
 
 
+# The /proc/cpuinfo flags a real-time guest's timer needs from the host
+# CPU: the TSC deadline timer (the guest's "tsc-deadline" CPU feature, which
+# real-time guests require: without it libvirt refuses to start them) and a
+# constant-rate TSC (its deadlines stay valid across frequency changes).
+TSC_FLAGS = ('tsc_deadline_timer', 'constant_tsc')
+
+
+def check_tsc(facts):
+    name = 'cpu.tsc'
+    flags = facts.cpuinfo_flags()
+    fix = _('run real-time guests on a host whose CPUs have the TSC '
+            'deadline timer and a constant TSC (any x86 CPU since Intel '
+            'Haswell / AMD Zen; check the BIOS does not hide them)')
+    if flags is None:
+        return _unread(name, WARN, _(
+            '/proc/cpuinfo: whether the CPUs have the TSC deadline timer '
+            'real-time guests need is unknown'), _read_fix('/proc/cpuinfo'))
+    if not flags:
+        return CheckResult(name, WARN, _(
+            'no x86 CPU flags in /proc/cpuinfo: real-time guests need the '
+            'TSC deadline timer (tsc-deadline)'), fix)
+    missing = {}
+    for cpu, cpu_flags in sorted(flags.items()):
+        for flag in TSC_FLAGS:
+            if flag not in cpu_flags:
+                missing.setdefault(flag, set()).add(cpu)
+    if missing:
+        return CheckResult(name, WARN, _(
+            '%s: real-time guests need the TSC deadline timer for their '
+            'timer interrupts (libvirt refuses to start them without '
+            'tsc-deadline) and a constant-rate TSC') % '; '.join(
+                _('%(flag)s missing on CPUs %(cpus)s') % {
+                    'flag': flag, 'cpus': _spec(cpus)}
+                for flag, cpus in sorted(missing.items())), fix)
+    return CheckResult(name, OK, _('every CPU has %s') % ' and '.join(
+        TSC_FLAGS), '')
+
+
 # -- memory -----------------------------------------------------------------
 
 def libvirt_daemon_pid(facts):
@@ -829,6 +867,7 @@ def run_checks(facts, dedicated, host, virt_type):
         check_irqbalance(facts, dedicated),
         check_irq_affinity(facts, dedicated),
         check_smt(facts, dedicated),
+        check_tsc(facts),
         check_memlock(facts),
         check_hugepages(facts),
         check_thp(facts),

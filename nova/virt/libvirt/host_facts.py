@@ -118,6 +118,29 @@ class HostFacts(object):
     def online_cpus(self):
         return self.cpu_list('sys/devices/system/cpu/online')
 
+    def cpuinfo_flags(self):
+        """{processor number: set of flags} from /proc/cpuinfo's
+        ``processor`` and ``flags`` lines (x86); {} when it has no flags
+        lines (other architectures); None when it cannot be read."""
+        text = self.read('proc/cpuinfo')
+        if text is None:
+            return None
+        flags = {}
+        cpu = None
+        for line in text.splitlines():
+            key, sep, value = line.partition(':')
+            if not sep:
+                continue
+            key = key.strip()
+            if key == 'processor':
+                try:
+                    cpu = int(value)
+                except ValueError:
+                    cpu = None
+            elif key == 'flags' and cpu is not None:
+                flags[cpu] = set(value.split())
+        return flags
+
     def cpu_file(self, cpu, name):
         return self.read('sys/devices/system/cpu/cpu%d' % cpu, name)
 

@@ -982,3 +982,63 @@ class TestGuestChecks(test.TestCase):
         results = {r.id: r for r in hc.check_guests(host)}
         self.assertEqual(hc.WARN, results['guests.pinning'].status)
         self.assertTrue(results['guests.pinning'].unknown)
+
+
+CPUINFO = ('processor\t: %d\nvendor_id\t: GenuineIntel\n'
+           'flags\t\t: fpu tsc msr %s\n\n')
+
+
+class TestTscCheck(FakeHostTestCase):
+    """cpu.tsc: the TSC deadline timer and a constant TSC on every CPU."""
+
+    def cpuinfo(self, *per_cpu):
+        self.write('proc/cpuinfo', ''.join(
+            CPUINFO % (cpu, flags) for cpu, flags in enumerate(per_cpu)))
+
+    def test_ok_with_both_flags_everywhere(self):
+        self.cpuinfo('constant_tsc tsc_deadline_timer',
+                     'tsc_deadline_timer constant_tsc x2apic')
+        result = hc.check_tsc(self.facts)
+        self.assertEqual(hc.OK, result.status, result)
+        self.assertFalse(result.unknown)
+        self.assertEqual({0: {'fpu', 'tsc', 'msr', 'constant_tsc',
+                              'tsc_deadline_timer'}},
+                         {0: self.facts.cpuinfo_flags()[0]})
+
+    def test_missing_deadline_timer_warns_naming_cpus_and_why(self):
+        self.cpuinfo('constant_tsc tsc_deadline_timer', 'constant_tsc',
+                     'constant_tsc')
+        result = hc.check_tsc(self.facts)
+        self.assertEqual(hc.WARN, result.status)
+        self.assertFalse(result.unknown)
+        self.assertIn('tsc_deadline_timer missing on CPUs 1-2', result.found)
+        self.assertIn('TSC deadline timer', result.found)
+        self.assertIn('tsc-deadline', result.found)
+        self.assertTrue(result.fix)
+
+    def test_missing_constant_tsc_warns(self):
+        self.cpuinfo('tsc_deadline_timer')
+        result = hc.check_tsc(self.facts)
+        self.assertEqual(hc.WARN, result.status)
+        self.assertIn('constant_tsc missing on CPUs 0', result.found)
+
+    def test_unreadable_is_unknown_warn(self):
+        result = hc.check_tsc(self.facts)
+        self.assertEqual(hc.WARN, result.status)
+        self.assertTrue(result.unknown)
+        self.assertIn('cannot read /proc/cpuinfo', result.found)
+
+    def test_no_flags_lines_warns(self):
+        self.write('proc/cpuinfo', 'processor\t: 0\nFeatures\t: fp asimd\n')
+        result = hc.check_tsc(self.facts)
+        self.assertEqual(hc.WARN, result.status)
+        self.assertFalse(result.unknown)
+        self.assertEqual({}, self.facts.cpuinfo_flags())
+
+    def test_registered_in_run_checks(self):
+        self.cpuinfo('constant_tsc tsc_deadline_timer')
+        host = host_mod.Host('test:///default')
+        self.addCleanup(host.close)
+        results = {r.id: r for r in hc.run_checks(self.facts, None, host,
+                                                  'kvm')}
+        self.assertEqual(hc.OK, results['cpu.tsc'].status)
