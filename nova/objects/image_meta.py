@@ -1,7 +1,55 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Image properties as nova-compute reads them: validated, then modelled.
+
+Two kinds of property are validated. The ones this tree applies to the
+guest it builds (CPU policies, NUMA, pages, the real-time mask, the kernel
+command line, and since 1.2 the CPU topology, PMU and memory locking) are
+fields of ImageMetaProps, versioned and serialisable. Every other property
+upstream Nova's ImageMetaProps knows (about 70 more: disk buses, video,
+TPM, firmware, signatures ...) is checked against a declarative table,
+``_OTHER_PROPS``, with upstream's value type or enum, and its coerced value
+is kept on the object outside the fields, readable with ``get()`` but not
+serialised. Making them fields would mean a version bump, a fingerprint and
+a documented field for each of ~70 properties nothing here reads; a
+property moves from the table to the fields (with a version bump and
+obj_make_compatible dropping it for older readers) when this driver starts
+applying it.
+
+Names: Glance keys are case-sensitive and arbitrary properties are allowed
+(and ignored), as upstream. But a property named like Nova's (``hw_``,
+``os_``, ``img_``) that Nova does not know, or a known name in another case
+(``HW_CPU_REALTIME_MASK``), is an error with the closest known name: a
+misspelt property would otherwise be silently ignored. Upstream's legacy
+names (``architecture``, ``hypervisor_type`` ...) are validated as the
+property they stand for.
+
+What this driver does with each property mirrors the flavor extra specs
+(nova.api.validation.extra_specs.base): applied, used by the scheduler,
+accepted but not applied, or refused when ignoring it would leave the guest
+without something it asks for (memory encryption, a TPM, Secure Boot ...).
+``from_dict`` raises for a refused property; ``classify_properties`` lists
+both kinds.
+"""
+
+import difflib
 import re
 
+from oslo_utils import uuidutils
 from oslo_utils import versionutils
+from oslo_versionedobjects import fields as ovo_fields
 
+from nova.api.validation.extra_specs import base as spec_base
 from nova import exception
 from nova.i18n import _
 from nova.objects import base
@@ -31,6 +79,221 @@ _VALUE_LIMITS = {
     'hw_cpu_realtime_mask': hardware_parse.MAX_CPU_SPEC_LENGTH,
 }
 
+# Longest value accepted for a property this tree does not apply: Glance's
+# own limit on a property value (its image_properties.value column).
+_MAX_OTHER_VALUE_LENGTH = 65535
+
+_BUSES = ('fdc', 'ide', 'sata', 'scsi', 'usb', 'virtio', 'xen', 'lxc', 'uml')
+_ARCHES = (
+    'alpha', 'armv6', 'armv7l', 'armv7b', 'aarch64', 'cris', 'i686', 'ia64',
+    'lm32', 'm68k', 'microblaze', 'microblazeel', 'mips', 'mipsel',
+    'mips64', 'mips64el', 'openrisc', 'parisc', 'parisc64', 'ppc', 'ppcle',
+    'ppc64', 'ppc64le', 'ppcemb', 's390', 's390x', 'sh4', 'sh4eb', 'sparc',
+    'sparc64', 'unicore32', 'x86_64', 'xtensa', 'xtensaeb')
+_HV_TYPES = (
+    'baremetal', 'bhyve', 'docker', 'fake', 'hyperv', 'ironic', 'kqemu',
+    'kvm', 'lxc', 'lxd', 'openvz', 'parallels', 'phyp', 'qemu', 'test',
+    'uml', 'vbox', 'vz', 'vmware', 'xen', 'zvm', 'prsm')
+# Old spellings upstream still reads, lower-cased first (upstream's
+# canonicalize()).
+_ALIASES = {
+    'arch': {'i386': 'i686', 'i486': 'i686', 'i586': 'i686',
+             'x86_32': 'i686', 'x86_32p': 'i686', 'amd64': 'x86_64'},
+    'hv': {'xapi': 'xen'},
+    'vm_mode': {'pv': 'xen', 'hv': 'hvm', 'baremetal': 'hvm'},
+}
+_NO_MEM_ENCRYPTION = _('the guest memory would not be encrypted; this driver '
+                       'does not build AMD SEV or Intel TDX guests')
+_NO_TPM = _('the guest would have no virtual TPM')
+
+
+def _prop(kind, applies=spec_base.NOT_APPLIED, values=None, minimum=None,
+          reason=None, refused_when=None, alias=None):
+    return {'kind': kind, 'applies': applies, 'values': values,
+            'min': minimum, 'reason': reason, 'refused_when': refused_when,
+            'alias': alias}
+
+
+def _bool(**kw):
+    return _prop('bool', **kw)
+
+
+def _int(**kw):
+    return _prop('int', **kw)
+
+
+def _str(**kw):
+    return _prop('str', **kw)
+
+
+def _enum(*values, **kw):
+    return _prop('enum', values=values, **kw)
+
+
+_TOPOLOGY = _int(applies=spec_base.APPLIED, minimum=1)
+# Fields added by ImageMetaProps 1.2, validated by their _OTHER_PROPS rule.
+_FIELDS_1_2 = ('hw_cpu_sockets', 'hw_cpu_cores', 'hw_cpu_threads',
+               'hw_cpu_max_sockets', 'hw_cpu_max_cores',
+               'hw_cpu_max_threads', 'hw_pmu', 'hw_locked_memory')
+
+# Every upstream ImageMetaProps property that is not a field here (and the
+# rules of the 1.2 fields), with upstream's value type, and what this driver
+# does with it.
+_OTHER_PROPS = {
+    # Applied, and fields (1.2): the guest CPU topology, PMU, locking.
+    'hw_cpu_sockets': _TOPOLOGY,
+    'hw_cpu_cores': _TOPOLOGY,
+    'hw_cpu_threads': _TOPOLOGY,
+    'hw_cpu_max_sockets': _TOPOLOGY,
+    'hw_cpu_max_cores': _TOPOLOGY,
+    'hw_cpu_max_threads': _TOPOLOGY,
+    'hw_pmu': _bool(applies=spec_base.APPLIED),
+    'hw_locked_memory': _bool(applies=spec_base.APPLIED),
+    # Used by the scheduler (ImagePropertiesFilter, trait requests).
+    'hw_architecture': _enum(*_ARCHES, applies=spec_base.SCHEDULER,
+                             alias='arch'),
+    'img_hv_type': _enum(*_HV_TYPES, applies=spec_base.SCHEDULER,
+                         alias='hv'),
+    'img_hv_requested_version': _prop('version',
+                                      applies=spec_base.SCHEDULER),
+    'hw_vm_mode': _enum('hvm', 'xen', 'uml', 'exe',
+                        applies=spec_base.SCHEDULER, alias='vm_mode'),
+    'traits_required': _prop('list', applies=spec_base.SCHEDULER),
+    # Refused: the guest would silently lack what the image asks for.
+    'hw_mem_encryption': _bool(applies=spec_base.REFUSED,
+                               reason=_NO_MEM_ENCRYPTION,
+                               refused_when=spec_base.is_true),
+    'hw_mem_encryption_model': _enum(
+        'amd-sev', 'amd-sev-es', 'amd-sev-snp', 'intel-tdx',
+        applies=spec_base.REFUSED, reason=_NO_MEM_ENCRYPTION),
+    'hw_ephemeral_encryption': _bool(
+        applies=spec_base.REFUSED,
+        reason=_('the ephemeral disks would be stored unencrypted'),
+        refused_when=spec_base.is_true),
+    'hw_tpm_model': _enum('tpm-tis', 'tpm-crb', applies=spec_base.REFUSED,
+                          reason=_NO_TPM),
+    'hw_tpm_version': _enum('1.2', '2.0', applies=spec_base.REFUSED,
+                            reason=_NO_TPM),
+    'hw_viommu_model': _enum(
+        'intel', 'smmuv3', 'virtio', 'auto', applies=spec_base.REFUSED,
+        reason=_('the guest would have no virtual IOMMU, so in-guest '
+                 'device isolation (vfio) would be missing')),
+    'os_secure_boot': _enum(
+        'required', 'disabled', 'optional', applies=spec_base.REFUSED,
+        reason=_('the guest firmware would run unsigned boot code (no '
+                 'UEFI Secure Boot)'),
+        refused_when=lambda value: value == 'required'),
+    'img_config_drive': _enum(
+        'optional', 'mandatory', applies=spec_base.REFUSED,
+        reason=_('the guest would have no config drive'),
+        refused_when=lambda value: value == 'mandatory'),
+    # Accepted, not applied by this driver.
+    'hw_auto_disk_config': _str(),
+    'hw_boot_menu': _bool(),
+    'hw_cdrom_bus': _enum(*_BUSES),
+    'hw_device_id': _int(),
+    'hw_disk_bus': _enum(*_BUSES),
+    'hw_disk_type': _str(),
+    'hw_emulation_architecture': _enum(*_ARCHES, alias='arch'),
+    'hw_ephemeral_encryption_format': _enum('plain', 'luks', 'luksv2'),
+    'hw_ephemeral_encryption_secret_uuid': _prop('uuid'),
+    'hw_firmware_stateless': _bool(),
+    'hw_firmware_type': _enum('uefi', 'bios'),
+    'hw_floppy_bus': _enum(*_BUSES),
+    'hw_input_bus': _enum('usb', 'virtio'),
+    'hw_ipxe_boot': _bool(),
+    'hw_machine_type': _str(),
+    'hw_maxphysaddr_bits': _int(),
+    'hw_maxphysaddr_mode': _enum('passthrough', 'emulate'),
+    'hw_pci_numa_affinity_policy': _enum('required', 'legacy', 'preferred',
+                                         'socket'),
+    'hw_pointer_model': _enum('usbtablet'),
+    'hw_qemu_guest_agent': _bool(),
+    'hw_redirected_usb_ports': _int(),
+    'hw_rescue_bus': _enum(*_BUSES),
+    'hw_rescue_device': _enum('cdrom', 'disk', 'floppy', 'fs', 'lun'),
+    'hw_rng_model': _enum('virtio'),
+    'hw_scsi_model': _enum('buslogic', 'ibmvscsi', 'lsilogic', 'lsisas1068',
+                           'lsisas1078', 'virtio-scsi', 'vmpvscsi'),
+    'hw_serial_port_count': _int(),
+    'hw_sound_model': _enum('sb16', 'es1370', 'pcspk', 'ac97', 'ich6',
+                            'ich9', 'usb', 'virtio'),
+    'hw_time_hpet': _bool(),
+    'hw_usb_model': _enum('none', 'nec-xhci', 'qemu-xhci'),
+    'hw_video_model': _enum('cirrus', 'qxl', 'vga', 'vmvga', 'xen',
+                            'virtio', 'gop', 'none', 'bochs'),
+    'hw_video_ram': _int(),
+    'hw_vif_model': _enum('virtio', 'ne2k_pci', 'pcnet', 'rtl8139', 'e1000',
+                          'e1000e', 'netfront', 'spapr-vlan', 'lan9118',
+                          'sriov', 'vmxnet', 'vmxnet3', 'igb'),
+    'hw_vif_multiqueue_enabled': _bool(),
+    'hw_virtio_packed_ring': _bool(),
+    'hw_watchdog_action': _enum('none', 'pause', 'poweroff', 'reset',
+                                'disabled'),
+    'img_bdm_v2': _bool(),
+    'img_bittorrent': _bool(),
+    'img_block_device_mapping': _prop('list'),
+    'img_cache_in_nova': _bool(),
+    'img_compression_level': _int(),
+    'img_hide_hypervisor_id': _bool(),
+    'img_linked_clone': _bool(),
+    'img_mappings': _prop('list'),
+    'img_owner_id': _str(),
+    'img_root_device_name': _str(),
+    'img_signature': _str(),
+    'img_signature_certificate_uuid': _prop('uuid'),
+    'img_signature_hash_method': _enum('SHA-224', 'SHA-256', 'SHA-384',
+                                       'SHA-512'),
+    'img_signature_key_type': _enum(
+        'DSA', 'ECC_SECP384R1', 'ECC_SECP521R1', 'ECC_SECT409K1',
+        'ECC_SECT409R1', 'ECC_SECT571K1', 'ECC_SECT571R1', 'RSA-PSS'),
+    'img_use_agent': _bool(),
+    'img_version': _int(),
+    'os_admin_user': _str(),
+    'os_distro': _str(),
+    'os_require_quiesce': _bool(),
+    'os_skip_agent_inject_files_at_boot': _bool(),
+    'os_skip_agent_inject_ssh': _bool(),
+    'os_type': _enum('linux', 'windows'),
+    # Read by nova-compute outside ImageMetaProps: the graceful shutdown
+    # timeout in seconds.
+    'os_shutdown_timeout': _int(),
+}
+# Upstream's legacy names, validated (and classified) as the property each
+# stands for; the current name wins when both are set, as upstream.
+_LEGACY_NAMES = {
+    'architecture': 'hw_architecture',
+    'owner_id': 'img_owner_id',
+    'vmware_disktype': 'hw_disk_type',
+    'vmware_image_version': 'img_version',
+    'vmware_ostype': 'os_distro',
+    'auto_disk_config': 'hw_auto_disk_config',
+    'ipxe_boot': 'hw_ipxe_boot',
+    'xenapi_device_id': 'hw_device_id',
+    'xenapi_image_compression_level': 'img_compression_level',
+    'vmware_linked_clone': 'img_linked_clone',
+    'xenapi_use_agent': 'img_use_agent',
+    'xenapi_skip_agent_inject_ssh': 'os_skip_agent_inject_ssh',
+    'xenapi_skip_agent_inject_files_at_boot':
+        'os_skip_agent_inject_files_at_boot',
+    'cache_in_nova': 'img_cache_in_nova',
+    'vm_mode': 'hw_vm_mode',
+    'bittorrent': 'img_bittorrent',
+    'mappings': 'img_mappings',
+    'block_device_mapping': 'img_block_device_mapping',
+    'bdm_v2': 'img_bdm_v2',
+    'root_device_name': 'img_root_device_name',
+    'hypervisor_version_requires': 'img_hv_requested_version',
+    'hypervisor_type': 'img_hv_type',
+}
+# Names in Nova's prefixes that are not Nova's: Glance's own (os_hash_*,
+# os_hidden, os_glance_* ...) and the metadata definitions' os_version.
+# They are ignored like any other foreign property.
+_FOREIGN_NAMES = ('os_hash_algo', 'os_hash_value', 'os_hidden', 'os_version')
+_FOREIGN_PREFIXES = ('os_glance_',)
+# Prefixes whose names are Nova's: an unknown name there is a typo.
+_NOVA_PREFIXES = ('hw_', 'os_', 'img_')
+
 
 def _shown_key(key):
     """A property name as an error shows it: shortened, and quoted with
@@ -40,13 +303,112 @@ def _shown_key(key):
     return shown if shown.isprintable() else repr(shown)
 
 
+def _known_names():
+    """Every property name Nova knows, as it is spelt."""
+    names = set(ImageMetaProps.fields) | set(_OTHER_PROPS) | set(
+        _LEGACY_NAMES) | set(_FLAVOR_ONLY_PROPS)
+    names -= set(_INDEXED_PROPS)
+    names |= {'%s.N' % family for family in _INDEXED_PROPS}
+    return names
+
+
+def _check_unknown_name(key, value):
+    """Refuse a property named like Nova's that Nova does not know."""
+    lowered = key.lower()
+    known = _known_names()
+    by_lower = {name.lower(): name for name in known}
+    match = _INDEXED_RE.fullmatch(lowered)
+    spelt = key.lower() if match else by_lower.get(lowered)
+    if spelt is not None:
+        raise exception.ImageMetaPropInvalid(
+            name=_shown_key(key), value=hardware_parse.display_value(value),
+            reason=_('property names are case-sensitive; did you mean '
+                     '%s?') % spelt)
+    if not key.startswith(_NOVA_PREFIXES) or key in _FOREIGN_NAMES or \
+            key.startswith(_FOREIGN_PREFIXES):
+        return
+    close = difflib.get_close_matches(
+        lowered, sorted(by_lower), n=1, cutoff=0.6)
+    if close:
+        hint = _('did you mean %s?') % by_lower[close[0]]
+    else:
+        hint = _('see the image property reference')
+    raise exception.ImageMetaPropInvalid(
+        name=_shown_key(key), value=hardware_parse.display_value(value),
+        reason=_('unknown image property in Nova\'s %(prefix)s names; '
+                 '%(hint)s') % {'prefix': key.split('_')[0] + '_',
+                                'hint': hint})
+
+
+def _coerce_other(key, value, rule):
+    """A value of an _OTHER_PROPS property, checked against its rule."""
+    kind = rule['kind']
+
+    def invalid(reason):
+        return exception.ImageMetaPropInvalid(
+            name=key, value=hardware_parse.display_value(value),
+            reason=reason)
+
+    if kind == 'list':
+        if not isinstance(value, list) or not all(
+                isinstance(item, (dict, str)) for item in value):
+            raise invalid(_('must be a list'))
+        return value
+    if isinstance(value, bool):
+        if kind == 'bool':
+            return value
+        raise invalid(_('must be a string'))
+    if kind == 'int':
+        return hardware_parse.parse_bounded_int(
+            key, value, minimum=rule['min'],
+            maximum=(hardware_parse.MAX_GUEST_VCPUS
+                     if rule['applies'] == spec_base.APPLIED else None),
+            error=exception.ImageMetaPropInvalid)
+    if isinstance(value, int):
+        # A number from a dict: its text, unless too long to be a value
+        # (str() itself refuses beyond 4300 digits).
+        if value.bit_length() > 64:
+            raise invalid(_('must be a string'))
+        value = str(value)
+    hardware_parse.check_text(key, value, _MAX_OTHER_VALUE_LENGTH,
+                              error=exception.ImageMetaPropInvalid)
+    if kind == 'bool':
+        try:
+            return spec_base.parse_bool(key, value)
+        except exception.InvalidProperty as e:
+            raise exception.ImageMetaPropInvalid(**e.kwargs)
+    if kind == 'enum':
+        word = value
+        if rule['alias']:
+            word = value.lower()
+            word = _ALIASES[rule['alias']].get(word, word)
+        if word not in rule['values']:
+            raise invalid(_('must be one of: %s') % ', '.join(
+                rule['values']))
+        return word
+    if kind == 'uuid':
+        if not uuidutils.is_uuid_like(value):
+            raise invalid(_('must be a UUID'))
+        return value
+    if kind == 'version':
+        try:
+            return ovo_fields.VersionPredicate().coerce(None, key, value)
+        except ValueError:
+            raise invalid(_('must be a version predicate such as >=2.6 or '
+                            '>=2.6, <3.0'))
+    return value
+
+
 @base.NovaObjectRegistry.register
 class ImageMetaProps(base.NovaObject):
     """The tenant-controlled properties of an image this tree reads."""
 
     # Version 1.0: Initial version
     # Version 1.1: Added hw_cpu_realtime_mask
-    VERSION = '1.1'
+    # Version 1.2: Added hw_cpu_sockets, hw_cpu_cores, hw_cpu_threads,
+    #              hw_cpu_max_sockets, hw_cpu_max_cores, hw_cpu_max_threads,
+    #              hw_pmu and hw_locked_memory
+    VERSION = '1.2'
 
     fields = {
         # CPU allocation policy: dedicated pins each vCPU to a host CPU of
@@ -88,16 +450,50 @@ class ImageMetaProps(base.NovaObject):
         'hw_cpu_realtime_mask': fields.StringField(),
         # Kernel command line for a guest booted directly from a kernel.
         'os_command_line': fields.StringField(),
+        # Guest CPU sockets the image asks for; with hw_cpu_cores and
+        # hw_cpu_threads a topology of the flavor's vCPUs, within what the
+        # flavor's hw:cpu_max_sockets allows. At least 1.
+        'hw_cpu_sockets': fields.IntegerField(),
+        # Cores per guest socket the image asks for, within the flavor's
+        # hw:cpu_max_cores. At least 1.
+        'hw_cpu_cores': fields.IntegerField(),
+        # Threads per guest core the image asks for, within the flavor's
+        # hw:cpu_max_threads; 1 shows the guest no SMT. At least 1.
+        'hw_cpu_threads': fields.IntegerField(),
+        # The most sockets the image wants the guest topology to use; can
+        # only lower the flavor's hw:cpu_max_sockets. At least 1.
+        'hw_cpu_max_sockets': fields.IntegerField(),
+        # The most cores per socket the image wants; can only lower the
+        # flavor's hw:cpu_max_cores. At least 1.
+        'hw_cpu_max_cores': fields.IntegerField(),
+        # The most threads per core the image wants; can only lower the
+        # flavor's hw:cpu_max_threads. At least 1.
+        'hw_cpu_max_threads': fields.IntegerField(),
+        # Whether the guest gets a virtual performance monitoring unit
+        # (yes/no, true/false ...); real-time guests run without one.
+        'hw_pmu': fields.BooleanField(),
+        # Whether guest memory is locked in host RAM (yes/no ...); needs
+        # huge pages, and real-time guests are always locked.
+        'hw_locked_memory': fields.BooleanField(),
     }
 
     def obj_make_compatible(self, primitive, target_version):
         super().obj_make_compatible(primitive, target_version)
         target = versionutils.convert_version_to_tuple(target_version)
+        if target < (1, 2):
+            for name in _FIELDS_1_2:
+                primitive.pop(name, None)
         if target < (1, 1):
             primitive.pop('hw_cpu_realtime_mask', None)
 
     def get(self, name, default=None):
-        """The value of a property, or ``default`` when it is unset."""
+        """The value of a property, or ``default`` when it is unset.
+
+        Fields, and the properties of ``_OTHER_PROPS`` as from_dict
+        validated them (not serialised); AttributeError for other names.
+        """
+        if name in _OTHER_PROPS and name not in self.fields:
+            return getattr(self, '_other', {}).get(name, default)
         if name not in self.fields:
             raise AttributeError(name)
         if not self.obj_attr_is_set(name):
@@ -106,11 +502,41 @@ class ImageMetaProps(base.NovaObject):
 
     @classmethod
     def from_dict(cls, image_props):
+        obj, _not_applied, refused = cls._build(image_props)
+        if refused:
+            key, value, reason = refused[0]
+            raise exception.ImageMetaPropInvalid(
+                name=key, value=hardware_parse.display_value(value),
+                reason=_('requested but this driver cannot provide it: %s')
+                % reason)
+        return obj
+
+    @classmethod
+    def classify_properties(cls, image_props):
+        """``(not_applied, refused)`` for an image's raw properties.
+
+        Validates them as from_dict does (ImageMetaPropInvalid for a bad
+        name or value) but does not raise for refused properties: returns
+        the sorted names of the Nova properties this driver accepts without
+        applying, and ``(name, reason)`` for each property whose value asks
+        for what this driver cannot provide.
+        """
+        _obj, not_applied, refused = cls._build(image_props)
+        return not_applied, [(key, reason) for key, _v, reason in refused]
+
+    @classmethod
+    def _build(cls, image_props):
+        """The object, the not-applied names and (name, value, reason) of
+        each refused property. The docstring of from_dict says the rest."""
         """Build from the image's raw properties (strings, as Glance stores).
 
-        Unknown properties are ignored, as every image carries many that are
-        not ours. A value that cannot be coerced raises ImageMetaPropInvalid
-        naming the property.
+        Arbitrary properties are ignored, as every image carries many that
+        are not Nova's. Every property Nova knows is validated (see the
+        module docstring); an unknown name in Nova's prefixes (hw_, os_,
+        img_), or a known name in another case, raises ImageMetaPropInvalid
+        with the closest known name. A value that cannot be coerced raises
+        ImageMetaPropInvalid naming the property, and so does a property
+        this driver refuses (hw_tpm_version, hw_mem_encryption=true ...).
 
         Bounds, checked before a value is coerced: at most
         MAX_IMAGE_PROPERTIES properties (Glance's default
@@ -121,7 +547,13 @@ class ImageMetaProps(base.NovaObject):
         digits.
         """
         obj = cls()
+        obj._other = {}
         indexed = {}
+        not_applied = []
+        refused = []
+        # Table properties set by their current name (which wins over a
+        # legacy name).
+        seen = set()
         image_props = image_props or {}
         if len(image_props) > hardware_parse.MAX_IMAGE_PROPERTIES:
             raise exception.ImageMetaPropInvalid(
@@ -152,7 +584,13 @@ class ImageMetaProps(base.NovaObject):
                 raise exception.ImageMetaPropInvalid(
                     name=key, value=hardware_parse.display_value(value),
                     reason=_FLAVOR_ONLY_PROPS[key])
+            if key in _FIELDS_1_2:
+                setattr(obj, key, _coerce_other(key, value,
+                                                _OTHER_PROPS[key]))
+                continue
             if key not in cls.fields:
+                cls._other_property(obj, key, value, seen, not_applied,
+                                    refused)
                 continue
             cls._set_coerced(obj, key, key, value)
             if key == 'hw_numa_nodes' and obj.hw_numa_nodes < 1:
@@ -176,7 +614,30 @@ class ImageMetaProps(base.NovaObject):
                 key, value = by_index[index]
                 values.append(cls._coerce_element(name, key, value))
             setattr(obj, name, values)
-        return obj
+        not_applied.sort()
+        refused.sort()
+        return obj, not_applied, refused
+
+    @classmethod
+    def _other_property(cls, obj, key, value, seen, not_applied, refused):
+        """Validate a property that is not a field, and classify it."""
+        name = _LEGACY_NAMES.get(key, key)
+        rule = _OTHER_PROPS.get(name)
+        if rule is None:
+            _check_unknown_name(key, value)
+            return
+        coerced = _coerce_other(key, value, rule)
+        if key == name:
+            seen.add(name)
+            obj._other[name] = coerced
+        elif name not in seen:
+            obj._other.setdefault(name, coerced)
+        if rule['applies'] == spec_base.NOT_APPLIED:
+            not_applied.append(key)
+        elif rule['applies'] == spec_base.REFUSED and (
+                rule['refused_when'] is None or
+                rule['refused_when'](coerced)):
+            refused.append((key, value, rule['reason']))
 
     @classmethod
     def _set_coerced(cls, obj, name, key, value):
@@ -237,7 +698,8 @@ class ImageMeta(base.NovaObject):
 
     # Version 1.0: Initial version
     # Version 1.1: ImageMetaProps version 1.1
-    VERSION = '1.1'
+    # Version 1.2: ImageMetaProps version 1.2
+    VERSION = '1.2'
 
     fields = {
         'name': fields.StringField(),
@@ -247,7 +709,7 @@ class ImageMeta(base.NovaObject):
     # Which ImageMetaProps version each ImageMeta version carries, so a
     # backport without a version manifest still downgrades the properties.
     obj_relationships = {
-        'properties': [('1.0', '1.0'), ('1.1', '1.1')],
+        'properties': [('1.0', '1.0'), ('1.1', '1.1'), ('1.2', '1.2')],
     }
 
     @classmethod

@@ -26,7 +26,7 @@ class TestImageMetaPropsVersions(_ObjectsTestCase):
 
     def test_current_version_keeps_mask(self):
         primitive = self._props().obj_to_primitive()
-        self.assertEqual('1.1', primitive['nova_object.version'])
+        self.assertEqual('1.2', primitive['nova_object.version'])
         self.assertEqual('^0-1',
                          primitive['nova_object.data']['hw_cpu_realtime_mask'])
 
@@ -47,7 +47,7 @@ class TestImageMetaPropsVersions(_ObjectsTestCase):
 
     def test_newer_target_refused(self):
         self.assertRaises(Exception, self._props().obj_to_primitive,
-                          target_version='1.2')
+                          target_version='1.3')
 
     def test_round_trip_current(self):
         props = self._props()
@@ -87,6 +87,64 @@ class TestImageMetaPropsVersions(_ObjectsTestCase):
         props = objects.ImageMetaProps()
         self.assertRaises(AttributeError, props.get, 'hw_no_such_thing')
         self.assertEqual('dflt', props.get('hw_mem_page_size', 'dflt'))
+
+
+class TestImageMetaProps12(_ObjectsTestCase):
+    """1.2 added the guest CPU topology, hw_pmu and hw_locked_memory."""
+
+    NEW = {'hw_cpu_sockets': 2, 'hw_cpu_cores': 2, 'hw_cpu_threads': 1,
+           'hw_cpu_max_sockets': 4, 'hw_cpu_max_cores': 8,
+           'hw_cpu_max_threads': 2, 'hw_pmu': False,
+           'hw_locked_memory': True}
+
+    def _props(self):
+        return objects.ImageMetaProps.from_dict(dict(
+            {key: str(value) for key, value in self.NEW.items()},
+            hw_cpu_realtime_mask='^0'))
+
+    def test_from_strings(self):
+        props = self._props()
+        for key, value in self.NEW.items():
+            self.assertEqual(value, getattr(props, key), key)
+            self.assertEqual(value, props.get(key), key)
+
+    def test_current_keeps_them(self):
+        data = self._props().obj_to_primitive()['nova_object.data']
+        for key, value in self.NEW.items():
+            self.assertEqual(value, data[key])
+
+    def test_1_1_reader_gets_the_mask_only(self):
+        primitive = self._props().obj_to_primitive(target_version='1.1')
+        self.assertEqual('1.1', primitive['nova_object.version'])
+        self.assertEqual({'hw_cpu_realtime_mask': '^0'},
+                         primitive['nova_object.data'])
+
+    def test_image_meta_1_1_carries_props_1_1(self):
+        meta = objects.ImageMeta(properties=self._props())
+        primitive = meta.obj_to_primitive(target_version='1.1')
+        props = primitive['nova_object.data']['properties']
+        self.assertEqual('1.1', props['nova_object.version'])
+        self.assertNotIn('hw_pmu', props['nova_object.data'])
+
+    def test_round_trip(self):
+        back = objects.ImageMetaProps.obj_from_primitive(
+            json.loads(json.dumps(self._props().obj_to_primitive())))
+        for key, value in self.NEW.items():
+            self.assertEqual(value, getattr(back, key), key)
+
+    def test_bad_values(self):
+        for key in ('hw_cpu_sockets', 'hw_cpu_max_threads'):
+            for value in ('0', '-1', 'two', '4097', '1' * 30):
+                exc = self.assertRaises(
+                    exception.ImageMetaPropInvalid,
+                    objects.ImageMetaProps.from_dict, {key: value})
+                self.assertEqual(key, exc.kwargs['name'])
+        for key in ('hw_pmu', 'hw_locked_memory'):
+            exc = self.assertRaises(
+                exception.ImageMetaPropInvalid,
+                objects.ImageMetaProps.from_dict, {key: 'maybe'})
+            self.assertEqual(key, exc.kwargs['name'])
+            self.assertIn('yes', str(exc))
 
 
 class TestImageMetaFromDict(_ObjectsTestCase):
@@ -139,11 +197,19 @@ class TestImageMetaFromDict(_ObjectsTestCase):
             'hw_numa_mem.1': '200'})
         self.assertEqual([100, 200, 300], props.hw_numa_mem)
 
-    def test_unknown_properties_ignored(self):
+    def test_unmodelled_properties_are_not_fields(self):
         props = objects.ImageMetaProps.from_dict({
             'hw_disk_bus': 'virtio', 'os_distro': 'rhel',
-            'hw_numa_nodes': '1', 'hw_numa_cpus_extra': 'x'})
+            'hw_numa_nodes': '1', 'owner_specified.openstack.md5': 'x',
+            'foo': 'bar'})
         self.assertEqual({'hw_numa_nodes': 1}, props.obj_get_changes())
+        self.assertEqual('virtio', props.get('hw_disk_bus'))
+        self.assertEqual('rhel', props.get('os_distro'))
+
+    def test_misspelt_nova_property_refused(self):
+        exc = self._invalid({'hw_numa_cpus_extra': 'x'})
+        self.assertEqual('hw_numa_cpus_extra', exc.kwargs['name'])
+        self.assertIn('did you mean', str(exc))
 
     def test_bad_enums(self):
         for key, valid in (('hw_cpu_policy', 'dedicated, shared'),

@@ -19,8 +19,8 @@ from nova.objects import base
 # 'Name': 'VERSION-md5 of fields and remotable methods'.
 OBJECT_FINGERPRINTS = {
     'Flavor': '1.0-929c09774ba81b1eb8c72937a6054a5f',
-    'ImageMeta': '1.1-66a98714365616b892b07355b2bbeaa8',
-    'ImageMetaProps': '1.1-61ca4794c9553611f6a44bfda527c1e3',
+    'ImageMeta': '1.2-66a98714365616b892b07355b2bbeaa8',
+    'ImageMetaProps': '1.2-4c3bc8f29b2fa5e3de6f52da84d02808',
     'Instance': '1.2-a48461f18f1601bc6faf8198644463be',
     'InstanceNUMACell': '1.1-9e9c0f4502eeab2920e2a3af31bf38d7',
     'InstanceNUMATopology': '1.1-c00f3a97f19836c520ede42e3f4d03ee',
@@ -33,7 +33,7 @@ OBJECT_FINGERPRINTS = {
 # version bump shows up here, and the parent must then say how it backports
 # the child (it does so through the version manifest its reader sends).
 OBJECT_RELATIONSHIPS = {
-    'ImageMeta': {'ImageMetaProps': '1.1'},
+    'ImageMeta': {'ImageMetaProps': '1.2'},
     'Instance': {'Flavor': '1.0', 'InstanceNUMATopology': '1.1'},
 }
 
