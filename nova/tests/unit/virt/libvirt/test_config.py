@@ -84,8 +84,23 @@ numa_cells = st.builds(vconfig.LibvirtConfigGuestCPUNUMACell,
                        st.one_of(st.none(), small_ints), cpusets,
                        st.integers(1, 2 ** 30),
                        st.sampled_from([None, 'shared', 'private']))
+cpu_features = st.builds(
+    vconfig.LibvirtConfigGuestCPUFeature,
+    st.sampled_from(['tsc-deadline', 'pcid', 'sse4.1', 'avx512f']),
+    st.sampled_from(vconfig.LibvirtConfigGuestCPUFeature.POLICIES))
+memtunes = st.builds(
+    vconfig.LibvirtConfigGuestMemoryTune,
+    hard_limit=st.one_of(st.none(), st.integers(0, 2 ** 40)),
+    soft_limit=st.one_of(st.none(), st.integers(0, 2 ** 40)))
+controllers = st.builds(
+    vconfig.LibvirtConfigGuestController,
+    type=st.sampled_from(['usb', 'pci']),
+    index=st.one_of(st.none(), st.integers(0, 8)),
+    model=st.sampled_from([None, 'none', 'qemu-xhci', 'pci-root']))
 cpus = st.builds(
     vconfig.LibvirtConfigGuestCPU,
+    check=st.sampled_from([None, 'none', 'partial', 'full']),
+    features=st.lists(cpu_features, max_size=3, unique_by=lambda f: f.name),
     mode=st.sampled_from([None, 'custom', 'host-model',
                           'host-passthrough']),
     model=st.one_of(st.none(), st.sampled_from(['Skylake-Server',
@@ -127,7 +142,10 @@ def guests(draw):
     vcpus = draw(st.integers(1, 8))
     cpu = draw(st.one_of(st.none(), st.builds(
         vconfig.LibvirtConfigGuestCPU,
-        mode=st.sampled_from([None, 'host-passthrough']),
+        mode=st.sampled_from(['host-passthrough', 'host-model']),
+        check=st.sampled_from([None, 'partial']),
+        features=st.lists(cpu_features, max_size=2,
+                          unique_by=lambda f: f.name),
         topology=st.just(_topology_guest(vcpus)))))
     return vconfig.LibvirtConfigGuest(
         virt_type=draw(st.sampled_from(vconfig.VIRT_TYPES)),
@@ -136,6 +154,7 @@ def guests(draw):
         description=draw(st.one_of(st.none(), names)),
         metadata=draw(st.lists(metas, max_size=1)),
         memory=draw(st.integers(1024, 2 ** 30)),
+        memtune=draw(st.one_of(st.none(), memtunes)),
         membacking=draw(st.one_of(st.none(), membackings)),
         vcpus=vcpus,
         cpuset=draw(st.one_of(st.none(), cpusets)),
@@ -157,12 +176,16 @@ def guests(draw):
         features=draw(st.lists(st.builds(
             vconfig.LibvirtConfigGuestFeature,
             st.sampled_from(['acpi', 'apic', 'pae'])), max_size=3,
-            unique_by=lambda feature: feature.name)),
+            unique_by=lambda feature: feature.name)) + draw(st.lists(
+                st.builds(vconfig.LibvirtConfigGuestFeaturePMU,
+                          st.booleans()), max_size=1)),
         cpu=cpu,
         on_poweroff=draw(st.sampled_from([None, 'destroy'])),
         on_reboot=draw(st.sampled_from([None, 'restart', 'destroy'])),
         on_crash=draw(st.sampled_from([None, 'destroy', 'preserve'])),
         devices=draw(st.lists(char_devices, max_size=3)) + draw(
+            st.lists(st.just(vconfig.LibvirtConfigGuestController(
+                type='usb', model='none')), max_size=1)) + draw(
             st.lists(st.builds(vconfig.LibvirtConfigGuestMemballoon,
                                st.sampled_from(['none', 'virtio'])),
                      max_size=1)),
@@ -242,6 +265,22 @@ class RoundTripTest(test.TestCase):
            st.sampled_from([None, 'on', 'off']))
     def test_feature(self, name, state):
         self._check(vconfig.LibvirtConfigGuestFeature(name, state))
+
+    @given(cpu_features)
+    def test_cpu_feature(self, obj):
+        self._check(obj)
+
+    @given(memtunes)
+    def test_memtune(self, obj):
+        self._check(obj)
+
+    @given(controllers)
+    def test_controller(self, obj):
+        self._check(obj)
+
+    @given(st.booleans())
+    def test_pmu(self, enabled):
+        self._check(vconfig.LibvirtConfigGuestFeaturePMU(enabled))
 
     @given(metas)
     def test_meta_nova_realtime(self, obj):
@@ -496,6 +535,79 @@ class ExactXMLTest(test.TestCase):
             mode='custom', match='exact', model='Skylake-Server').format_dom()
         self.assertEqual('Skylake-Server', node.findtext('model'))
         self.assertEqual('exact', node.get('match'))
+
+    def test_cpu_check_and_features(self):
+        cpu = vconfig.LibvirtConfigGuestCPU(
+            mode='host-passthrough', check='none',
+            topology=vconfig.LibvirtConfigGuestCPUTopology(1, 2, 1),
+            features=[vconfig.LibvirtConfigGuestCPUFeature('tsc-deadline'),
+                      vconfig.LibvirtConfigGuestCPUFeature('hle',
+                                                           'disable')])
+        node = cpu.format_dom()
+        self.assertEqual({'mode': 'host-passthrough', 'check': 'none'},
+                         dict(node.attrib))
+        self.assertEqual(['topology', 'feature', 'feature'],
+                         [child.tag for child in node])
+        self.assertEqual([{'policy': 'require', 'name': 'tsc-deadline'},
+                          {'policy': 'disable', 'name': 'hle'}],
+                         [dict(f.attrib) for f in node.findall('feature')])
+        parsed = vconfig.LibvirtConfigGuestCPU.from_xml(
+            "<cpu mode='custom'><model>qemu64</model>"
+            "<feature name='pcid'/></cpu>")
+        self.assertEqual('require', parsed.features[0].policy)
+
+    def test_cpu_feature_rules(self):
+        for cpu in (
+                vconfig.LibvirtConfigGuestCPU(check='strict'),
+                vconfig.LibvirtConfigGuestCPU(features=[
+                    vconfig.LibvirtConfigGuestCPUFeature('pcid'),
+                    vconfig.LibvirtConfigGuestCPUFeature('pcid',
+                                                         'disable')]),
+                vconfig.LibvirtConfigGuestCPU(features=[
+                    vconfig.LibvirtConfigGuestCPUFeature('pcid', 'want')]),
+                vconfig.LibvirtConfigGuestCPU(features=[
+                    vconfig.LibvirtConfigGuestCPUFeature()])):
+            self.assertRaises(exception.LibvirtConfigInvalid, cpu.format_dom)
+
+    def test_memtune(self):
+        node = vconfig.LibvirtConfigGuestMemoryTune(
+            hard_limit=2097152, soft_limit=1048576).format_dom()
+        self.assertEqual(['hard_limit', 'soft_limit'],
+                         [child.tag for child in node])
+        self.assertEqual(('2097152', 'KiB'), (node.findtext('hard_limit'),
+                                              node.find('hard_limit').get(
+                                                  'unit')))
+        parsed = vconfig.LibvirtConfigGuestMemoryTune.from_xml(
+            "<memtune><hard_limit unit='GiB'>2</hard_limit></memtune>")
+        self.assertEqual(2097152, parsed.hard_limit)
+        for bad in (dict(hard_limit=-1), dict(soft_limit='1G'),
+                    dict(hard_limit=True),
+                    dict(hard_limit=2048, swap_hard_limit=1024)):
+            self.assertRaises(exception.LibvirtConfigInvalid,
+                              vconfig.LibvirtConfigGuestMemoryTune(
+                                  **bad).format_dom)
+
+    def test_controller(self):
+        node = vconfig.LibvirtConfigGuestController(
+            type='usb', model='none').format_dom()
+        self.assertEqual({'type': 'usb', 'model': 'none'}, dict(node.attrib))
+        for bad in (dict(model='none'), dict(type='usb', index=-1)):
+            self.assertRaises(exception.LibvirtConfigInvalid,
+                              vconfig.LibvirtConfigGuestController(
+                                  **bad).format_dom)
+
+    def test_pmu(self):
+        self.assertEqual(
+            {'state': 'off'},
+            dict(vconfig.LibvirtConfigGuestFeaturePMU(False).format_dom()
+                 .attrib))
+        self.assertEqual('on', vconfig.LibvirtConfigGuestFeaturePMU(
+            True).format_dom().get('state'))
+        self.assertRaises(exception.LibvirtConfigInvalid,
+                          vconfig.LibvirtConfigGuestFeaturePMU().format_dom)
+        self.assertRaises(exception.LibvirtConfigInvalid,
+                          vconfig.LibvirtConfigGuestFeaturePMU.from_xml,
+                          "<pmu state='maybe'/>")
 
     def test_cpu_topology_must_be_positive(self):
         topo = vconfig.LibvirtConfigGuestCPUTopology(1, 0, 1)
@@ -753,6 +865,35 @@ class GuestTest(test.TestCase):
         self.assertEqual('pci.0', again.find(
             "devices/controller[@type='pci']/alias").get('name'))
         self.assertEqual(guest, round_trip(guest))
+
+    def test_parse_memtune_pmu_and_controller(self):
+        guest = vconfig.LibvirtConfigGuest.from_xml("""
+        <domain type='kvm'>
+          <name>x</name>
+          <memory unit='KiB'>1048576</memory>
+          <memtune><hard_limit unit='KiB'>2162688</hard_limit></memtune>
+          <vcpu>1</vcpu>
+          <os><type>hvm</type></os>
+          <features><acpi/><pmu state='off'/></features>
+          <devices><controller type='usb' index='0' model='none'/></devices>
+        </domain>""")
+        self.assertEqual(vconfig.LibvirtConfigGuestMemoryTune(
+            hard_limit=2162688), guest.memtune)
+        self.assertEqual(vconfig.LibvirtConfigGuestFeaturePMU(False),
+                         guest.features[1])
+        self.assertEqual([vconfig.LibvirtConfigGuestController(
+            type='usb', index=0, model='none')], guest.devices)
+        self.assertEqual(guest, round_trip(guest))
+        node = guest.format_dom()
+        self.assertEqual(['name', 'memory', 'memtune', 'vcpu', 'os',
+                          'features', 'devices'],
+                         [child.tag for child in node])
+
+    def test_pmu_listed_twice_rejected(self):
+        guest = self._guest(features=[
+            vconfig.LibvirtConfigGuestFeaturePMU(False),
+            vconfig.LibvirtConfigGuestFeature('pmu', 'on')])
+        self.assertRaises(exception.LibvirtConfigInvalid, guest.format_dom)
 
     def test_get_metadata(self):
         meta = vconfig.LibvirtConfigGuestMetaNovaRealtime(claimed_pcpus={3})

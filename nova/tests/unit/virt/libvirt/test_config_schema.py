@@ -248,6 +248,14 @@ class LibvirtTestDriverTest(test.TestCase):
         self.assertEqual(guest.get_metadata(), back.get_metadata())
         self.assertIn(vconfig.LibvirtConfigGuestMemballoon('none'),
                       back.devices)
+        self.assertEqual(guest.memtune, back.memtune)
+        self.assertIn(vconfig.LibvirtConfigGuestFeaturePMU(False),
+                      back.features)
+        self.assertEqual(guest.cpu.features, back.cpu.features)
+        self.assertEqual(['shared', 'shared'],
+                         [cell.memAccess for cell in back.cpu.numa.cells])
+        self.assertIn(vconfig.LibvirtConfigGuestController(
+            type='usb', index=0, model='none'), back.devices)
 
     def test_metadata_readable_through_libvirt_api(self):
         guest = make_realtime_guest('test')
