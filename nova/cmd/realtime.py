@@ -553,6 +553,14 @@ def hoist_global_options(argv):
 
 
 def main(argv=None):
+    """Run one command; the exit status (Ctrl-C anywhere: 130)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _main(argv):
     warnings.simplefilter('ignore')
     objects.register_all()
     logging.register_options(CONF)
@@ -602,8 +610,6 @@ def main(argv=None):
     except libvirt.libvirtError as e:
         sys.stderr.write('ERROR: libvirt: %s\n' % e.get_error_message())
         return 1
-    except KeyboardInterrupt:
-        return 130
     if buffered is not None:
         sys.stdout.flush()
         buffered.flush_to(sys.stderr)
