@@ -874,7 +874,7 @@ def check_pcpu_intruders(facts, spec, process, tasks=None):
             'processes%(rt)s and %(k)d unbound kernel threads may run '
             'there: %(list)s') % {
                 'p': pcpu, 'prio': prio,
-                'n': len(users) + len({t.pid for t in preempt}),
+                'n': len(set(users) | {t.pid for t in preempt}),
                 'rt': (_(' (%d threads at or above the vCPU\'s priority)') %
                        len(preempt)) if preempt else '',
                 'k': len(kernel), 'list': _bounded(named)}
