@@ -69,7 +69,8 @@ _FLAVOR_ONLY_PROPS = {
         '(an operator choice); an image can only choose which vCPUs are '
         'real time, with hw_cpu_realtime_mask'),
 }
-_INDEXED_RE = re.compile(r'^(%s)\.(0|[1-9]\d{0,2})$' % '|'.join(_INDEXED_PROPS))
+_INDEXED_RE = re.compile(r'^(%s)\.(%s)$' % (
+    '|'.join(_INDEXED_PROPS), hardware_parse.NUMA_NODE_PATTERN))
 # The most characters (UTF-8 bytes for os_command_line) a value of each
 # string property may have; every string value must also be XML-safe, as
 # it may end up in domain XML (os_command_line does, verbatim). CPU masks
@@ -94,13 +95,20 @@ _HV_TYPES = (
     'baremetal', 'bhyve', 'docker', 'fake', 'hyperv', 'ironic', 'kqemu',
     'kvm', 'lxc', 'lxd', 'openvz', 'parallels', 'phyp', 'qemu', 'test',
     'uml', 'vbox', 'vz', 'vmware', 'xen', 'zvm', 'prsm')
-# Old spellings upstream still reads, lower-cased first (upstream's
-# canonicalize()).
+# Enums upstream reads in any case (lower-cased first), and the old
+# spellings it still maps (upstream's canonicalize()).
 _ALIASES = {
     'arch': {'i386': 'i686', 'i486': 'i686', 'i586': 'i686',
              'x86_32': 'i686', 'x86_32p': 'i686', 'amd64': 'x86_64'},
     'hv': {'xapi': 'xen'},
     'vm_mode': {'pv': 'xen', 'hv': 'hvm', 'baremetal': 'hvm'},
+    # VMware adapter names, as upstream still reads them.
+    'scsi': {'lsilogicsas': 'lsisas1068', 'paravirtual': 'vmpvscsi'},
+    'vif': {'virtuale1000': 'e1000', 'virtuale1000e': 'e1000e',
+            'virtualpcnet32': 'pcnet', 'virtualsriovethernetcard': 'sriov',
+            'virtualvmxnet': 'vmxnet', 'virtualvmxnet3': 'vmxnet3'},
+    # Only case differs.
+    'os_type': {},
 }
 _NO_MEM_ENCRYPTION = _('the guest memory would not be encrypted; this driver '
                        'does not build AMD SEV or Intel TDX guests')
@@ -214,7 +222,8 @@ _OTHER_PROPS = {
     'hw_rescue_device': _enum('cdrom', 'disk', 'floppy', 'fs', 'lun'),
     'hw_rng_model': _enum('virtio'),
     'hw_scsi_model': _enum('buslogic', 'ibmvscsi', 'lsilogic', 'lsisas1068',
-                           'lsisas1078', 'virtio-scsi', 'vmpvscsi'),
+                           'lsisas1078', 'virtio-scsi', 'vmpvscsi',
+                           alias='scsi'),
     'hw_serial_port_count': _int(),
     'hw_sound_model': _enum('sb16', 'es1370', 'pcspk', 'ac97', 'ich6',
                             'ich9', 'usb', 'virtio'),
@@ -225,7 +234,7 @@ _OTHER_PROPS = {
     'hw_video_ram': _int(),
     'hw_vif_model': _enum('virtio', 'ne2k_pci', 'pcnet', 'rtl8139', 'e1000',
                           'e1000e', 'netfront', 'spapr-vlan', 'lan9118',
-                          'sriov', 'vmxnet', 'vmxnet3', 'igb'),
+                          'sriov', 'vmxnet', 'vmxnet3', 'igb', alias='vif'),
     'hw_vif_multiqueue_enabled': _bool(),
     'hw_virtio_packed_ring': _bool(),
     'hw_watchdog_action': _enum('none', 'pause', 'poweroff', 'reset',
@@ -254,7 +263,7 @@ _OTHER_PROPS = {
     'os_require_quiesce': _bool(),
     'os_skip_agent_inject_files_at_boot': _bool(),
     'os_skip_agent_inject_ssh': _bool(),
-    'os_type': _enum('linux', 'windows'),
+    'os_type': _enum('linux', 'windows', alias='os_type'),
     # Read by nova-compute outside ImageMetaProps: the graceful shutdown
     # timeout in seconds.
     'os_shutdown_timeout': _int(),
@@ -681,10 +690,9 @@ class ImageMetaProps(base.NovaObject):
 
     @staticmethod
     def _coerce_element(name, key, value):
-        # Imported here: hardware imports objects at module level.
-        from nova.virt import hardware
-        parse = (hardware.parse_property_cpu_spec if name == 'hw_numa_cpus'
-                 else hardware.parse_property_memory_mb)
+        parse = (hardware_parse.parse_property_cpu_spec
+                 if name == 'hw_numa_cpus'
+                 else hardware_parse.parse_property_memory_mb)
         try:
             return parse(key, value)
         except exception.InvalidProperty as e:

@@ -5,9 +5,9 @@ topology, PMU, locked memory) are applied by this driver; the other keys
 Nova knows are validated with the same rules so that real flavors are
 accepted, and each says what this driver does with it (see base.APPLIED ...).
 
-Each value is given its meaning by nova.virt.hardware (imported when a value
-is checked, since hardware imports nova.objects); this module only says which
-parser a key uses and adds the rules that hold for one key on its own. Rules
+Each value is given its meaning by nova.virt.hardware's parsers (from
+nova.virt.hardware_parse); this module only says which parser a key uses
+and adds the rules that hold for one key on its own. Rules
 that tie keys together (real time needs a dedicated CPU policy, the mask must
 leave a non-real-time vCPU, one hw:numa_cpus.N per node ...) need the whole
 flavor and are hardware.numa_get_constraints' job.
@@ -24,14 +24,15 @@ _MAX_VCPUS = hardware_parse.MAX_GUEST_VCPUS
 
 # A guest NUMA node number, written without leading zeros.
 _NODE = base.ExtraSpecParameter(
-    name='N', pattern='0|[1-9][0-9]{0,2}',
+    name='N', pattern=hardware_parse.NUMA_NODE_PATTERN,
     description='The guest NUMA node number, counting from 0; it must be '
                 'below hw:numa_nodes.')
 
 
 def _hardware():
-    from nova.virt import hardware
-    return hardware
+    # The parsers live in hardware_parse (re-exported by hardware), which
+    # imports no objects: no import cycle, nothing loaded lazily.
+    return hardware_parse
 
 
 def _parse_realtime(name, value):
