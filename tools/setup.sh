@@ -29,7 +29,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 echo ">>> installing nova-realtime into .venv"
-.venv/bin/python -m pip install -q -r requirements.txt -e . 2>&1 | grep -v '^WARNING: Location' || true
+# setuptools warns about editable installs in general (not about this
+# package): informational only, so silenced for the build backend.
+PYTHONWARNINGS=ignore .venv/bin/python -m pip install -q -r requirements.txt -e . 2>&1 | grep -v '^WARNING: Location' || true
 if [ "${1:-}" = "--test" ]; then
     .venv/bin/python -m pip install -q tox -r test-requirements.txt 2>&1 | grep -v '^WARNING: Location' || true
 fi
