@@ -44,12 +44,87 @@ class InvalidProperty(Invalid):
     msg_fmt = _("%(name)s=%(value)r is invalid: %(reason)s")
 
 
-class InvalidRealtimeMask(InvalidProperty):
-    pass
+# The classes below carry upstream Nova's names (what callers and tests
+# written against upstream catch) but this tree's keyword arguments and
+# messages: each names the key, its value and the rule (InvalidProperty) or
+# both keys and values (PropertyConflict).
+
+
+class RealtimeMaskNotFoundOrInvalid(InvalidProperty):
+    """hw:cpu_realtime_mask / hw_cpu_realtime_mask is malformed, names a
+    vCPU the flavor lacks, or leaves no (or only) real-time vCPUs."""
 
 
 class RealtimeConfigurationInvalid(InvalidProperty):
-    pass
+    """Real time asked without dedicated (or mixed) CPUs, or with an
+    emulator threads policy the host cannot honour."""
+
+
+class InvalidCPUAllocationPolicy(InvalidProperty):
+    """hw:cpu_policy / hw_cpu_policy is not shared, dedicated or mixed."""
+
+
+class InvalidCPUThreadAllocationPolicy(InvalidProperty):
+    """hw:cpu_thread_policy is not prefer, isolate or require."""
+
+
+class CPUThreadPolicyConfigurationInvalid(InvalidProperty):
+    """A CPU thread policy without dedicated (or mixed) CPUs."""
+
+
+class InvalidEmulatorThreadsPolicy(InvalidProperty):
+    """hw:emulator_threads_policy is not share or isolate."""
+
+
+class BadRequirementEmulatorThreadsPolicy(InvalidProperty):
+    """An emulator threads policy without dedicated (or mixed) CPUs."""
+
+
+class RequiredMixedInstancePolicy(InvalidProperty):
+    """hw:cpu_dedicated_mask without hw:cpu_policy=mixed."""
+
+
+class RequiredMixedOrRealtimeCPUMask(InvalidProperty):
+    """hw:cpu_policy=mixed needs exactly one of hw:cpu_dedicated_mask and
+    a real-time mask."""
+
+
+class InvalidMixedInstanceDedicatedMask(InvalidProperty):
+    """hw:cpu_dedicated_mask is malformed, names a vCPU the flavor lacks,
+    or leaves no dedicated or no shared vCPU."""
+
+
+class MemoryPageSizeInvalid(InvalidProperty):
+    """hw:mem_page_size / hw_mem_page_size is no page size."""
+
+
+class InvalidNUMANodesNumber(InvalidProperty):
+    """hw:numa_nodes / hw_numa_nodes is not 1 to the flavor's vCPUs."""
+
+
+class ImageNUMATopologyIncomplete(InvalidProperty):
+    """A per-node NUMA split misses a node's vCPUs or memory."""
+
+
+class ImageNUMATopologyAsymmetric(InvalidProperty):
+    """vCPUs or memory do not divide evenly over the NUMA nodes."""
+
+
+class ImageNUMATopologyCPUOutOfRange(InvalidProperty):
+    """A per-node vCPU list names a vCPU the flavor lacks (or a node that
+    does not exist)."""
+
+
+class ImageNUMATopologyCPUDuplicates(InvalidProperty):
+    """A vCPU is in two guest NUMA nodes."""
+
+
+class ImageNUMATopologyCPUsUnassigned(InvalidProperty):
+    """A vCPU is in no guest NUMA node."""
+
+
+class ImageNUMATopologyMemoryOutOfRange(InvalidProperty):
+    """The per-node memory does not add up to the flavor's."""
 
 
 class PropertyConflict(Invalid):
@@ -57,6 +132,22 @@ class PropertyConflict(Invalid):
 
     msg_fmt = _("flavor %(flavor_key)s=%(flavor_value)r conflicts with image "
                 "%(image_key)s=%(image_value)r: %(reason)s")
+
+
+class ImageCPUPinningForbidden(PropertyConflict):
+    """The image asks a CPU policy the flavor forbids."""
+
+
+class ImageCPUThreadPolicyForbidden(PropertyConflict):
+    """The image asks a CPU thread policy other than the flavor's."""
+
+
+class ImageNUMATopologyForbidden(PropertyConflict):
+    """Both flavor and image set a NUMA layout."""
+
+
+class MemoryPageSizeForbidden(PropertyConflict):
+    """The image asks a page size the flavor does not leave open."""
 
 
 class ImageMetaPropInvalid(InvalidProperty):

@@ -27,45 +27,32 @@ The emulator pCPU of ``isolate`` follows the guest's thread policy: a whole
 core of its own under isolate, the next thread under require/prefer.
 """
 
+import typing as ty
+
 from nova import exception
 from nova.i18n import _
 from nova import objects
 from nova.objects import fields
 from nova.virt.hardware_parse import format_cpu_spec
-from nova.virt.hardware_parse import get_cpu_shared_set
 from nova.virt.hardware_parse import MEMPAGES_ANY
 from nova.virt.hardware_parse import MEMPAGES_LARGE
 from nova.virt.hardware_parse import MEMPAGES_SMALL
 from nova.virt.hardware_parse import SMALLEST_PAGE_KB
 
+DEDICATED = fields.CPUAllocationPolicy.DEDICATED
+MIXED = fields.CPUAllocationPolicy.MIXED
+# Policies whose guests have pinned (dedicated) vCPUs.
+PINNED_POLICIES = (DEDICATED, MIXED)
 ISOLATE = fields.CPUThreadAllocationPolicy.ISOLATE
 REQUIRE = fields.CPUThreadAllocationPolicy.REQUIRE
 EMULATOR_ISOLATE = fields.CPUEmulatorThreadsPolicy.ISOLATE
 EMULATOR_SHARE = fields.CPUEmulatorThreadsPolicy.SHARE
 
+# oslo.versionedobjects classes carry no type information.
+NUMATopology = ty.Any
+InstanceNUMATopology = ty.Any
+
 _NO_FIT = object()
-
-
-def _build(cls, **values):
-    """``cls(**values)`` without the per-field overhead of the object API.
-
-    Building the fitted cells through the normal constructor (coercing every
-    element, deep-copying every default) costs as much as the whole fit, so
-    the values (already of the fields' types: ints, sets of ints, dicts of
-    int to int, objects, None) go straight into oslo.versionedobjects'
-    storage attributes. Fields not given get their defaults the normal way,
-    and every given field is marked changed, as the constructor would.
-    test_hardware_fit checks the result against the constructor's.
-    """
-    obj = cls.__new__(cls)
-    obj._context = None
-    obj._changed_fields = set(values)
-    for name, value in values.items():
-        setattr(obj, '_obj_' + name, value)
-    missing = [name for name in cls.fields if name not in values]
-    if missing:
-        obj.obj_set_defaults(*missing)
-    return obj
 
 
 class _HostCell(object):
@@ -303,16 +290,61 @@ class _LazyHosts(object):
         return self._built[index]
 
 
-def numa_fit_instance_to_host(host_topology, instance_topology):
+def _check_pci(pci_requests: ty.Any, pci_stats: ty.Any) -> None:
+    requests = getattr(pci_requests, 'requests', pci_requests)
+    if requests or pci_stats is not None:
+        raise NotImplementedError(
+            _('numa_fit_instance_to_host: PCI devices are not supported by '
+              'nova-realtime; pci_requests and pci_stats must be None (or '
+              'no requests)'))
+
+
+def _within_limits(limits: ty.Any, host: '_HostCell', count: int,
+                   memory: int) -> bool:
+    """Upstream's allocation ratio ceilings, for cells with ``count``
+    floating vCPUs (shared or mixed).
+
+    The host cells here track no floating CPU usage, so the CPU ratio
+    bounds one guest cell's vCPUs by the host cell's shared CPUs times
+    cpu_allocation_ratio; memory_usage plus the guest cell's memory must
+    stay within memory times ram_allocation_ratio. Limits only refuse:
+    a free-memory shortage is never overcommitted.
+    """
+    cpu_ratio = getattr(limits, 'cpu_allocation_ratio', None)
+    if cpu_ratio is not None and \
+            count > len(host.cell.cpuset) * cpu_ratio:
+        return False
+    ram_ratio = getattr(limits, 'ram_allocation_ratio', None)
+    if ram_ratio is not None and \
+            host.cell.memory_usage + memory > host.cell.memory * ram_ratio:
+        return False
+    return True
+
+
+def numa_fit_instance_to_host(
+        host_topology: NUMATopology,
+        instance_topology: InstanceNUMATopology,
+        provider_mapping: ty.Optional[ty.Dict[str, ty.List[str]]] = None,
+        limits: ty.Any = None,
+        pci_requests: ty.Any = None,
+        pci_stats: ty.Any = None) -> ty.Optional[InstanceNUMATopology]:
     """Fit a requested guest NUMA topology to a host; None when it can't.
 
     Returns a new InstanceNUMATopology (inputs untouched) whose cells each
-    sit on a distinct host cell (``host_node``), with ``pagesize`` the chosen
-    page size in KiB (None when none was asked) and, for dedicated cells,
-    ``cpu_pinning`` {vCPU: pCPU} over free pCPUs of the host cell's
-    pcpuset, plus ``cpuset_reserved`` on cell 0 for isolated emulator
-    threads.
+    sit on a distinct host cell (``host_node``; ``id`` stays the guest
+    cell's), with ``pagesize`` the chosen page size in KiB (None when none
+    was asked) and, for dedicated cells, ``cpu_pinning`` {vCPU: pCPU} over
+    free pCPUs of the host cell's pcpuset, plus ``cpuset_reserved`` on cell
+    0 for isolated emulator threads.
+
+    Upstream's signature: ``provider_mapping`` only routes PCI requests and
+    is ignored; ``limits`` (a NUMATopologyLimits or anything with
+    cpu_allocation_ratio / ram_allocation_ratio) bounds the cells with
+    floating vCPUs as _within_limits says; PCI is not supported, so
+    ``pci_requests`` with requests or a ``pci_stats`` raise
+    NotImplementedError.
     """
+    _check_pci(pci_requests, pci_stats)
     if host_topology is None or instance_topology is None:
         return None
     guest_cells = list(instance_topology.cells)
@@ -326,8 +358,9 @@ def numa_fit_instance_to_host(host_topology, instance_topology):
              cell.pagesize, cell.memory,
              cell.cpu_pinning_requested and bool(cell.cpuset))
             for index, cell in enumerate(guest_cells)]
+    floating = [len(cell.cpuset) for cell in guest_cells]
 
-    def fits(guest, position):
+    def fits(guest: int, position: int) -> bool:
         count, dedicated, thread_policy, pagesize, memory, floats = \
             asks[guest]
         host = hosts[position]
@@ -335,6 +368,8 @@ def numa_fit_instance_to_host(host_topology, instance_topology):
         # shared CPUs: there must be some.
         return (host.cpus_fit(count, dedicated, thread_policy) and
                 (not floats or host.has_shared_cpus()) and
+                (limits is None or not floating[guest] or
+                 _within_limits(limits, host, floating[guest], memory)) and
                 host.choose_pagesize(pagesize, memory) is not _NO_FIT)
 
     matching = _match(len(guest_cells), len(host_cells), fits)
@@ -353,8 +388,7 @@ def numa_fit_instance_to_host(host_topology, instance_topology):
             pinning = dict(zip(vcpus, pcpus))
             if count > len(vcpus):
                 reserved = set(pcpus[len(vcpus):])
-        fitted_cells.append(_build(
-            objects.InstanceNUMACell,
+        fitted_cells.append(objects.InstanceNUMACell(
             id=cell.id, cpuset=set(cell.cpuset), pcpuset=set(cell.pcpuset),
             memory=memory,
             pagesize=host.choose_pagesize(pagesize, memory),
@@ -362,17 +396,17 @@ def numa_fit_instance_to_host(host_topology, instance_topology):
             cpu_pinning=pinning, cpuset_reserved=reserved,
             host_node=host.id))
     realtime = instance_topology.realtime_cpus
-    return _build(
-        objects.InstanceNUMATopology, cells=fitted_cells,
+    return objects.InstanceNUMATopology(
+        cells=fitted_cells,
         emulator_threads_policy=instance_topology.emulator_threads_policy,
         realtime_cpus=set(realtime) if realtime is not None else None)
 
 
-def _host_cells_by_id(host_topology):
+def _host_cells_by_id(host_topology: NUMATopology) -> ty.Dict[int, ty.Any]:
     return {cell.id: cell for cell in host_topology.cells}
 
 
-def _cell_claim(host_cell, cell):
+def _cell_claim(host_cell: ty.Any, cell: ty.Any) -> ty.Set[int]:
     """Host pCPUs one fitted guest cell takes from ``host_cell``."""
     pcpus = set((cell.cpu_pinning or {}).values())
     pcpus |= cell.cpuset_reserved or set()
@@ -382,47 +416,68 @@ def _cell_claim(host_cell, cell):
     return pcpus
 
 
-def _fitted_host_cell(by_id, cell):
-    host_cell = by_id.get(cell.host_node)
+def _host_node(cell: ty.Any) -> int:
+    # host_node, set by numa_fit_instance_to_host; a topology fitted the
+    # upstream way carries the host cell in ``id``.
+    return cell.host_node if cell.host_node is not None else cell.id
+
+
+def _fitted_host_cell(by_id: ty.Dict[int, ty.Any], cell: ty.Any) -> ty.Any:
+    host_cell = by_id.get(_host_node(cell))
     if host_cell is None:
         raise exception.InternalError(
             reason=_('guest NUMA node %(node)s is fitted to host NUMA node '
                      '%(host)s, which this host does not have') %
-            {'node': cell.id, 'host': cell.host_node})
+            {'node': cell.id, 'host': _host_node(cell)})
     return host_cell
 
 
-def numa_claimed_pcpus(host_topology, fitted):
+def numa_claimed_pcpus(host_topology: NUMATopology,
+                       fitted: InstanceNUMATopology) -> ty.Set[int]:
     """Every host pCPU a fitted guest takes.
 
     The pinned pCPUs, the reserved emulator pCPU, and for the isolate and
     require thread policies every SMT sibling of those (kept from others).
     """
     by_id = _host_cells_by_id(host_topology)
-    claimed = set()
+    claimed: ty.Set[int] = set()
     for cell in fitted.cells:
         claimed |= _cell_claim(_fitted_host_cell(by_id, cell), cell)
     return claimed
 
 
-def numa_usage_from_instances(host_topology, fitted_instances):
-    """A new host topology with the usage of ``fitted_instances`` added.
+def numa_usage_from_instance_numa(host_topology: NUMATopology,
+                                  instance_topology: InstanceNUMATopology,
+                                  free: bool = False) -> NUMATopology:
+    """A new host topology with one fitted guest's usage added (or, with
+    ``free``, removed); ``host_topology`` itself is untouched.
 
-    Adds each guest's claimed pCPUs to pinned_cpus, small-page memory to
+    Adds the guest's claimed pCPUs to pinned_cpus, small-page memory to
     memory_usage (and to the smallest page pool, when listed), huge pages to
-    their pool's ``used``. A pCPU claimed twice (already pinned, or by two
-    of these guests) raises InternalError: two real-time vCPUs on one pCPU
-    is a fault to surface, not to count. Memory beyond a pool's size is
-    recorded as is (the guests exist; the pool then simply has no room).
+    their pool's ``used``. A pCPU claimed twice (already pinned) raises
+    InternalError: two real-time vCPUs on one pCPU is a fault to surface,
+    not to count; so does freeing a pCPU that is not pinned. Memory beyond a
+    pool's size is recorded as is (the guest exists; the pool then simply
+    has no room); freed memory stops at zero. Either topology None: the
+    host topology is returned as it is.
     """
+    if host_topology is None or instance_topology is None:
+        return host_topology
     usage = host_topology.obj_clone()
     by_id = _host_cells_by_id(usage)
-    for fitted in fitted_instances:
-        if fitted is None:
-            continue
-        for cell in fitted.cells:
-            host_cell = _fitted_host_cell(by_id, cell)
-            claim = _cell_claim(host_cell, cell)
+    sign = -1 if free else 1
+    for cell in instance_topology.cells:
+        host_cell = _fitted_host_cell(by_id, cell)
+        claim = _cell_claim(host_cell, cell)
+        if free:
+            missing = claim - host_cell.pinned_cpus
+            if missing:
+                raise exception.InternalError(
+                    reason=_('host pCPU %(cpus)s of host NUMA node %(host)d '
+                             'is not pinned, so it cannot be freed') %
+                    {'cpus': format_cpu_spec(missing), 'host': host_cell.id})
+            host_cell.pinned_cpus = set(host_cell.pinned_cpus) - claim
+        else:
             twice = claim & host_cell.pinned_cpus
             if twice:
                 raise exception.InternalError(
@@ -431,16 +486,17 @@ def numa_usage_from_instances(host_topology, fitted_instances):
                              'emulator thread') %
                     {'cpus': format_cpu_spec(twice), 'host': host_cell.id})
             host_cell.pinned_cpus = set(host_cell.pinned_cpus) | claim
-            _add_memory_usage(host_cell, cell)
+        _add_memory_usage(host_cell, cell, sign)
     return usage
 
 
-def _add_memory_usage(host_cell, cell):
+def _add_memory_usage(host_cell: ty.Any, cell: ty.Any, sign: int) -> None:
     sizes = [pages.size_kb for pages in host_cell.mempages]
     small_kb = min(sizes) if sizes else SMALLEST_PAGE_KB
     pagesize = cell.pagesize
     if pagesize is None or pagesize < 0 or pagesize == small_kb:
-        host_cell.memory_usage = host_cell.memory_usage + cell.memory
+        host_cell.memory_usage = max(
+            0, host_cell.memory_usage + sign * cell.memory)
         pagesize = small_kb
     pool = host_cell.pages(pagesize)
     if pool is None:
@@ -450,13 +506,16 @@ def _add_memory_usage(host_cell, cell):
             reason=_('guest NUMA node %(node)d uses %(size)d KiB pages, '
                      'which host NUMA node %(host)d does not have') %
             {'node': cell.id, 'size': pagesize, 'host': host_cell.id})
-    pool.used = pool.used + cell.memory * 1024 // pagesize
+    pool.used = max(0, pool.used + sign * (cell.memory * 1024 // pagesize))
 
 
-def get_emulator_thread_pcpus(fitted):
+def get_emulator_thread_pcpus(fitted: InstanceNUMATopology,
+                              shared_set: ty.Optional[ty.Set[int]] = None
+                              ) -> ty.Set[int]:
     """Host pCPUs the emulator threads of a fitted guest should run on.
 
-    isolate: the reserved pCPU. share: [compute] cpu_shared_set; when unset,
+    isolate: the reserved pCPU. share: ``shared_set``, the host's [compute]
+    cpu_shared_set (the caller passes it: get_cpu_shared_set()); when None,
     a real-time guest is refused (its emulator threads would otherwise
     preempt real-time vCPUs) and any other guest uses all its pinned pCPUs.
     No policy: for a real-time guest the pCPUs of its non-real-time vCPUs,
@@ -475,9 +534,8 @@ def get_emulator_thread_pcpus(fitted):
                          'guest has no reserved pCPU (cpuset_reserved)'))
         return set(reserved)
     if policy == EMULATOR_SHARE:
-        shared = get_cpu_shared_set()
-        if shared is not None:
-            return shared
+        if shared_set is not None:
+            return set(shared_set)
         if fitted.is_realtime:
             raise exception.ConfigurationInvalid(
                 group='compute', option='cpu_shared_set', value=None,

@@ -1,8 +1,10 @@
 """Parsers of the strings operators and tenants write: CPU specs, flags, sizes.
 
-Part of nova.virt.hardware (import everything from there). Pure functions: the
-only outside state read is nova.conf for [compute] cpu_dedicated_set and
-cpu_shared_set.
+Part of nova.virt.hardware (import everything from there). Pure functions,
+but for get_cpu_dedicated_set(), get_cpu_shared_set() and
+get_host_cpu_sets(), which read [compute] cpu_dedicated_set and
+cpu_shared_set from nova.conf for the callers that build a host context; the
+rules take the host's CPU sets as an argument (HostCPUSets) instead.
 
 CPU specs are parsed as intervals first, and every bound is checked against
 MAX_CPU_NUMBER before any set is built, so a hostile ``^0-999999999`` costs
@@ -10,12 +12,26 @@ as little as ``^0``.
 """
 
 import re
+import typing as ty
 
 from nova import exception
 from nova.i18n import _
 import nova.conf
 
 CONF = nova.conf.CONF
+
+
+class HostCPUSets(ty.NamedTuple):
+    """The host CPUs guests may use, as the rules need them.
+
+    ``dedicated``: [compute] cpu_dedicated_set, ``shared``: [compute]
+    cpu_shared_set; each a set of host CPU numbers, None when unset. Built
+    by get_host_cpu_sets() from nova.conf, or directly (tests, tools).
+    """
+
+    dedicated: ty.Optional[ty.Set[int]] = None
+    shared: ty.Optional[ty.Set[int]] = None
+
 
 # Highest CPU number a spec may name (Linux's default NR_CPUS is 8192 on
 # large builds, but nova-realtime hosts stay far below this).
@@ -86,6 +102,12 @@ SMALLEST_PAGE_KB = 4
 # 1 TiB in KiB: bigger than any hardware page size; bounds the parser.
 _LARGEST_PAGE_KB = 1 << 30
 
+# A guest NUMA node number in a key (hw:numa_cpus.N, hw_numa_mem.N ...):
+# 0 to 999 without leading zeros, so that hw_numa_mem.01 cannot shadow
+# hw_numa_mem.1. [0-9] rather than \d: a non-ASCII digit (hw_numa_mem.1\u0660)
+# is no node number.
+NUMA_NODE_PATTERN = '0|[1-9][0-9]{0,2}'
+
 # One element of a CPU spec: optional '^', a number, optionally '-number'.
 # [0-9] rather than \d so that non-ASCII digits are refused.
 _CPU_SPEC_PART_RE = re.compile(
@@ -105,7 +127,7 @@ _PAGE_SIZE_RE = re.compile(
 _PAGE_UNIT_KB = {'': 1, 'k': 1, 'm': 1024, 'g': 1024 * 1024}
 
 
-def display_value(value, limit=DISPLAY_LENGTH):
+def display_value(value: ty.Any, limit: int = DISPLAY_LENGTH) -> ty.Any:
     """``value`` shortened for an error message: first ``limit`` chars + '…'.
 
     Non-strings are returned as they are unless their text is long (a huge
@@ -125,7 +147,7 @@ def display_value(value, limit=DISPLAY_LENGTH):
     return text[:limit] + '\u2026'
 
 
-def _int_text(value):
+def _int_text(value: int) -> str:
     # str() of an int over 4300 digits raises ValueError; those are shown
     # by their magnitude instead.
     try:
@@ -135,13 +157,13 @@ def _int_text(value):
             value.bit_length() * 0.30103)
 
 
-def xml_unsafe_char(text):
+def xml_unsafe_char(text: str) -> ty.Optional[str]:
     """The first character of ``text`` XML 1.0 cannot carry, or None."""
     match = _XML_UNSAFE_RE.search(text)
     return match.group(0) if match else None
 
 
-def is_xml_safe(text):
+def is_xml_safe(text: str) -> bool:
     """Whether ``text`` (a str) has only characters of XML 1.0's Char.
 
     False for NUL and the other C0 controls but tab, LF and CR, for lone
@@ -151,7 +173,7 @@ def is_xml_safe(text):
     return _XML_UNSAFE_RE.search(text) is None
 
 
-def xml_unsafe_reason(text):
+def xml_unsafe_reason(text: str) -> ty.Optional[str]:
     """Why ``text`` cannot go into XML, for an error message; None if it can."""
     char = xml_unsafe_char(text)
     if char is None:
@@ -161,8 +183,10 @@ def xml_unsafe_reason(text):
         'code': ord(char), 'pos': text.index(char)}
 
 
-def check_text(name, value, max_length=None, encoded=False,
-               error=exception.InvalidProperty):
+def check_text(name: str, value: ty.Any,
+               max_length: ty.Optional[int] = None, encoded: bool = False,
+               error: ty.Type[exception.NovaException] = (
+                   exception.InvalidProperty)) -> str:
     """Refuse a user string that is not a str, too long, or not XML-safe.
 
     ``name`` is the key (extra spec key, image property name, option) the
@@ -189,7 +213,7 @@ def check_text(name, value, max_length=None, encoded=False,
     return value
 
 
-def check_extra_spec_key(key):
+def check_extra_spec_key(key: ty.Any) -> str:
     """Refuse an extra spec key Nova's API would: 1-255 characters of
     letters, digits, '_', '-', '.', ' ' and ':'. Raises InvalidProperty."""
     check_text('extra spec key', key, MAX_KEY_LENGTH)
@@ -201,14 +225,14 @@ def check_extra_spec_key(key):
     return key
 
 
-def check_extra_spec(key, value):
+def check_extra_spec(key: ty.Any, value: ty.Any) -> None:
     """Key rules of check_extra_spec_key, and a value of at most
     MAX_EXTRA_SPEC_VALUE_LENGTH XML-safe characters (named by its key)."""
     check_extra_spec_key(key)
     check_text(key, value, MAX_EXTRA_SPEC_VALUE_LENGTH)
 
 
-def check_extra_spec_count(extra_specs):
+def check_extra_spec_count(extra_specs: ty.Sized) -> None:
     """At most MAX_EXTRA_SPECS extra specs; InvalidProperty naming both."""
     if len(extra_specs) > MAX_EXTRA_SPECS:
         raise exception.InvalidProperty(
@@ -217,8 +241,12 @@ def check_extra_spec_count(extra_specs):
             MAX_EXTRA_SPECS)
 
 
-def parse_bounded_int(name, value, minimum=None, maximum=None, rule=None,
-                      error=exception.InvalidProperty):
+def parse_bounded_int(name: str, value: ty.Any,
+                      minimum: ty.Optional[int] = None,
+                      maximum: ty.Optional[int] = None,
+                      rule: ty.Optional[str] = None,
+                      error: ty.Type[exception.NovaException] = (
+                          exception.InvalidProperty)) -> int:
     """A user string (or int) as an int, digits bounded before int().
 
     Accepts plain ASCII digits with an optional '-' and surrounding spaces
@@ -262,7 +290,7 @@ def parse_bounded_int(name, value, minimum=None, maximum=None, rule=None,
     return number
 
 
-def _parse_cpu_number(spec, part, digits):
+def _parse_cpu_number(spec: str, part: str, digits: str) -> int:
     # A 4096-digit number is cheap to convert, but the length test keeps
     # int() away from absurd inputs altogether.
     if len(digits.lstrip('0')) > len(str(MAX_CPU_NUMBER)):
@@ -277,14 +305,14 @@ def _parse_cpu_number(spec, part, digits):
     return number
 
 
-def _expand(intervals):
+def _expand(intervals: ty.List[ty.Tuple[int, int]]) -> ty.Set[int]:
     """Expand (start, end) intervals into a set of CPU numbers.
 
     Overlapping intervals are merged first, so each CPU is added once and
     the work stays bounded by MAX_CPU_NUMBER however often a spec repeats
     ``0-4095``.
     """
-    cpus = set()
+    cpus: ty.Set[int] = set()
     merged_end = -1
     for start, end in sorted(intervals):
         start = max(start, merged_end + 1)
@@ -294,7 +322,7 @@ def _expand(intervals):
     return cpus
 
 
-def parse_cpu_spec_parts(spec):
+def parse_cpu_spec_parts(spec: str) -> ty.Tuple[ty.Set[int], ty.Set[int]]:
     """Parse a CPU spec into ``(included, excluded)`` sets of CPU numbers.
 
     Elements are comma separated: ``n``, ``a-b`` (inclusive, a <= b), ``^n``
@@ -309,8 +337,8 @@ def parse_cpu_spec_parts(spec):
         raise exception.InvalidCPUSpec(
             spec=spec[:32] + '...', part=spec[:32] + '...',
             reason=_('longer than %d characters') % MAX_CPU_SPEC_LENGTH)
-    included = []
-    excluded = []
+    included: ty.List[ty.Tuple[int, int]] = []
+    excluded: ty.List[ty.Tuple[int, int]] = []
     for raw in spec.split(','):
         part = raw.strip()
         if not part:
@@ -333,7 +361,7 @@ def parse_cpu_spec_parts(spec):
     return _expand(included), _expand(excluded)
 
 
-def parse_cpu_spec(spec):
+def parse_cpu_spec(spec: str) -> ty.Set[int]:
     """Parse a CPU spec into the set of CPUs it includes minus those it excludes.
 
     ``'0-3,^2'`` -> ``{0, 1, 3}``. See parse_cpu_spec_parts for the grammar.
@@ -342,13 +370,13 @@ def parse_cpu_spec(spec):
     return included - excluded
 
 
-def format_cpu_spec(cpus, allow_ranges=True):
+def format_cpu_spec(cpuset: ty.Iterable[int], allow_ranges: bool = True) -> str:
     """Format CPU numbers as a spec: ``{0, 1, 2, 3, 5, 7, 8}`` -> ``0-3,5,7-8``.
 
     Sorted, duplicates dropped; ``''`` for no CPUs. With allow_ranges=False
     every CPU is listed (``0,1,2,3,5,7,8``).
     """
-    numbers = sorted(set(cpus))
+    numbers = sorted(set(cpuset))
     if not allow_ranges:
         return ','.join(str(cpu) for cpu in numbers)
     parts = []
@@ -363,7 +391,7 @@ def format_cpu_spec(cpus, allow_ranges=True):
     return ','.join(parts)
 
 
-def parse_property_cpu_spec(name, value):
+def parse_property_cpu_spec(name: str, value: ty.Any) -> ty.Set[int]:
     """parse_cpu_spec for a flavor or image property: InvalidProperty on error."""
     try:
         return parse_cpu_spec(value)
@@ -372,7 +400,7 @@ def parse_property_cpu_spec(name, value):
                                         reason=str(e))
 
 
-def parse_property_memory_mb(name, value):
+def parse_property_memory_mb(name: str, value: ty.Any) -> int:
     """A whole number of MiB, 1 to MAX_GUEST_MEMORY_MB (hw:numa_mem.N ...).
 
     Raises InvalidProperty naming ``name``.
@@ -384,7 +412,7 @@ def parse_property_memory_mb(name, value):
         MAX_GUEST_MEMORY_MB)
 
 
-def _parse_config_cpu_set(option):
+def _parse_config_cpu_set(option: str) -> ty.Optional[ty.Set[int]]:
     value = getattr(CONF.compute, option)
     if value is None or not value.strip():
         return None
@@ -400,7 +428,7 @@ def _parse_config_cpu_set(option):
     return cpus
 
 
-def _config_cpu_sets():
+def _config_cpu_sets() -> HostCPUSets:
     dedicated = _parse_config_cpu_set('cpu_dedicated_set')
     shared = _parse_config_cpu_set('cpu_shared_set')
     if dedicated and shared and dedicated & shared:
@@ -412,10 +440,10 @@ def _config_cpu_sets():
                      'dedicated to guests or shared, not both') %
             {'both': format_cpu_spec(dedicated & shared),
              'shared': CONF.compute.cpu_shared_set})
-    return dedicated, shared
+    return HostCPUSets(dedicated, shared)
 
 
-def get_cpu_dedicated_set():
+def get_cpu_dedicated_set() -> ty.Optional[ty.Set[int]]:
     """[compute] cpu_dedicated_set as a set of host CPUs, None when unset.
 
     Raises ConfigurationInvalid when it (or cpu_shared_set) is malformed,
@@ -424,7 +452,7 @@ def get_cpu_dedicated_set():
     return _config_cpu_sets()[0]
 
 
-def get_cpu_shared_set():
+def get_cpu_shared_set() -> ty.Optional[ty.Set[int]]:
     """[compute] cpu_shared_set as a set of host CPUs, None when unset.
 
     Same checks as get_cpu_dedicated_set.
@@ -432,7 +460,16 @@ def get_cpu_shared_set():
     return _config_cpu_sets()[1]
 
 
-def parse_realtime_flag(name, value):
+def get_host_cpu_sets() -> HostCPUSets:
+    """Both [compute] CPU sets, read and checked once, as a HostCPUSets.
+
+    What a caller on the compute host passes to the rules that depend on
+    the host (numa_get_constraints, get_emulator_thread_pcpus).
+    """
+    return _config_cpu_sets()
+
+
+def parse_realtime_flag(name: str, value: ty.Any) -> bool:
     """A yes/no property (``hw:cpu_realtime``) as a bool.
 
     Accepts yes/no, true/false, on/off, 1/0 in any case; anything else raises
@@ -451,7 +488,7 @@ def parse_realtime_flag(name, value):
         ', '.join(_TRUE_STRINGS + _FALSE_STRINGS))
 
 
-def parse_mem_page_size(name, value):
+def parse_mem_page_size(name: str, value: ty.Any) -> int:
     """A page size request as MEMPAGES_SMALL/LARGE/ANY or a size in KiB.
 
     ``small``, ``large``, ``any`` (any case), or a size: a bare number is

@@ -9,8 +9,9 @@ Host layout mimics Linux numbering on a 2-thread SMT machine: core ``c``
 has threads ``c`` and ``c + cores``; each NUMA cell owns a block of cores.
 The first core of every cell is the shared set (cpuset), the rest the
 dedicated set (pcpuset). "Nearly full" hosts are made by really fitting
-guests and feeding their usage back through numa_usage_from_instances until
-only five pCPUs per cell are left (two whole cores and one lone thread).
+guests and feeding their usage back through numa_usage_from_instance_numa
+until only five pCPUs per cell are left (two whole cores and one lone
+thread).
 """
 
 from nova import objects
@@ -145,7 +146,7 @@ def nearly_full(spec):
             fitted = hardware.numa_fit_instance_to_host(host, request)
             if fitted is None:
                 break
-            host = hardware.numa_usage_from_instances(host, [fitted])
+            host = hardware.numa_usage_from_instance_numa(host, fitted)
             placed += 1
         count += placed
     return host_to_spec(spec['name'], host), count

@@ -41,7 +41,6 @@ LOG = logging.getLogger(__name__)
 CLAIM_LOCK = 'host-resources'
 LOCK_PREFIX = 'nova-realtime-'
 
-SMALL_PAGE_KB = 4
 # Longest guest name: libvirt names its files NAME.xml, NAME.log... and a
 # file name is at most 255 bytes.
 MAX_NAME_BYTES = 200
@@ -107,7 +106,8 @@ class LibvirtDriver(object):
     @staticmethod
     def get_instance_constraints(flavor, image_meta):
         """Validate flavor + image; the requested InstanceNUMATopology."""
-        return hardware.numa_get_constraints(flavor, image_meta)
+        return hardware.numa_get_constraints(
+            flavor, image_meta, host_cpus=hardware.get_host_cpu_sets())
 
     def _claim(self, instance, request, host_topology=None):
         """Fit a validated request to the host; set instance.numa_topology.
@@ -599,7 +599,7 @@ def describe_no_fit(host_topology, request):
                 cell.cpuset)
         if wants_huge:
             huge = [pages for pages in cell.mempages
-                    if pages.size_kb > SMALL_PAGE_KB]
+                    if pages.size_kb > hardware.SMALLEST_PAGE_KB]
             text += ', ' + (', '.join(
                 _('%(free)d free %(size)d KiB pages') % {
                     'free': pages.free, 'size': pages.size_kb}
@@ -654,7 +654,7 @@ def _get_guest_cpu_config(flavor, topology, image_props=None,
     return guest_cpu.get_cpu(
         virt_type, CONF.libvirt.cpu_mode, CONF.libvirt.cpu_models,
         CONF.libvirt.cpu_model_extra_flags, realtime, topology=best,
-        numa_cells=[guest_cpu.get_numa_cell(cell, SMALL_PAGE_KB)
+        numa_cells=[guest_cpu.get_numa_cell(cell, hardware.SMALLEST_PAGE_KB)
                     for cell in cells],
         known_models=known_models, known_features=known_features)
 
@@ -745,7 +745,8 @@ def _get_guest_cputune(topology, host_topology, floating):
         # every dedicated (and real-time) pCPU.
         emulator = shared
     else:
-        emulator = hardware.get_emulator_thread_pcpus(topology)
+        emulator = hardware.get_emulator_thread_pcpus(
+            topology, hardware.get_cpu_shared_set())
     cputune.emulatorpin = vconfig.LibvirtConfigGuestCPUTuneEmulatorPin(
         cpuset=emulator)
     if topology.realtime_cpus:
@@ -776,7 +777,7 @@ def _get_guest_memory_backing(topology, extra_specs=None, image_props=None):
         return None
     by_size = {}
     for cell in topology.cells:
-        if cell.pagesize and cell.pagesize > SMALL_PAGE_KB:
+        if cell.pagesize and cell.pagesize > hardware.SMALLEST_PAGE_KB:
             by_size.setdefault(cell.pagesize, set()).add(cell.id)
     if not by_size and not topology.is_realtime and not locked:
         return None

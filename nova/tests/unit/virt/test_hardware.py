@@ -59,16 +59,30 @@ class CPUPolicyTest(_Base):
                                             hw_cpu_policy='shared'))
 
     def test_conflicts(self):
-        for flavor_value, image_value in (('dedicated', 'shared'),
-                                          ('shared', 'dedicated')):
-            e = self.assertRaises(exception.PropertyConflict, self.get,
-                                  {'hw:cpu_policy': flavor_value},
+        # Upstream's ImageCPUPinningForbidden: the image asks for more
+        # pinning than the flavor allows.
+        for flavor_value, image_value in (('shared', 'dedicated'),
+                                          ('shared', 'mixed'),
+                                          ('mixed', 'dedicated')):
+            e = self.assertRaises(exception.ImageCPUPinningForbidden,
+                                  self.get, {'hw:cpu_policy': flavor_value},
                                   hw_cpu_policy=image_value)
+            self.assertIsInstance(e, exception.PropertyConflict)
             self.assertMessage(e, 'hw:cpu_policy', repr(flavor_value),
                                'hw_cpu_policy', repr(image_value))
 
+    def test_flavor_policy_stands(self):
+        # As upstream: the image's choice under a flavor that pins at least
+        # as much is ignored.
+        for flavor_value, image_value in (('dedicated', 'shared'),
+                                          ('dedicated', 'mixed'),
+                                          ('mixed', 'shared')):
+            self.assertEqual(flavor_value,
+                             self.get({'hw:cpu_policy': flavor_value},
+                                      hw_cpu_policy=image_value))
+
     def test_invalid_flavor_value(self):
-        e = self.assertRaises(exception.InvalidProperty, self.get,
+        e = self.assertRaises(exception.InvalidCPUAllocationPolicy, self.get,
                               {'hw:cpu_policy': 'dedicate'})
         self.assertMessage(e, 'hw:cpu_policy', "'dedicate'", 'dedicated')
 
@@ -90,32 +104,44 @@ class ThreadAndEmulatorPolicyTest(_Base):
             make_image(hw_cpu_thread_policy='require')))
 
     def test_thread_policy_needs_dedicated(self):
+        # The getter only reads the policy (as upstream's);
+        # numa_get_constraints refuses it without pinning.
+        flavor = make_flavor(**{'hw:cpu_thread_policy': 'prefer'})
+        self.assertEqual('prefer', hardware.get_cpu_thread_policy_constraint(
+            flavor, make_image()))
         e = self.assertRaises(
-            exception.InvalidProperty,
-            hardware.get_cpu_thread_policy_constraint,
-            make_flavor(**{'hw:cpu_thread_policy': 'prefer'}), make_image())
+            exception.CPUThreadPolicyConfigurationInvalid,
+            hardware.numa_get_constraints, flavor, make_image())
         self.assertMessage(e, 'hw:cpu_thread_policy', "'prefer'",
                            'requires hw:cpu_policy=dedicated')
 
     def test_image_thread_policy_needs_dedicated(self):
         e = self.assertRaises(
-            exception.InvalidProperty,
-            hardware.get_cpu_thread_policy_constraint,
+            exception.CPUThreadPolicyConfigurationInvalid,
+            hardware.numa_get_constraints,
             make_flavor(**{'hw:cpu_policy': 'shared'}),
             make_image(hw_cpu_thread_policy='isolate'))
         self.assertMessage(e, 'hw_cpu_thread_policy', "'isolate'", 'shared')
 
     def test_thread_policy_conflict(self):
         e = self.assertRaises(
-            exception.PropertyConflict,
+            exception.ImageCPUThreadPolicyForbidden,
             hardware.get_cpu_thread_policy_constraint,
-            make_flavor(**specs(DEDICATED, hw__cpu_thread_policy='prefer')),
-            make_image(hw_cpu_thread_policy='isolate'))
+            make_flavor(**specs(DEDICATED, hw__cpu_thread_policy='isolate')),
+            make_image(hw_cpu_thread_policy='require'))
+        self.assertIsInstance(e, exception.PropertyConflict)
         self.assertMessage(e, 'hw:cpu_thread_policy', 'hw_cpu_thread_policy')
+
+    def test_flavor_prefer_stands(self):
+        # As upstream: under the flavor's prefer the image's choice is
+        # ignored.
+        self.assertEqual('prefer', hardware.get_cpu_thread_policy_constraint(
+            make_flavor(**specs(DEDICATED, hw__cpu_thread_policy='prefer')),
+            make_image(hw_cpu_thread_policy='isolate')))
 
     def test_thread_policy_invalid(self):
         e = self.assertRaises(
-            exception.InvalidProperty,
+            exception.InvalidCPUThreadAllocationPolicy,
             hardware.get_cpu_thread_policy_constraint,
             make_flavor(**specs(DEDICATED, hw__cpu_thread_policy='avoid')),
             make_image())
@@ -123,29 +149,55 @@ class ThreadAndEmulatorPolicyTest(_Base):
                            'prefer, isolate, require')
 
     def test_emulator_policy(self):
-        self.assertEqual('isolate', hardware.get_emulator_threads_constraint(
+        self.assertEqual('isolate', hardware.get_emulator_thread_policy_constraint(
             make_flavor(**specs(DEDICATED,
                                 hw__emulator_threads_policy='isolate')),
             make_image()))
-        self.assertEqual('share', hardware.get_emulator_threads_constraint(
+        self.assertEqual('share', hardware.get_emulator_thread_policy_constraint(
             make_flavor(**DEDICATED),
             make_image(hw_emulator_threads_policy='share')))
-        self.assertIsNone(hardware.get_emulator_threads_constraint(
+        self.assertIsNone(hardware.get_emulator_thread_policy_constraint(
             make_flavor(**DEDICATED), make_image()))
 
     def test_emulator_policy_needs_dedicated(self):
+        flavor = make_flavor(**{'hw:emulator_threads_policy': 'isolate'})
+        self.assertEqual('isolate',
+                         hardware.get_emulator_thread_policy_constraint(
+                             flavor))
         e = self.assertRaises(
-            exception.InvalidProperty,
-            hardware.get_emulator_threads_constraint,
-            make_flavor(**{'hw:emulator_threads_policy': 'isolate'}),
-            make_image())
+            exception.BadRequirementEmulatorThreadsPolicy,
+            hardware.numa_get_constraints, flavor, make_image())
         self.assertMessage(e, 'hw:emulator_threads_policy', "'isolate'",
                            'requires hw:cpu_policy=dedicated')
+
+    def test_emulator_share_needs_dedicated(self):
+        # Deliberately stricter than upstream, which ignores share without
+        # pinning: a policy that cannot take effect is refused.
+        self.assertRaises(
+            exception.BadRequirementEmulatorThreadsPolicy,
+            hardware.numa_get_constraints,
+            make_flavor(**{'hw:emulator_threads_policy': 'share'}),
+            make_image())
+
+    def test_emulator_policy_invalid(self):
+        e = self.assertRaises(
+            exception.InvalidEmulatorThreadsPolicy,
+            hardware.get_emulator_thread_policy_constraint,
+            make_flavor(**specs(DEDICATED,
+                                hw__emulator_threads_policy='shared')))
+        self.assertMessage(e, 'hw:emulator_threads_policy', "'shared'")
+
+    def test_emulator_policy_from_image(self):
+        # Deliberate extension: upstream reads the flavor only.
+        self.assertEqual('isolate',
+                         hardware.get_emulator_thread_policy_constraint(
+                             make_flavor(**DEDICATED),
+                             make_image(hw_emulator_threads_policy='isolate')))
 
     def test_emulator_policy_conflict(self):
         e = self.assertRaises(
             exception.PropertyConflict,
-            hardware.get_emulator_threads_constraint,
+            hardware.get_emulator_thread_policy_constraint,
             make_flavor(**specs(DEDICATED,
                                 hw__emulator_threads_policy='isolate')),
             make_image(hw_emulator_threads_policy='share'))
@@ -234,10 +286,10 @@ class RealtimeTest(_Base):
         self.assertMessage(e, 'hw_cpu_realtime', 'hw:cpu_realtime')
 
     def test_malformed_mask_is_an_error_even_when_off(self):
-        e = self.assertRaises(exception.InvalidRealtimeMask, self.get,
+        e = self.assertRaises(exception.RealtimeMaskNotFoundOrInvalid, self.get,
                               DEDICATED, hw_cpu_realtime_mask='^x')
         self.assertMessage(e, 'hw_cpu_realtime_mask', "'^x'")
-        e = self.assertRaises(exception.InvalidRealtimeMask, self.get,
+        e = self.assertRaises(exception.RealtimeMaskNotFoundOrInvalid, self.get,
                               {'hw:cpu_realtime_mask': '0-'})
         self.assertMessage(e, 'hw:cpu_realtime_mask', "'0-'")
 
@@ -272,49 +324,54 @@ class RealtimeTest(_Base):
 
     def test_broken_flavor_mask_caught_even_when_image_overrides(self):
         e = self.assertRaises(
-            exception.InvalidRealtimeMask, self.get,
+            exception.RealtimeMaskNotFoundOrInvalid, self.get,
             specs(REALTIME, hw__cpu_realtime_mask='^a'),
             hw_cpu_realtime_mask='^0')
         self.assertMessage(e, 'hw:cpu_realtime_mask', "'^a'")
 
     def test_no_realtime_vcpu_left(self):
-        e = self.assertRaises(exception.InvalidRealtimeMask, self.get,
+        e = self.assertRaises(exception.RealtimeMaskNotFoundOrInvalid, self.get,
                               specs(REALTIME, hw__cpu_realtime_mask='^0-3'))
         self.assertMessage(e, 'hw:cpu_realtime_mask', "'^0-3'",
                            'leaves no real-time vCPU in a 4-vCPU flavor')
-        e = self.assertRaises(exception.InvalidRealtimeMask, self.get,
+        e = self.assertRaises(exception.RealtimeMaskNotFoundOrInvalid, self.get,
                               specs(REALTIME, hw__cpu_realtime_mask='1,^1'))
         self.assertMessage(e, 'leaves no real-time vCPU')
 
     def test_error_names_image_key(self):
-        e = self.assertRaises(exception.InvalidRealtimeMask, self.get,
+        e = self.assertRaises(exception.RealtimeMaskNotFoundOrInvalid, self.get,
                               REALTIME, hw_cpu_realtime_mask='^0-3')
         self.assertEqual('hw_cpu_realtime_mask', e.kwargs['name'])
         self.assertMessage(e, 'hw_cpu_realtime_mask', "'^0-3'")
 
     def test_one_vcpu_default_mask(self):
-        e = self.assertRaises(exception.InvalidRealtimeMask, self.get,
+        e = self.assertRaises(exception.RealtimeMaskNotFoundOrInvalid, self.get,
                               REALTIME, vcpus=1)
         self.assertMessage(e, "'^0'", 'leaves no real-time vCPU in a '
                            '1-vCPU flavor')
 
     def test_vcpu_outside_flavor(self):
         for mask in ('^4', '1-4', '^0,9', '0-5,^0'):
-            e = self.assertRaises(exception.InvalidRealtimeMask, self.get,
+            e = self.assertRaises(exception.RealtimeMaskNotFoundOrInvalid, self.get,
                                   specs(REALTIME, hw__cpu_realtime_mask=mask))
             self.assertMessage(e, 'hw:cpu_realtime_mask', repr(mask),
                                'outside 0-3 of this 4-vCPU flavor')
 
     def test_empty_mask(self):
-        e = self.assertRaises(exception.InvalidRealtimeMask, self.get,
+        e = self.assertRaises(exception.RealtimeMaskNotFoundOrInvalid, self.get,
                               specs(REALTIME, hw__cpu_realtime_mask=' '))
         self.assertMessage(e, 'hw:cpu_realtime_mask', 'is empty')
 
     def test_needs_dedicated(self):
         for cpu_specs in ({}, {'hw:cpu_policy': 'shared'}):
+            flavor_specs = specs(cpu_specs, hw__cpu_realtime='yes')
+            # As upstream, the getter leaves the CPU policy to
+            # numa_get_constraints.
+            self.assertEqual({1, 2, 3}, self.get(flavor_specs))
             e = self.assertRaises(
-                exception.RealtimeConfigurationInvalid, self.get,
-                specs(cpu_specs, hw__cpu_realtime='yes'))
+                exception.RealtimeConfigurationInvalid,
+                hardware.numa_get_constraints,
+                make_flavor(**flavor_specs), make_image())
             self.assertMessage(
                 e, "hw:cpu_realtime='yes'",
                 'hw:cpu_realtime=yes requires hw:cpu_policy=dedicated')
@@ -325,7 +382,7 @@ class RealtimeTest(_Base):
 
     def test_all_realtime_needs_emulator_placement(self):
         e = self.assertRaises(
-            exception.RealtimeConfigurationInvalid, self.get,
+            exception.RealtimeMaskNotFoundOrInvalid, self.get,
             specs(REALTIME, hw__cpu_realtime_mask='0-3'))
         self.assertMessage(e, 'hw:cpu_realtime_mask', "'0-3'",
                            'all 4 vCPUs real time', 'isolate')
@@ -343,15 +400,41 @@ class RealtimeTest(_Base):
     def test_share_needs_cpu_shared_set(self):
         flavor_specs = specs(REALTIME, hw__cpu_realtime_mask='0-3',
                              hw__emulator_threads_policy='share')
+        no_shared = hardware.HostCPUSets(dedicated={2, 3, 4, 5})
+
+        def constraints(flavor_specs, host_cpus):
+            return hardware.numa_get_constraints(
+                make_flavor(**flavor_specs), make_image(),
+                host_cpus=host_cpus)
+
         e = self.assertRaises(exception.RealtimeConfigurationInvalid,
-                              self.get, flavor_specs)
+                              constraints, flavor_specs, no_shared)
         self.assertMessage(e, 'hw:emulator_threads_policy', "'share'",
                            '[compute] cpu_shared_set')
         # Also when some vCPUs are not real time: share means the shared set.
-        self.assertRaises(exception.RealtimeConfigurationInvalid, self.get,
-                          specs(REALTIME, hw__emulator_threads_policy='share'))
-        self.flags(cpu_shared_set='0-1', group='compute')
+        self.assertRaises(exception.RealtimeConfigurationInvalid, constraints,
+                          specs(REALTIME, hw__emulator_threads_policy='share'),
+                          no_shared)
+        with_shared = hardware.HostCPUSets(dedicated={2, 3}, shared={0, 1})
+        self.assertEqual({0, 1, 2, 3},
+                         constraints(flavor_specs, with_shared).realtime_cpus)
+        # No host given (API, scheduler): the host rule is not checked, and
+        # the getter never reads the host.
+        self.assertEqual({0, 1, 2, 3},
+                         constraints(flavor_specs, None).realtime_cpus)
         self.assertEqual({0, 1, 2, 3}, self.get(flavor_specs))
+
+    def test_rules_read_no_config(self):
+        # The shared set comes from the caller, never from nova.conf.
+        self.flags(cpu_shared_set='0-1', group='compute')
+        flavor_specs = specs(REALTIME, hw__emulator_threads_policy='share')
+        self.assertRaises(exception.RealtimeConfigurationInvalid,
+                          hardware.numa_get_constraints,
+                          make_flavor(**flavor_specs), make_image(),
+                          host_cpus=hardware.HostCPUSets())
+        self.assertEqual(
+            hardware.HostCPUSets(dedicated=None, shared={0, 1}),
+            hardware.get_host_cpu_sets())
 
 
 class NUMAConstraintsTest(_Base):
@@ -565,7 +648,7 @@ class NUMAConstraintsTest(_Base):
                           {'hw:cpu_realtime': 'yes'})
         self.assertRaises(exception.PropertyConflict, self.get,
                           {}, hw_mem_page_size='large')
-        self.assertRaises(exception.InvalidRealtimeMask, self.get,
+        self.assertRaises(exception.RealtimeMaskNotFoundOrInvalid, self.get,
                           REALTIME, hw_cpu_realtime_mask='^0-3')
 
 
@@ -727,12 +810,13 @@ class MixedPolicyTest(_Base):
         self.assertEqual({3}, topology.cells[0].pcpuset)
 
     def test_both_masks_is_an_error(self):
-        error = self.assertRaises(
-            exception.InvalidProperty, self.get,
-            specs(MIXED, hw__cpu_realtime='yes', hw__cpu_realtime_mask='^0',
-                  hw__cpu_dedicated_mask='^0'))
-        self.assertMessage(error, 'hw:cpu_dedicated_mask',
-                           'set only one of the two masks')
+        for realtime_mask in ({'hw:cpu_realtime_mask': '^0'}, {}):
+            error = self.assertRaises(
+                exception.RequiredMixedOrRealtimeCPUMask, self.get,
+                specs(MIXED, realtime_mask, hw__cpu_realtime='yes',
+                      hw__cpu_dedicated_mask='^0'))
+            self.assertMessage(error, 'hw:cpu_dedicated_mask',
+                               'drop hw:cpu_dedicated_mask')
 
     def test_thread_and_emulator_policies_allowed(self):
         topology = self.get(specs(

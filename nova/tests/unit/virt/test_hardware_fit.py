@@ -246,26 +246,19 @@ def _primitive(obj):
 
 
 class BuildTest(_Base):
-    """The fast object builder of the fitter matches the constructors."""
+    """Fitted objects are ordinary objects."""
 
-    def test_same_as_constructor(self):
-        from nova.virt import hardware_fit
-        cell_values = dict(
-            id=1, pcpuset={0, 1}, memory=1024, pagesize=2048,
-            cpu_policy='dedicated', cpu_thread_policy='isolate',
-            cpu_pinning={0: 4, 1: 5}, cpuset_reserved={6}, host_node=2)
-        for values in (cell_values, dict(id=0, cpuset={0}, memory=512)):
-            built = hardware_fit._build(objects.InstanceNUMACell, **values)
-            made = objects.InstanceNUMACell(**values)
-            self.assertEqual(_primitive(made), _primitive(built))
-            self.assertEqual(made.obj_what_changed(),
-                             built.obj_what_changed())
-        topology = dict(cells=[objects.InstanceNUMACell(**cell_values)],
-                        realtime_cpus={1}, emulator_threads_policy='share')
-        self.assertEqual(
-            _primitive(objects.InstanceNUMATopology(**topology)),
-            _primitive(hardware_fit._build(objects.InstanceNUMATopology,
-                                           **topology)))
+    def test_built_by_constructors(self):
+        fitted = hardware.numa_fit_instance_to_host(
+            make_host(), request_from_flavor(
+                hw__cpu_policy='dedicated', hw__cpu_realtime='yes'))
+        again = objects.InstanceNUMATopology(
+            cells=[objects.InstanceNUMACell(
+                **{name: getattr(cell, name) for name in cell.fields})
+                for cell in fitted.cells],
+            realtime_cpus=fitted.realtime_cpus,
+            emulator_threads_policy=fitted.emulator_threads_policy)
+        self.assertEqual(_primitive(again), _primitive(fitted))
 
     def test_fitted_round_trips(self):
         fitted = hardware.numa_fit_instance_to_host(
@@ -402,6 +395,71 @@ class FitMemoryTest(_Base):
         self.assertEqual(1, fitted.cells[0].host_node)
 
 
+class UpstreamSignatureTest(_Base):
+    """numa_fit_instance_to_host takes upstream Nova's arguments."""
+
+    def test_provider_mapping_positional_or_keyword(self):
+        request = request_from_flavor(hw__cpu_policy='dedicated')
+        expected = hardware.numa_fit_instance_to_host(make_host(), request)
+        for fitted in (
+                hardware.numa_fit_instance_to_host(make_host(), request,
+                                                   None),
+                hardware.numa_fit_instance_to_host(
+                    make_host(), request, provider_mapping={'r': ['u']},
+                    limits=None, pci_requests=None, pci_stats=None)):
+            self.assertEqual(_primitive(expected), _primitive(fitted))
+
+    def test_pci_is_refused(self):
+        request = request_from_flavor(hw__cpu_policy='dedicated')
+        self.assertRaises(NotImplementedError,
+                          hardware.numa_fit_instance_to_host, make_host(),
+                          request, None, pci_requests=['a request'])
+        self.assertRaises(NotImplementedError,
+                          hardware.numa_fit_instance_to_host, make_host(),
+                          request, None, pci_stats=object())
+        # No requests at all is fine.
+        self.assertIsNotNone(hardware.numa_fit_instance_to_host(
+            make_host(), request, None, pci_requests=[]))
+
+    def test_limits_bound_floating_cells(self):
+        class Limits(object):
+            cpu_allocation_ratio = 1.0
+            ram_allocation_ratio = 1.0
+
+        host = make_host(cells=1, cores=2, threads=1, memory_mb=4096,
+                         memory_usage=1024, shared={0})
+        request = request_from_flavor(vcpus=1, memory_mb=2048,
+                                      hw__numa_nodes='1')
+        self.assertIsNotNone(hardware.numa_fit_instance_to_host(
+            host, request, None, limits=Limits()))
+        # Two floating vCPUs on one shared CPU at ratio 1: refused; without
+        # limits they fit (the host cell has two CPUs).
+        two = request_from_flavor(vcpus=2, memory_mb=2048,
+                                  hw__numa_nodes='1')
+        self.assertIsNone(hardware.numa_fit_instance_to_host(
+            host, two, None, limits=Limits()))
+        self.assertIsNotNone(hardware.numa_fit_instance_to_host(host, two))
+        # Memory: 1024 used + 2048 asked > 4096 * 0.5.
+        Limits.ram_allocation_ratio = 0.5
+        self.assertIsNone(hardware.numa_fit_instance_to_host(
+            host, request, None, limits=Limits()))
+        # A ratio above 1 never overcommits the free memory.
+        Limits.ram_allocation_ratio = 16.0
+        big = request_from_flavor(vcpus=1, memory_mb=4096,
+                                  hw__numa_nodes='1')
+        self.assertIsNone(hardware.numa_fit_instance_to_host(
+            host, big, None, limits=Limits()))
+
+    def test_limits_ignored_for_dedicated_cells(self):
+        class Limits(object):
+            cpu_allocation_ratio = 0.0
+            ram_allocation_ratio = 0.0
+
+        self.assertIsNotNone(hardware.numa_fit_instance_to_host(
+            make_host(), request_from_flavor(hw__cpu_policy='dedicated'),
+            None, limits=Limits()))
+
+
 class UsageTest(_Base):
 
     def test_usage_added(self):
@@ -409,14 +467,15 @@ class UsageTest(_Base):
         first = hardware.numa_fit_instance_to_host(host, request_from_flavor(
             vcpus=3, hw__cpu_policy='dedicated', hw__mem_page_size='2MB'))
         self.assertEqual({0, 1, 8}, hardware.numa_claimed_pcpus(host, first))
-        step = hardware.numa_usage_from_instances(host, [first])
+        step = hardware.numa_usage_from_instance_numa(host, first)
         second = hardware.numa_fit_instance_to_host(step, request_from_flavor(
             vcpus=2, memory_mb=1024, hw__cpu_policy='dedicated',
             hw__cpu_thread_policy='isolate'))
         self.assertEqual({2, 3, 10, 11},
                          hardware.numa_claimed_pcpus(host, second))
-        usage = hardware.numa_usage_from_instances(host,
-                                                   [first, None, second])
+        usage = hardware.numa_usage_from_instance_numa(step, second)
+        self.assertIs(step, hardware.numa_usage_from_instance_numa(step,
+                                                                   None))
         self.assertIsNot(usage, host)
         self.assertEqual(set(), host.pinned_cpus)
         self.assertEqual(0, cell_of(host, 0).pages(2048).used)
@@ -426,14 +485,40 @@ class UsageTest(_Base):
         self.assertEqual(1024 * 256, cell.pages(4).used)
         self.assertEqual(1024, cell.pages(2048).used)
         self.assertEqual(set(), cell_of(usage, 1).pinned_cpus)
+        # free=True takes a guest's usage away again.
+        back = hardware.numa_usage_from_instance_numa(usage, second,
+                                                      free=True)
+        back = hardware.numa_usage_from_instance_numa(back, first, free=True)
+        self.assertEqual(_primitive(host.cells[0]),
+                         _primitive(back.cells[0]))
+
+    def test_free_unpinned_raises(self):
+        host = make_host()
+        guest = hardware.numa_fit_instance_to_host(
+            host, request_from_flavor(hw__cpu_policy='dedicated'))
+        e = self.assertRaises(exception.InternalError,
+                              hardware.numa_usage_from_instance_numa,
+                              host, guest, free=True)
+        self.assertIn('not pinned', str(e))
+
+    def test_upstream_style_cell_ids(self):
+        # A topology fitted the upstream way names the host cell in id.
+        host = make_host(cells=2)
+        guest = objects.InstanceNUMATopology(cells=[objects.InstanceNUMACell(
+            id=1, cpuset=set(), pcpuset={0}, memory=512,
+            cpu_policy='dedicated', cpu_pinning={0: 20})])
+        usage = hardware.numa_usage_from_instance_numa(host, guest)
+        self.assertEqual({20}, cell_of(usage, 1).pinned_cpus)
+        self.assertEqual(512, cell_of(usage, 1).memory_usage)
 
     def test_double_pinning_raises(self):
         host = make_host()
         guest = hardware.numa_fit_instance_to_host(
             host, request_from_flavor(hw__cpu_policy='dedicated'))
+        once = hardware.numa_usage_from_instance_numa(host, guest)
         e = self.assertRaises(exception.InternalError,
-                              hardware.numa_usage_from_instances,
-                              host, [guest, guest])
+                              hardware.numa_usage_from_instance_numa,
+                              once, guest)
         self.assertIn('0-1,8-9', str(e))
         self.assertIn('more than one', str(e))
 
@@ -443,8 +528,8 @@ class UsageTest(_Base):
             host, request_from_flavor(hw__numa_nodes='2',
                                       hw__cpu_policy='dedicated'))
         e = self.assertRaises(exception.InternalError,
-                              hardware.numa_usage_from_instances,
-                              make_host(cells=1), [guest])
+                              hardware.numa_usage_from_instance_numa,
+                              make_host(cells=1), guest)
         self.assertIn('host NUMA node 1', str(e))
 
     def test_missing_page_pool(self):
@@ -452,8 +537,8 @@ class UsageTest(_Base):
             make_host(pages={2048: 1024}),
             request_from_flavor(hw__mem_page_size='2MB'))
         e = self.assertRaises(exception.InternalError,
-                              hardware.numa_usage_from_instances,
-                              make_host(), [guest])
+                              hardware.numa_usage_from_instance_numa,
+                              make_host(), guest)
         self.assertIn('2048 KiB pages', str(e))
 
     def test_refit_after_usage(self):
@@ -463,7 +548,7 @@ class UsageTest(_Base):
                                       hw__cpu_thread_policy='isolate')
         for _ in range(2):
             fitted = hardware.numa_fit_instance_to_host(host, request)
-            host = hardware.numa_usage_from_instances(host, [fitted])
+            host = hardware.numa_usage_from_instance_numa(host, fitted)
         # Two guests of two isolated vCPUs take all four cores.
         self.assertEqual(set(range(8)), host.pinned_cpus)
         self.assertEqual(2048, host.cells[0].memory_usage)
@@ -485,18 +570,25 @@ class EmulatorThreadPCPUsTest(_Base):
                          hardware.get_emulator_thread_pcpus(fitted))
 
     def test_share_uses_cpu_shared_set(self):
+        fitted = self.fit(hw__emulator_threads_policy='share',
+                          hw__cpu_realtime='yes')
+        self.assertEqual({0, 1}, hardware.get_emulator_thread_pcpus(
+            fitted, shared_set={0, 1}))
+
+    def test_share_reads_no_config(self):
+        # The caller passes the shared set; nova.conf is not read.
         self.flags(cpu_shared_set='0-1', group='compute')
         fitted = self.fit(hw__emulator_threads_policy='share',
                           hw__cpu_realtime='yes')
-        self.assertEqual({0, 1}, hardware.get_emulator_thread_pcpus(fitted))
+        self.assertRaises(exception.ConfigurationInvalid,
+                          hardware.get_emulator_thread_pcpus, fitted)
 
     def test_share_without_shared_set_realtime(self):
-        self.flags(cpu_shared_set='0-1', group='compute')
         fitted = self.fit(hw__emulator_threads_policy='share',
                           hw__cpu_realtime='yes')
-        self.flags(cpu_shared_set=None, group='compute')
         e = self.assertRaises(exception.ConfigurationInvalid,
-                              hardware.get_emulator_thread_pcpus, fitted)
+                              hardware.get_emulator_thread_pcpus, fitted,
+                              shared_set=None)
         self.assertIn('[compute] cpu_shared_set', str(e))
         self.assertIn('real-time', str(e))
 
@@ -664,7 +756,7 @@ class FitPropertiesTest(_Base):
                 continue
             self.check_fit(host, request, fitted)
             # Feeding usage back never double-pins (InternalError).
-            new_host = hardware.numa_usage_from_instances(host, [fitted])
+            new_host = hardware.numa_usage_from_instance_numa(host, fitted)
             self.assertEqual(
                 host.pinned_cpus | hardware.numa_claimed_pcpus(host, fitted),
                 new_host.pinned_cpus)
