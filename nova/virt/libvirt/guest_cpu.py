@@ -61,9 +61,13 @@ _FEATURE_NAME_RE = re.compile(r'^[a-z0-9][a-z0-9_.\-]{0,63}$')
 # Backing": with locked memory "it may be necessary to set the hard_limit
 # ... otherwise the limit is set to unlimited"); with hard_limit, libvirt
 # uses it as the memlock limit and as the memory cgroup's limit of the
-# whole QEMU process. Too low a limit makes QEMU fail to lock its memory
-# or be killed by the kernel's OOM killer, so the overhead above guest RAM
-# is generous:
+# whole QEMU process. (libvirt 9.0 sets that memlock limit from hard_limit
+# even without <locked/>: on a host whose libvirt lacks CAP_SYS_RESOURCE a
+# guest with <memtune> fails to start with "cannot limit locked memory of
+# process N to <hard_limit in bytes>", as <locked/> alone does; so a
+# <memtune> goes with <locked/> only.) Too low a limit makes QEMU fail to
+# lock its memory or be killed by the kernel's OOM killer, so the overhead
+# above guest RAM is generous:
 #
 # Measured on this project's CI host (QEMU 7.2, libvirt 9.0, TCG, a
 # diskless guest with a serial console, no balloon, no USB): the mappings
