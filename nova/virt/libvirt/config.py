@@ -633,7 +633,8 @@ class LibvirtConfigGuestNUMATuneMemNode(_NUMATuneModeMixin,
     def parse_dom(self, xmldoc):
         super().parse_dom(xmldoc)
         self.cellid = _int(xmldoc.get('cellid'))
-        self.mode = xmldoc.get('mode')
+        # libvirt's default when the attribute is absent.
+        self.mode = xmldoc.get('mode', 'strict')
         self.nodeset = _cpu_set(xmldoc.get('nodeset'))
 
 
@@ -669,28 +670,34 @@ class LibvirtConfigGuestNUMATune(LibvirtConfigObject):
 # <cpu>
 # ---------------------------------------------------------------------------
 class LibvirtConfigGuestCPUTopology(LibvirtConfigObject):
-    """``<topology sockets= cores= threads=/>`` (guest, and host in caps)."""
+    """``<topology sockets= dies= cores= threads=/>`` (guest, and host in
+    caps). ``dies`` (per socket) is optional: libvirt fills in 1."""
 
     ROOT_NAME = 'topology'
-    FIELDS = (('sockets', None), ('cores', None), ('threads', None))
+    FIELDS = (('sockets', None), ('cores', None), ('threads', None),
+              ('dies', None))
 
     def format_dom(self):
         for name in ('sockets', 'cores', 'threads'):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise self._invalid(name, value, 'must be an integer >= 1')
-        return self._new_node(sockets=self.sockets, cores=self.cores,
-                              threads=self.threads)
+        if self.dies is not None and (not isinstance(self.dies, int) or
+                                      self.dies < 1):
+            raise self._invalid('dies', self.dies, 'must be an integer >= 1')
+        return self._new_node(sockets=self.sockets, dies=self.dies,
+                              cores=self.cores, threads=self.threads)
 
     def parse_dom(self, xmldoc):
         super().parse_dom(xmldoc)
         self.sockets = _int(xmldoc.get('sockets'))
+        self.dies = _int(xmldoc.get('dies'))
         self.cores = _int(xmldoc.get('cores'))
         self.threads = _int(xmldoc.get('threads'))
 
     @property
     def vcpus(self):
-        return self.sockets * self.cores * self.threads
+        return self.sockets * (self.dies or 1) * self.cores * self.threads
 
 
 class LibvirtConfigGuestCPUNUMACell(LibvirtConfigObject):
@@ -1094,8 +1101,8 @@ class LibvirtConfigGuest(LibvirtConfigObject):
         ('virt_type', 'kvm'), ('name', None), ('uuid', None),
         ('description', None), ('metadata', list),
         ('memory', None), ('memtune', None), ('membacking', None),
-        ('vcpus', 1), ('cpuset', None), ('cputune', None),
-        ('numatune', None),
+        ('vcpus', 1), ('cpuset', None), ('vcpu_placement', None),
+        ('cputune', None), ('numatune', None),
         ('os_type', 'hvm'), ('os_arch', None), ('os_machine', None),
         ('os_kernel', None), ('os_initrd', None), ('os_cmdline', None),
         ('os_boot_dev', list),
@@ -1181,7 +1188,8 @@ class LibvirtConfigGuest(LibvirtConfigObject):
         if self.membacking is not None:
             root.append(self.membacking.format_dom())
         cpuset = _cpu_spec(self.cpuset) if self.cpuset else None
-        self._sub(root, 'vcpu', self.vcpus, cpuset=cpuset)
+        self._sub(root, 'vcpu', self.vcpus, placement=self.vcpu_placement,
+                  cpuset=cpuset)
         if self.cputune is not None:
             root.append(self.cputune.format_dom())
         if self.numatune is not None:
@@ -1283,6 +1291,7 @@ class LibvirtConfigGuest(LibvirtConfigObject):
             elif child.tag == 'vcpu':
                 self.vcpus = int(child.text)
                 self.cpuset = _cpu_set(child.get('cpuset'))
+                self.vcpu_placement = child.get('placement')
             elif child.tag == 'os':
                 self._parse_os(child)
             elif child.tag == 'features':

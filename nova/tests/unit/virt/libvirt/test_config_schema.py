@@ -241,6 +241,9 @@ class LibvirtTestDriverTest(test.TestCase):
              for s in back.cputune.vcpusched for v in s.vcpus})
         self.assertEqual(guest.membacking, back.membacking)
         self.assertEqual(guest.numatune, back.numatune)
+        # libvirt writes the dies it defaults to (1).
+        self.assertEqual(1, back.cpu.topology.dies)
+        back.cpu.topology.dies = guest.cpu.topology.dies
         self.assertEqual(guest.cpu.topology, back.cpu.topology)
         self.assertEqual(guest.cpu.numa, back.cpu.numa)
         self.assertEqual((guest.os_kernel, guest.os_initrd, guest.os_cmdline),
