@@ -10,11 +10,14 @@
     Every flavor extra spec, from nova.api.validation.extra_specs.
 ``.. image-property-reference::``
     Every image property, from ImageMetaProps and its field comments.
-``.. nova-realtime-commands::``
-    Every sub-command of nova-realtime and its options, from its parser.
+``.. upstream-object-versions::``
+    This tree's versioned objects and their versions, next to upstream's.
+``.. upstream-input-limits::``
+    The input bounds of nova.virt.hardware_parse, next to upstream's.
+``.. upstream-own-options::``
+    The options upstream Nova does not have.
 """
 
-import argparse
 import os
 import re
 
@@ -25,6 +28,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from nova.doc import image_props
 from nova.doc import runner
+from nova.doc import upstream
 
 EXAMPLES_DIR = 'examples'
 _RST_SPECIAL = re.compile(r'([\\*`|_\[\]<>])')
@@ -182,60 +186,73 @@ class ImagePropertyReferenceDirective(_GeneratedRst):
             yield ''
 
 
-def command_parsers():
-    """{sub-command: argparse parser} of nova-realtime, in parser order."""
-    from nova.cmd import realtime
-    parser = argparse.ArgumentParser(prog=runner.PROG + ' [GLOBAL OPTIONS]')
-    subparsers = parser.add_subparsers()
-    realtime.add_command_parsers(subparsers)
-    return dict(subparsers.choices)
+def _list_table(header, rows):
+    """A list-table of plain-text cells (already escaped)."""
+    yield '.. list-table::'
+    yield '   :header-rows: 1'
+    yield ''
+    for row in [header] + rows:
+        for index, cell in enumerate(row):
+            yield '   %s %s' % ('* -' if index == 0 else '  -', cell)
+    yield ''
 
 
-def _option_text(action):
-    if action.option_strings:
-        names = ', '.join(action.option_strings)
-        if action.nargs != 0:
-            names += ' ' + (action.metavar or action.dest.upper())
-        return names
-    return action.metavar or action.dest
+def object_versions():
+    """[(class name, this tree's VERSION, upstream's VERSION)]."""
+    from nova.objects import base
+    classes = base.NovaObjectRegistry.obj_classes()
+    return [(name, classes[name][0].VERSION,
+             upstream.UPSTREAM_OBJECT_VERSIONS.get(name))
+            for name in sorted(classes)]
 
 
-class CommandReferenceDirective(_GeneratedRst):
+class ObjectVersionsDirective(_GeneratedRst):
 
     def rst_lines(self):
-        from nova.cmd import realtime
-        helps = {}
-        probe = argparse.ArgumentParser(prog=runner.PROG)
-        sub = probe.add_subparsers()
-        realtime.add_command_parsers(sub)
-        for action in sub._choices_actions:
-            helps[action.dest] = action.help
-        for name, parser in command_parsers().items():
-            title = '%s %s' % (runner.PROG, name)
-            yield '.. _command-%s:' % name
+        rows = [['``%s``' % name, ours, theirs or '(none)']
+                for name, ours, theirs in object_versions()]
+        yield from _list_table(
+            ['Object', 'nova-realtime', 'upstream Nova %s'
+             % upstream.UPSTREAM_RELEASE], rows)
+
+
+def input_limits():
+    """[(constant, what, unit, value, upstream)] from hardware_parse."""
+    from nova.virt import hardware_parse
+    return [(name, what, unit, getattr(hardware_parse, name), theirs)
+            for name, what, unit, theirs in upstream.INPUT_LIMITS]
+
+
+def _amount(value, unit):
+    text = ('%d %s' % (value, unit)).strip()
+    if unit == 'MiB' and value >= 1024 * 1024:
+        text += ' (%g TiB)' % (value / 1024.0 / 1024.0)
+    return text
+
+
+class InputLimitsDirective(_GeneratedRst):
+
+    def rst_lines(self):
+        rows = [[escape(what), _amount(value, unit), escape(theirs)]
+                for _name, what, unit, value, theirs in input_limits()]
+        yield from _list_table(
+            ['Input', 'nova-realtime accepts at most', 'upstream Nova %s'
+             % upstream.UPSTREAM_RELEASE], rows)
+
+
+class OwnOptionsDirective(_GeneratedRst):
+
+    def rst_lines(self):
+        from nova.conf import opts
+        defaults = {(group.name, opt.name): opt.default
+                    for group, options in opts.list_opts()
+                    for opt in options}
+        for group, name, why in upstream.OWN_OPTIONS:
+            yield '``[%s] %s``' % (group, name)
+            yield '   Default ``%s``. %s.' % (defaults[(group, name)],
+                                              escape(why[0].upper() +
+                                                     why[1:]))
             yield ''
-            yield title
-            yield '-' * len(title)
-            yield ''
-            yield escape(helps.get(name) or '')
-            yield ''
-            yield '.. code-block:: text'
-            yield ''
-            for line in parser.format_usage().strip().splitlines():
-                yield '   ' + line
-            yield ''
-            for action in parser._actions:
-                if isinstance(action, argparse._HelpAction):
-                    continue
-                yield '``%s``' % _option_text(action)
-                text = escape(action.help or '')
-                if action.required:
-                    text += ' Required.'
-                elif action.option_strings and action.default not in (
-                        None, [], False):
-                    text += ' Default: ``%s``.' % action.default
-                yield '   ' + (text.strip() or 'See above.')
-                yield ''
 
 
 def setup(app):
@@ -243,5 +260,7 @@ def setup(app):
     app.add_directive('extra-spec-reference', ExtraSpecReferenceDirective)
     app.add_directive('image-property-reference',
                       ImagePropertyReferenceDirective)
-    app.add_directive('nova-realtime-commands', CommandReferenceDirective)
+    app.add_directive('upstream-object-versions', ObjectVersionsDirective)
+    app.add_directive('upstream-input-limits', InputLimitsDirective)
+    app.add_directive('upstream-own-options', OwnOptionsDirective)
     return {'parallel_read_safe': False, 'parallel_write_safe': True}

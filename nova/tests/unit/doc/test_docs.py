@@ -20,6 +20,7 @@ import fixtures
 from lxml import etree
 
 from nova.api.validation import extra_specs
+from nova.doc import cli
 from nova.doc import image_props
 from nova.doc import runner
 from nova.doc import sphinxext
@@ -172,6 +173,9 @@ class TestRunExamples(test.TestCase):
                 # One line naming the problem, nothing on stdout.
                 self.assertEqual('', result.stdout, where)
                 self.assertRegex(result.stderr, r'^ERROR: [^\n]+\n$', where)
+                continue
+            if 'plan' not in runner.split_command(example.command):
+                self.assertEqual('', result.stderr, where)
                 continue
             self.assertIn('<uuid>(random)</uuid>', result.stdout, where)
             real = result.stdout.replace('(random)',
@@ -362,15 +366,373 @@ class TestReferences(test.TestCase):
         self.assertEqual({'hw_a': 'First line second line.', 'hw_b': ''},
                          image_props.field_comments(source))
 
-    def test_command_reference_covers_every_sub_command(self):
-        rst = '\n'.join(sphinxext.CommandReferenceDirective.rst_lines(None))
-        for name, parser in sphinxext.command_parsers().items():
-            self.assertIn('nova-realtime %s\n' % name, rst)
-            for action in parser._actions:
-                for option in action.option_strings:
-                    if option not in ('-h', '--help'):
-                        self.assertIn('``%s' % option, rst)
+    def test_command_parser_is_the_command_s(self):
+        """The reference's parser has every sub-command and option the
+        command has, and every global option it accepts after them."""
+        import argparse
+
+        from nova.cmd import realtime
+        probe = argparse.ArgumentParser()
+        real = probe.add_subparsers()
+        realtime.add_command_parsers(real)
+        documented = cli.sub_commands()
+        self.assertEqual(list(real.choices), list(documented))
+        for name, parser in real.choices.items():
+            self.assertEqual(
+                [a.option_strings or [a.dest] for a in parser._actions],
+                [a.option_strings or [a.dest]
+                 for a in documented[name]._actions], name)
+        top = {o for a in cli.parser()._actions for o in a.option_strings}
+        for option in realtime.GLOBAL_OPTIONS:
+            if option != '--nodebug':
+                self.assertIn(option, top)
+        self.assertIn('--version', top)
+
+    def test_reference_page_uses_the_parser(self):
+        text = rst_pages()[os.path.join('reference', 'nova-realtime.rst')]
+        self.assertIn('.. argparse::\n   :module: nova.doc.cli\n'
+                      '   :func: parser\n', text)
 
     def test_escape(self):
         self.assertEqual(r'a\*b\_ \`c\` \|d\|',
                          sphinxext.escape('a*b_ `c` |d|'))
+
+
+def _plan(*args, config='nova.conf'):
+    argv = (['--config-file', config] if config else []) + ['plan'] + [
+        str(a) for a in args] + ['--host-capabilities', 'capabilities.xml']
+    return runner.run(argv, EXAMPLES)
+
+
+def _dedicated_rt(*extra, vcpus=4):
+    args = ['--vcpus', vcpus, '--ram', 2048,
+            '--property', 'hw:cpu_policy=dedicated',
+            '--property', 'hw:cpu_realtime=yes']
+    for spec in extra:
+        args += ['--image-property' if spec.startswith('hw_')
+                 else '--property', spec]
+    return _plan(*args)
+
+
+def _refused(test, result, *needles):
+    test.assertEqual(2, result.returncode, result.output)
+    test.assertEqual('', result.stdout)
+    test.assertRegex(result.stderr, r'^ERROR: [^\n]+\n$')
+    for needle in needles:
+        test.assertIn(needle, result.stderr)
+
+
+def _domain(result):
+    return etree.fromstring(result.stdout.replace(
+        runner.UUID_PLACEHOLDER,
+        '00000000-0000-4000-8000-000000000000').encode())
+
+
+class TestUpstreamDifferences(test.TestCase):
+    """Each section of admin/upstream-differences.rst against the code.
+
+    The page gives every difference a label ``upstream-difference-ID``;
+    this class has one ``test_difference_ID`` (``-`` as ``_``) per label,
+    and no other, so a difference is never listed without a check.
+    """
+
+    PAGE = os.path.join('admin', 'upstream-differences.rst')
+
+    def setUp(self):
+        super().setUp()
+        self.text = rst_pages()[self.PAGE]
+
+    def test_every_listed_difference_is_checked(self):
+        labels = set(re.findall(r'^\.\. _upstream-difference-([a-z-]+):$',
+                                self.text, re.M))
+        checks = {name[len('test_difference_'):].replace('_', '-')
+                  for name in dir(self)
+                  if name.startswith('test_difference_')}
+        self.assertEqual(checks, labels)
+
+    def test_difference_default_mask(self):
+        # Every vCPU but 0, with or without an emulator threads policy
+        # (upstream: all vCPUs, refused without a policy).
+        sched = _domain(_dedicated_rt()).find('cputune/vcpusched')
+        self.assertEqual('1-3', sched.get('vcpus'))
+        sched = _domain(_dedicated_rt(
+            'hw:emulator_threads_policy=isolate')).find('cputune/vcpusched')
+        self.assertEqual('1-3', sched.get('vcpus'))
+
+    def test_difference_mask_outside_flavor(self):
+        for mask in ('^0,^5', '^5', '1-5'):
+            _refused(self, _dedicated_rt('hw:cpu_realtime_mask=' + mask),
+                     'outside 0-3 of this 4-vCPU flavor')
+
+    def test_difference_image_realtime(self):
+        _refused(self, _dedicated_rt('hw_cpu_realtime=yes'),
+                 "hw_cpu_realtime='yes'", 'hw:cpu_realtime')
+
+    def test_difference_realtime_words(self):
+        from nova.virt import hardware_parse
+        words = re.search(r'^nova-realtime\n   ``yes``, ``no``.*?case',
+                          self.text, re.M | re.S).group(0)
+        documented = set(re.findall(r'``([a-z0-9]+)``', words))
+        self.assertEqual({'yes', 'no', 'true', 'false', 'on', 'off', '1',
+                          '0'}, documented)
+        for word in documented:
+            for spelling in (word, word.upper(), word.capitalize()):
+                self.assertIn(hardware_parse.parse_realtime_flag(
+                    'hw:cpu_realtime', spelling), (True, False))
+        # oslo.utils' strict words upstream's API also takes, and a typo.
+        for word in ('t', 'f', 'y', 'n', 'maybe', 'yes please', ''):
+            self.assertRaises(exception.Invalid,
+                              hardware_parse.parse_realtime_flag,
+                              'hw:cpu_realtime', word)
+        result = _plan('--vcpus', 4, '--ram', 2048,
+                       '--property', 'hw:cpu_policy=dedicated',
+                       '--property', 'hw:cpu_realtime=y')
+        _refused(self, result, "hw:cpu_realtime='y'")
+
+    def test_difference_key_case(self):
+        for key in ('HW:CPU_REALTIME', 'hw:CPU_realtime', 'Hw:cpu_realtime'):
+            error = self.assertRaises(exception.Invalid,
+                                      extra_specs.validate, key, 'yes')
+            self.assertIn('hw:cpu_realtime', str(error))
+
+    def test_difference_mixed_default_mask(self):
+        dom = _domain(_plan('--vcpus', 4, '--ram', 2048,
+                            '--property', 'hw:cpu_policy=mixed',
+                            '--property', 'hw:cpu_realtime=yes'))
+        self.assertEqual('1-3', dom.find('cputune/vcpusched').get('vcpus'))
+        pins = {p.get('vcpu'): p.get('cpuset')
+                for p in dom.findall('cputune/vcpupin')}
+        # vCPU 0 floats on node 0's shared CPUs, with the emulator threads.
+        self.assertEqual('0,8', pins['0'])
+        self.assertEqual('0,8', dom.find('cputune/emulatorpin').get('cpuset'))
+        for vcpu in ('1', '2', '3'):
+            self.assertNotIn(',', pins[vcpu])
+
+    def test_difference_cpu_model(self):
+        dom = _domain(_dedicated_rt(vcpus=2))
+        self.assertEqual('host-passthrough', dom.find('cpu').get('mode'))
+        self.assertEqual('require', dom.find(
+            "cpu/feature[@name='tsc-deadline']").get('policy'))
+        self.assertEqual('off', dom.find('features/pmu').get('state'))
+        dom = _domain(_dedicated_rt('hw:pmu=true', vcpus=2))
+        self.assertEqual('on', dom.find('features/pmu').get('state'))
+        # Not real time: upstream's default.
+        dom = _domain(_plan('--vcpus', 2, '--ram', 1024,
+                            '--property', 'hw:cpu_policy=dedicated'))
+        self.assertEqual('host-model', dom.find('cpu').get('mode'))
+
+    def test_difference_input_limits(self):
+        from nova.virt import hardware_parse
+        limits = {name: value for name, _w, _u, value, _t
+                  in sphinxext.input_limits()}
+        self.assertEqual(128, limits['MAX_EXTRA_SPECS'])
+        self.assertEqual(128, limits['MAX_IMAGE_PROPERTIES'])
+        self.assertEqual(4096, limits['MAX_GUEST_VCPUS'])
+        self.assertEqual(16 * 1024 * 1024, limits['MAX_GUEST_MEMORY_MB'])
+        self.assertEqual(hardware_parse.MAX_CPU_NUMBER,
+                         limits['MAX_CPU_NUMBER'])
+        ram = limits['MAX_GUEST_MEMORY_MB']
+        vcpus = limits['MAX_GUEST_VCPUS']
+        # Each bound: its value passes, one more is refused.
+        self.assertEqual(0, _plan('--vcpus', 1, '--ram', 512).returncode)
+        _refused(self, _plan('--vcpus', vcpus + 1, '--ram', 512),
+                 '--vcpus')
+        _refused(self, _plan('--vcpus', 1, '--ram', ram + 1), '--ram')
+        for option, limit, what in (
+                ('--property', limits['MAX_EXTRA_SPECS'], 'extra specs'),
+                ('--image-property', limits['MAX_IMAGE_PROPERTIES'],
+                 'properties')):
+            args = ['--vcpus', 1, '--ram', 512]
+            for index in range(limit):
+                args += [option, 'custom%d=x' % index]
+            self.assertNotIn(what, _plan(*args).stderr)
+            _refused(self, _plan(*(args + [option, 'one=more'])),
+                     'at most %d %s' % (limit, what))
+        _refused(self, _dedicated_rt(
+            'hw_cpu_realtime_mask=^0-%d' % (limits['MAX_CPU_NUMBER'] + 1)),
+            'hw_cpu_realtime_mask')
+
+    def test_difference_emulator_isolate(self):
+        dom = _domain(_plan('--vcpus', 2, '--ram', 1024,
+                            '--property', 'hw:cpu_policy=dedicated',
+                            '--property', 'hw:cpu_thread_policy=isolate',
+                            '--property', 'hw:cpu_realtime=yes',
+                            '--property', 'hw:cpu_realtime_mask=0-1',
+                            '--property',
+                            'hw:emulator_threads_policy=isolate'))
+        ns = {'nrt': 'http://openstack.org/xmlns/libvirt/nova-realtime/1.0'}
+        claimed = dom.find('metadata/nrt:instance/nrt:claimed_pcpus',
+                           ns).text
+        pins = [p.get('cpuset') for p in dom.findall('cputune/vcpupin')]
+        emulator = dom.find('cputune/emulatorpin').get('cpuset')
+        # The example host: CPU n and n+8 are SMT siblings.
+        self.assertEqual(['1', '2'], pins)
+        self.assertEqual('3', emulator)
+        self.assertEqual('1-3,9-11', claimed)
+        self.assertIn('``claimed_pcpus`` holds their siblings 9-11',
+                      ' '.join(self.text.split()))
+
+    def test_difference_floating_confined(self):
+        dom = _domain(_plan('--vcpus', 2, '--ram', 1024,
+                            config='dedicated-only.conf'))
+        self.assertEqual('0,4,8,12', dom.find('vcpu').get('cpuset'))
+        self.assertEqual('0,4,8,12',
+                         dom.find('cputune/emulatorpin').get('cpuset'))
+        _refused(self, _plan('--vcpus', 2, '--ram', 1024,
+                             config='all-dedicated.conf'),
+                 'cpu_dedicated_set')
+        # A fully dedicated guest still fits such a host.
+        self.assertEqual(0, _plan('--vcpus', 2, '--ram', 1024,
+                                  '--property', 'hw:cpu_policy=dedicated',
+                                  config='all-dedicated.conf').returncode)
+
+    def test_difference_usage_from_libvirt(self):
+        from nova.virt.libvirt import usage
+        # Someone else's domain, pinned by hand: its CPUs are taken.
+        xml = ('<domain type="kvm"><name>web-1</name>'
+               '<uuid>11111111-2222-3333-4444-555555555555</uuid>'
+               '<memory unit="KiB">1048576</memory>'
+               '<vcpu cpuset="6-7">2</vcpu><cputune>'
+               '<vcpupin vcpu="0" cpuset="3"/><vcpupin vcpu="1" cpuset="5"/>'
+               '<emulatorpin cpuset="13"/></cputune>'
+               '<os><type>hvm</type></os></domain>')
+        found = usage.parse_domain(xml, running=False)
+        self.assertFalse(found.ours)
+        self.assertEqual({3, 5, 13}, found.cpus)
+
+    def test_difference_commands(self):
+        commands = set(cli.sub_commands())
+        section = self.text[self.text.index(
+            '_upstream-difference-commands:'):self.text.index(
+            '_upstream-difference-own-options:')]
+        named = set(re.findall(r'``([a-z-]+)``', section))
+        self.assertEqual(commands, named & commands)
+        self.assertLessEqual({'plan', 'boot', 'check-host'}, commands)
+
+    def test_difference_own_options(self):
+        from nova.conf import opts
+        from nova.doc import upstream
+        ours = {(group.name, opt.name) for group, options in opts.list_opts()
+                for opt in options}
+        own = {(group, name) for group, name, _why in upstream.OWN_OPTIONS}
+        self.assertLessEqual(own, ours)
+        theirs = _upstream_options()
+        if theirs is None:
+            self.skipTest('no upstream Nova installed to compare with')
+        self.assertEqual(own, {(g, n) for g, n in ours
+                               if (g, n) not in theirs})
+        self.assertIn(('DEFAULT', 'instances_path'), theirs)
+
+    def test_difference_object_versions(self):
+        from nova.doc import upstream
+        objects.register_all()
+        rows = sphinxext.object_versions()
+        self.assertEqual(sorted(upstream.UPSTREAM_OBJECT_VERSIONS),
+                         [name for name, _o, _t in rows])
+        for name, ours, theirs in rows:
+            self.assertNotEqual(ours, theirs, name)
+        theirs = _upstream_object_versions()
+        if theirs is None:
+            self.skipTest('no upstream Nova installed to compare with')
+        for name, version in upstream.UPSTREAM_OBJECT_VERSIONS.items():
+            self.assertEqual(theirs[name], version, name)
+
+
+UPSTREAM_NOVA = os.path.join(
+    os.path.dirname(DOC_SOURCE), '..', '.upstream-venv', 'lib',
+    'python3.11', 'site-packages', 'nova')
+
+
+def _upstream_sources(subdir):
+    """{file name: text} of an upstream Nova install's nova/SUBDIR, or
+    None when there is none (only read, never imported)."""
+    path = os.path.join(os.environ.get('NOVA_UPSTREAM_SOURCE',
+                                       UPSTREAM_NOVA), subdir)
+    if not os.path.isdir(path):
+        return None
+    texts = {}
+    for name in os.listdir(path):
+        if name.endswith('.py'):
+            with open(os.path.join(path, name)) as f:
+                texts[name] = f.read()
+    return texts
+
+
+def _upstream_object_versions():
+    texts = _upstream_sources('objects')
+    if texts is None:
+        return None
+    versions = {}
+    for text in texts.values():
+        for match in re.finditer(
+                r'^class (\w+)\(.*?\n    VERSION = [\'"]([0-9.]+)[\'"]',
+                text, re.M | re.S):
+            versions.setdefault(match.group(1), match.group(2))
+    return versions
+
+
+def _upstream_options():
+    """{(group, option)} upstream registers in [DEFAULT], [libvirt] and
+    [compute] (its conf modules read as text)."""
+    texts = _upstream_sources('conf')
+    if texts is None:
+        return None
+    names = set()
+    for module, group in (('libvirt.py', 'libvirt'),
+                          ('compute.py', None)):
+        for name in re.findall(r'cfg\.\w+Opt\(\s*[\'"]([\w-]+)[\'"]',
+                               texts[module]):
+            names.add((group, name.replace('-', '_')))
+    found = set()
+    for group, name in names:
+        if group:
+            found.add((group, name))
+        else:
+            # compute.py registers both [DEFAULT] and [compute] options.
+            found.add(('DEFAULT', name))
+            found.add(('compute', name))
+    return found
+
+
+class TestInstallation(test.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.text = rst_pages()[os.path.join('admin', 'installation.rst')]
+
+    def test_options_read_are_the_registered_ones(self):
+        from nova.conf import opts
+        block = self.text[self.text.index('.. _options-read:'):]
+        block = block[:block.index('\n\n``')]
+        listed = set(re.findall(r'^\* ``\[(compute|libvirt)\] (\w+)``$',
+                                block, re.M))
+        registered = {(group.name, opt.name)
+                      for group, options in opts.list_opts()
+                      for opt in options}
+        self.assertEqual(registered, listed)
+        self.assertIn('``[oslo_concurrency] lock_path``', block)
+
+    def test_own_options_named_are_the_own_options(self):
+        from nova.doc import upstream
+        sentence = ' '.join(self.text.split())
+        start = sentence.index('``[libvirt] instances_path``, ')
+        named = re.findall(r'``(?:\[libvirt\] )?(\w+)``', sentence[
+            start:sentence.index(' are this project', start)])
+        self.assertEqual({name for _g, name, _w in upstream.OWN_OPTIONS},
+                         set(named))
+
+    def test_misspelt_conf_is_the_compute_conf_with_one_typo(self):
+        with open(os.path.join(EXAMPLES, 'compute-nova.conf')) as f:
+            good = f.read()
+        with open(os.path.join(EXAMPLES, 'misspelt.conf')) as f:
+            bad = f.read()
+        self.assertEqual(good.replace('realtime_scheduler_priority',
+                                      'realtime_scheduler_prority'), bad)
+        self.assertNotEqual(good, bad)
+
+    def test_no_dashes_made_of_hyphens(self):
+        """"--kernel" stays two hyphens in the HTML (no smart dashes)."""
+        with open(os.path.join(DOC_SOURCE, 'conf.py')) as f:
+            conf = {}
+            exec(f.read(), conf)
+        self.assertNotIn('d', conf.get('smartquotes_action', 'qDe'))
