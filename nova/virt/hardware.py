@@ -19,7 +19,7 @@ import typing as ty
 
 from nova import exception
 from nova.i18n import _
-from nova import objects
+from nova import objects as _objects
 from nova.objects import fields
 from nova.virt.hardware_fit import DEDICATED
 from nova.virt.hardware_fit import EMULATOR_ISOLATE
@@ -61,6 +61,10 @@ from nova.virt.hardware_parse import parse_realtime_flag
 from nova.virt.hardware_parse import SMALLEST_PAGE_KB
 from nova.virt.hardware_parse import xml_unsafe_char
 from nova.virt.hardware_parse import xml_unsafe_reason
+
+# Objects are registered as attributes of nova.objects at run time
+# (register_all), which a type checker cannot see.
+objects: ty.Any = _objects
 
 SHARED = fields.CPUAllocationPolicy.SHARED
 PREFER = fields.CPUThreadAllocationPolicy.PREFER

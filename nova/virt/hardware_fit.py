@@ -31,13 +31,17 @@ import typing as ty
 
 from nova import exception
 from nova.i18n import _
-from nova import objects
+from nova import objects as _objects
 from nova.objects import fields
 from nova.virt.hardware_parse import format_cpu_spec
 from nova.virt.hardware_parse import MEMPAGES_ANY
 from nova.virt.hardware_parse import MEMPAGES_LARGE
 from nova.virt.hardware_parse import MEMPAGES_SMALL
 from nova.virt.hardware_parse import SMALLEST_PAGE_KB
+
+# Objects are registered as attributes of nova.objects at run time
+# (register_all), which a type checker cannot see.
+objects: ty.Any = _objects
 
 DEDICATED = fields.CPUAllocationPolicy.DEDICATED
 MIXED = fields.CPUAllocationPolicy.MIXED
@@ -198,7 +202,7 @@ def _pack(free, siblings, singles, count):
     A remainder smaller than every core left goes to the smallest one that
     holds it, so larger free cores stay whole for isolate/require guests.
     """
-    by_free = {}
+    by_free: ty.Dict[int, ty.List[ty.Any]] = {}
     for group in siblings:
         threads = group & free
         if threads:
@@ -253,7 +257,7 @@ def _match(guest_count, host_count, fits):
             known[key] = fits(guest, host)
         return known[key]
 
-    owner = {}
+    owner: ty.Dict[int, int] = {}
 
     def augment(guest, seen):
         for host in range(host_count):

@@ -16,7 +16,7 @@ from nova.tests.bench import timing
 from nova.tests.bench import upstream
 from nova.virt import hardware
 
-SECTIONS = ('parse', 'fit', 'cli', 'hostile', 'upstream')
+SECTIONS = ('parse', 'fit', 'scale', 'cli', 'hostile', 'upstream')
 
 
 def _parse_args(argv):
@@ -97,6 +97,24 @@ def run_fit(args, out, report, hosts, cases):
     out.write('Summary (worst case per host):\n\n')
     timing.table(fit_bench.SUMMARY_HEADERS, fit_bench.summary(results), out)
     report['fit'] = results
+
+
+def run_scale(args, out, report):
+    _section(out, '2b. scale: one real-time request against %d hosts' %
+             (fit_bench.SCALE_HOSTS // (10 if args.quick else 1)))
+    out.write('A scheduler filter\'s work: %d host topologies of varied '
+              'shape (%s cells x pCPUs) and usage are built once, then one '
+              'request (4 vCPUs, dedicated, real time ^0, emulator threads '
+              'isolate, 2 MiB pages, 1 NUMA node) is fitted to each; total '
+              'wall time and per-host times (wall; and thread CPU time, '
+              'which a loaded machine does not inflate).\n\n' % (
+                  fit_bench.SCALE_HOSTS // (10 if args.quick else 1),
+                  ', '.join('%dx%d' % shape
+                            for shape in fit_bench.SCALE_SHAPES)))
+    result = fit_bench.run_scale(
+        fit_bench.SCALE_HOSTS // (10 if args.quick else 1))
+    timing.table(fit_bench.SCALE_HEADERS, fit_bench.scale_rows(result), out)
+    report['scale'] = result
 
 
 def run_cli(args, out, report):
@@ -299,6 +317,8 @@ def main(argv=None):
     if 'fit' in args.only:
         run_fit(args, out, report, hosts, cases)
         ours['fit'] = report['fit']
+    if 'scale' in args.only:
+        run_scale(args, out, report)
     if 'cli' in args.only:
         run_cli(args, out, report)
     if 'hostile' in args.only:

@@ -282,3 +282,97 @@ def summary(results):
 SUMMARY_HEADERS = ['host', 'state', '>cases', '>worst median us',
                    '>worst p99 us', '>worst max us', 'worst case',
                    '>misses', 'verdict']
+
+
+# -- scale: one request against many hosts (a scheduler filter's work) -----
+
+SCALE_HOSTS = 10000
+# (cells, pCPUs per cell) of the scale hosts: typical real-time servers.
+SCALE_SHAPES = [(1, 32), (2, 32), (2, 64), (4, 32), (8, 16)]
+SCALE_REQUEST = {
+    'hw:cpu_policy': 'dedicated', 'hw:cpu_realtime': 'yes',
+    'hw:cpu_realtime_mask': '^0', 'hw:emulator_threads_policy': 'isolate',
+    'hw:mem_page_size': '2MB', 'hw:numa_nodes': '1'}
+SCALE_GUEST = guest_spec(4, 2048, SCALE_REQUEST)
+
+
+def scale_host(rng, index):
+    """A host of varied shape and usage, built with the public API.
+
+    Usage is drawn, not fitted: each cell has a random share of its
+    dedicated cores pinned (whole cores, plus sometimes one lone thread),
+    a random share of its 2 MiB and 1 GiB pages and small-page memory used.
+    """
+    n_cells, per_cell = SCALE_SHAPES[index % len(SCALE_SHAPES)]
+    spec = host_spec(n_cells, per_cell)
+    for cell in spec['cells']:
+        groups = [group for group in cell['siblings'][1:]]
+        busy = rng.sample(groups, rng.randint(0, len(groups)))
+        pinned = [cpu for group in busy for cpu in group]
+        free = [group for group in groups if group not in busy]
+        if free and rng.random() < 0.5:
+            pinned.append(rng.choice(free)[0])
+        cell['pinned_cpus'] = sorted(pinned)
+        small, huge, giant = cell['mempages']
+        used_mb = rng.randint(0, CELL_SMALL_MB)
+        cell['memory_usage'] = used_mb
+        small[2] = used_mb * 1024 // SMALL_KB
+        huge[2] = rng.randint(0, huge[1])
+        giant[2] = rng.randint(0, giant[1])
+    return build_host(spec)
+
+
+def run_scale(count=SCALE_HOSTS, seed=11):
+    """Fit SCALE_GUEST to ``count`` varied hosts: total and per-host times.
+
+    The hosts are built once (not timed); then the one request is fitted to
+    each host in turn, as a scheduler filter would, each call timed on its
+    own with garbage collection paused.
+    """
+    import gc
+    import random
+    import time
+    rng = random.Random(seed)
+    start = time.perf_counter()
+    host_list = [scale_host(rng, index) for index in range(count)]
+    build_s = time.perf_counter() - start
+    request = build_guest(SCALE_GUEST)
+    samples = []
+    cpu_samples = []
+    fits = 0
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        total_start = time.perf_counter_ns()
+        for host in host_list:
+            cpu_start = time.thread_time_ns()
+            call_start = time.perf_counter_ns()
+            fitted = hardware.numa_fit_instance_to_host(host, request)
+            samples.append(time.perf_counter_ns() - call_start)
+            cpu_samples.append(time.thread_time_ns() - cpu_start)
+            fits += fitted is not None
+        total_ns = time.perf_counter_ns() - total_start
+    finally:
+        if enabled:
+            gc.enable()
+    samples.sort()
+    cpu_samples.sort()
+    return {'hosts': count, 'fits': fits, 'build_s': build_s,
+            'total_ms': total_ns / 1e6,
+            'median_us': timing.percentile(samples, 0.5) / 1e3,
+            'p99_us': timing.percentile(samples, 0.99) / 1e3,
+            'max_us': samples[-1] / 1e3,
+            'cpu_p99_us': timing.percentile(cpu_samples, 0.99) / 1e3}
+
+
+SCALE_HEADERS = ['>hosts', '>fit', '>hosts built in s', '>total ms',
+                 '>per host median us', '>per host p99 us',
+                 '>per host max us', '>per host CPU-time p99 us', 'p99']
+
+
+def scale_rows(result):
+    return [[result['hosts'], result['fits'], '%.1f' % result['build_s'],
+             '%.1f' % result['total_ms'], timing.fmt_us(result['median_us']),
+             timing.fmt_us(result['p99_us']), timing.fmt_us(result['max_us']),
+             timing.fmt_us(result['cpu_p99_us']),
+             timing.verdict(result['p99_us'], TARGET_US)]]
