@@ -28,7 +28,7 @@ from nova.i18n import _
 from nova import objects
 from nova.virt import hardware
 from nova.virt import hardware_parse
-from nova.virt.libvirt import config as vconfig
+from nova.virt.libvirt import config_caps
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as host_mod
 from nova.virt.libvirt import host_checks
@@ -256,7 +256,7 @@ def do_plan(args):
         # Read within bounds and checked like what libvirt returns; any
         # problem (CapabilitiesFileInvalid) is one error naming the file.
         try:
-            caps = vconfig.LibvirtConfigCaps.from_file(
+            caps = config_caps.LibvirtConfigCaps.from_file(
                 args.host_capabilities)
         except exception.Invalid as e:
             raise UsageError(option='--host-capabilities',

@@ -17,8 +17,7 @@ Units: memory is always KiB (written with ``unit='KiB'``; other units are
 converted when parsing), and every CPU or node set is a ``set`` of ints,
 written as a CPU spec such as ``0-3,5``.
 
-The host-capabilities classes live in ``config_caps`` and are re-exported
-here, so ``config.LibvirtConfigCaps`` works as well.
+The host-capabilities classes live in ``config_caps``.
 """
 
 import copy
@@ -1310,13 +1309,3 @@ class LibvirtConfigGuest(LibvirtConfigObject):
             if isinstance(item, cls):
                 return item
         return None
-
-
-def __getattr__(name):
-    # Re-export the capability classes lazily: config_caps imports this
-    # module for the base class, so importing it eagerly here would make
-    # the import order matter.
-    if name.startswith('LibvirtConfigCaps'):
-        from nova.virt.libvirt import config_caps
-        return getattr(config_caps, name)
-    raise AttributeError('module %r has no attribute %r' % (__name__, name))

@@ -16,6 +16,7 @@ from nova.i18n import _
 from nova import objects
 from nova.virt import hardware
 from nova.virt.libvirt import config as vconfig
+from nova.virt.libvirt import config_caps
 from nova.virt.libvirt import usage as usage_mod
 
 CONF = nova.conf.CONF
@@ -183,7 +184,7 @@ class Host(object):
 
     def get_capabilities(self):
         xml = self._call(lambda conn: conn.getCapabilities())
-        return vconfig.LibvirtConfigCaps.from_xml(xml)
+        return config_caps.LibvirtConfigCaps.from_xml(xml)
 
     def get_online_cpus(self):
         """Online host CPUs, or None when libvirt cannot tell.

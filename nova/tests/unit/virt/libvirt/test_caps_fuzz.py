@@ -28,7 +28,6 @@ from nova import exception
 from nova import test
 from nova.tests.unit.virt.libvirt import test_config_caps
 from nova.virt import hardware
-from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import config_caps
 from nova.virt.libvirt import host as host_mod
 
@@ -95,7 +94,7 @@ class MutatedCapabilitiesTest(test.TestCase):
     def _parse(self, xml):
         """LibvirtConfigCaps, or None when refused with a project error."""
         try:
-            return vconfig.LibvirtConfigCaps.from_xml(xml)
+            return config_caps.LibvirtConfigCaps.from_xml(xml)
         except exception.NovaException as e:
             # One bounded line naming the element.
             self.assertIsInstance(e, exception.LibvirtConfigInvalid)
@@ -118,11 +117,11 @@ class MutatedCapabilitiesTest(test.TestCase):
         self.assertEqual(len(topology.cells),
                          len({cell.id for cell in topology.cells}))
         # Whatever parses also formats, and reads back the same.
-        self.assertEqual(caps, vconfig.LibvirtConfigCaps.from_xml(
+        self.assertEqual(caps, config_caps.LibvirtConfigCaps.from_xml(
             caps.to_xml()))
 
     def test_fixture_parses(self):
-        self._check_parsed(vconfig.LibvirtConfigCaps.from_xml(FIXTURE))
+        self._check_parsed(config_caps.LibvirtConfigCaps.from_xml(FIXTURE))
 
     @settings(max_examples=100, deadline=None,
               suppress_health_check=[HealthCheck.too_slow])

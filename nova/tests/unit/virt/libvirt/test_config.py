@@ -366,11 +366,6 @@ class BaseObjectTest(test.TestCase):
             "LibvirtConfigGuestCPUTuneVCPUPin(id=1, cpuset={4})",
             repr(vconfig.LibvirtConfigGuestCPUTuneVCPUPin(1, {4})))
 
-    def test_caps_classes_reexported(self):
-        from nova.virt.libvirt import config_caps
-        self.assertIs(config_caps.LibvirtConfigCaps, vconfig.LibvirtConfigCaps)
-        self.assertRaises(AttributeError, getattr, vconfig, 'NoSuchThing')
-
     def test_memory_units_converted_to_kib(self):
         for unit, value, kib in (('KiB', 4, 4), ('MiB', 2, 2048),
                                  ('GiB', 1, 1048576), ('b', 8192, 8),

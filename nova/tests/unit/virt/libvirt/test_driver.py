@@ -22,6 +22,7 @@ from nova import objects
 from nova import test
 from nova.tests.unit.virt.libvirt import rng
 from nova.virt.libvirt import config as vconfig
+from nova.virt.libvirt import config_caps
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as host_mod
 from nova.virt.libvirt import usage as usage_mod
@@ -465,7 +466,7 @@ class TestClaimedPcpusMetadata(DriverTestCase):
 
     def _smt_host(self):
         with open(self.CAPS) as f:
-            caps = vconfig.LibvirtConfigCaps.from_xml(f.read())
+            caps = config_caps.LibvirtConfigCaps.from_xml(f.read())
         return host_mod.host_topology_from_caps(caps)
 
     def test_isolate_records_the_siblings_it_keeps_free(self):

@@ -27,6 +27,7 @@ from nova import test
 from nova.tests.unit.virt.libvirt import rng
 from nova.tests.unit.virt.libvirt import test_driver as td
 from nova.virt.libvirt import config as vconfig
+from nova.virt.libvirt import config_caps
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import guest_cpu
 from nova.virt.libvirt import host as host_mod
@@ -267,7 +268,7 @@ class TestDriverGuests(td.DriverTestCase):
 
     def _caps_host(self):
         with open(CAPS) as f:
-            caps = vconfig.LibvirtConfigCaps.from_xml(f.read())
+            caps = config_caps.LibvirtConfigCaps.from_xml(f.read())
         return host_mod.host_topology_from_caps(caps)
 
     def plan(self, name, virt_type, image_meta=None, **kw):
