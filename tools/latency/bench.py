@@ -267,6 +267,8 @@ def one_run(driver, flavor, index, args, kernel, initrd, drop_locked,
         if drop_locked and guest.membacking is not None and \
                 guest.membacking.locked:
             guest.membacking.locked = False
+            # The hard limit bounding it is QEMU's memlock limit too.
+            guest.memtune = None
             dropped.append('locked')
 
     record = {'flavor': flavor, 'name': name, 'index': index}

@@ -914,8 +914,12 @@ def guest_needs(guest):
     tune = guest.cputune
     needs_rt = tune is not None and any(
         sched.scheduler in ('fifo', 'rr') for sched in tune.vcpusched)
-    needs_lock = guest.membacking is not None and bool(
-        guest.membacking.locked)
+    # A <memtune> hard limit becomes QEMU's memory-lock limit too: libvirt
+    # must raise RLIMIT_MEMLOCK for it, which takes the same capability.
+    needs_lock = (guest.membacking is not None and
+                  bool(guest.membacking.locked)) or (
+        getattr(guest, 'memtune', None) is not None and
+        guest.memtune.hard_limit is not None)
     return needs_rt, needs_lock
 
 

@@ -55,8 +55,11 @@ Thread = collections.namedtuple('Thread',
 
 def drop_memory_locking(guest):
     """adjust_guest for the *_without_memory_locking tests: the same
-    driver-built config minus <locked/>, which this host cannot grant."""
+    driver-built config minus <locked/> and the <memtune> hard limit that
+    bounds it (libvirt makes a hard limit QEMU's memory-lock limit, which
+    this host cannot grant either)."""
     guest.membacking.locked = False
+    guest.memtune = None
 
 
 def libvirt_answers(timeout=0):
@@ -172,9 +175,8 @@ class RealQemuTestCase(test.TestCase):
                       'change kernel settings: run them as root')
         self.useFixture(HostLock())
         if not libvirt_answers(timeout=5):
-            self.fail('libvirtd does not answer on %s: start it with '
-                      'tools/start-libvirt.sh (or run tools/run-tests.sh)'
-                      % URI)
+            self.fail('libvirtd does not answer on %s: start it (as '
+                      'tools/run-tests.sh does)' % URI)
         self.prefix = 'nrt-%s-' % uuidutils.generate_uuid()[:8]
         self.addCleanup(self._undefine_ours)
         self.instances_path = self.useFixture(fixtures.TempDir()).path

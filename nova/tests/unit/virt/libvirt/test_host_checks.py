@@ -1042,3 +1042,12 @@ class TestTscCheck(FakeHostTestCase):
         results = {r.id: r for r in hc.run_checks(self.facts, None, host,
                                                   'kvm')}
         self.assertEqual(hc.OK, results['cpu.tsc'].status)
+
+
+class TestGuestNeeds(test.TestCase):
+    def test_memtune_hard_limit_needs_memory_locking(self):
+        guest = vconfig.LibvirtConfigGuest()
+        self.assertEqual((False, False), hc.guest_needs(guest))
+        guest.memtune = vconfig.LibvirtConfigGuestMemoryTune(
+            hard_limit=1048576)
+        self.assertEqual((False, True), hc.guest_needs(guest))
