@@ -1,9 +1,16 @@
 #!/bin/bash
-# Host preparation for real-time guests that is possible on this machine
-# (root, no systemd). Idempotent: prints only what it changes. What it
-# cannot change (a PREEMPT_RT kernel, isolcpus/nohz_full on the kernel
-# command line, CAP_SYS_RESOURCE for libvirtd) is reported by
+# Development and test helper, not an operator tool: prepares this project's
+# own test and CI machines (root, maybe no systemd, no reboot) so that the
+# functional tests can start real-time guests. It changes the RUNNING kernel
+# only (kernel.sched_rt_runtime_us=-1, kernel.timer_migration=0, transparent
+# huge pages and KSM off) and persists nothing: every change is gone at the
+# next boot, and what needs a reboot (a PREEMPT_RT kernel, isolcpus/nohz_full
+# on the kernel command line, CAP_SYS_RESOURCE for libvirtd) is not done.
+# Compute hosts are prepared, persistently, as the admin guide says:
+# doc/source/admin/realtime-host-setup.rst ("Make it survive a reboot").
+# What is still missing here is reported by
 #   .venv/bin/nova-realtime check-host --connection qemu:///system
+# Idempotent: prints only what it changes.
 set -euo pipefail
 
 changed=0

@@ -8,6 +8,17 @@ upstream column against an upstream Nova installation when one is present.
 
 UPSTREAM_RELEASE = '34.0.0'
 
+# [filter_scheduler] enabled_filters default of upstream Nova 34.0.0.
+UPSTREAM_DEFAULT_FILTERS = (
+    'ComputeFilter',
+    'ComputeCapabilitiesFilter',
+    'ImagePropertiesFilter',
+    'ServerGroupAntiAffinityFilter',
+    'ServerGroupAffinityFilter',
+)
+# What the admin guide appends to it for real-time flavors.
+REALTIME_FILTERS = ('NUMATopologyFilter', 'AggregateInstanceExtraSpecsFilter')
+
 # Versioned objects of both trees: {class name: upstream 34.0.0 VERSION}.
 UPSTREAM_OBJECT_VERSIONS = {
     'Flavor': '1.2',

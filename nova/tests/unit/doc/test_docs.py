@@ -736,3 +736,37 @@ class TestInstallation(test.TestCase):
             conf = {}
             exec(f.read(), conf)
         self.assertNotIn('d', conf.get('smartquotes_action', 'qDe'))
+
+
+class TestScheduler(test.TestCase):
+
+    def test_enabled_filters_append_to_upstream_default(self):
+        from nova.doc import upstream
+        text = rst_pages()[os.path.join('admin', 'realtime-flavors.rst')]
+        shown = re.findall(r'^   enabled_filters = (\S+)$', text, re.M)
+        self.assertEqual(1, len(shown))
+        self.assertEqual(
+            list(upstream.UPSTREAM_DEFAULT_FILTERS +
+                 upstream.REALTIME_FILTERS), shown[0].split(','))
+        texts = _upstream_sources('conf')
+        if texts is None:
+            self.skipTest('no upstream Nova installed to compare with')
+        block = texts['scheduler.py'].split(
+            'ListOpt("enabled_filters"', 1)[1].split('],', 1)[0]
+        self.assertEqual(list(upstream.UPSTREAM_DEFAULT_FILTERS),
+                         re.findall(r'"(\w+Filter)"', block))
+
+
+class TestPriorityAdvice(test.TestCase):
+
+    def test_documented_range_and_default_are_the_option_s(self):
+        from nova.conf import libvirt as libvirt_conf
+        opt = [o for o in libvirt_conf.libvirt_opts
+               if o.name == 'realtime_scheduler_priority'][0]
+        text = ' '.join(rst_pages()[os.path.join(
+            'admin', 'realtime-flavors.rst')].split())
+        self.assertIn('(%d-%d, default %d)' % (
+            opt.type.min, opt.type.max, opt.default), text)
+        self.assertIn(':ref:`kthread-priorities`', text)
+        host = rst_pages()[os.path.join('admin', 'realtime-host-setup.rst')]
+        self.assertIn('.. _kthread-priorities:', host)
