@@ -24,6 +24,7 @@ import json
 from nova import exception
 from nova.i18n import _
 from nova.virt import hardware
+from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import host_facts
 
 OK = 'OK'
@@ -913,7 +914,8 @@ def guest_needs(guest):
     """(needs an RT scheduling budget, needs locked memory) for a config."""
     tune = guest.cputune
     needs_rt = tune is not None and any(
-        sched.scheduler in ('fifo', 'rr') for sched in tune.vcpusched)
+        sched.scheduler in vconfig.SCHEDULERS_WITH_PRIORITY
+        for sched in tune.vcpusched)
     # A <memtune> hard limit becomes QEMU's memory-lock limit too: libvirt
     # must raise RLIMIT_MEMLOCK for it, which takes the same capability.
     needs_lock = (guest.membacking is not None and
