@@ -451,13 +451,14 @@ class TestUpstreamDifferences(test.TestCase):
         self.assertEqual(checks, labels)
 
     def test_difference_default_mask(self):
-        # Every vCPU but 0, with or without an emulator threads policy
-        # (upstream: all vCPUs, refused without a policy).
-        sched = _domain(_dedicated_rt()).find('cputune/vcpusched')
-        self.assertEqual('1-3', sched.get('vcpus'))
-        sched = _domain(_dedicated_rt(
-            'hw:emulator_threads_policy=isolate')).find('cputune/vcpusched')
-        self.assertEqual('1-3', sched.get('vcpus'))
+        # Every vCPU but 0 when there is no emulator threads policy
+        # (upstream: every vCPU, refused without a policy).
+        dom = _domain(_dedicated_rt())
+        self.assertEqual('1-3', dom.find('cputune/vcpusched').get('vcpus'))
+        pins = {p.get('vcpu'): p.get('cpuset')
+                for p in dom.findall('cputune/vcpupin')}
+        self.assertEqual(pins['0'],
+                         dom.find('cputune/emulatorpin').get('cpuset'))
 
     def test_difference_mask_outside_flavor(self):
         for mask in ('^0,^5', '^5', '1-5'):
@@ -770,3 +771,49 @@ class TestPriorityAdvice(test.TestCase):
         self.assertIn(':ref:`kthread-priorities`', text)
         host = rst_pages()[os.path.join('admin', 'realtime-host-setup.rst')]
         self.assertIn('.. _kthread-priorities:', host)
+
+
+RELEASENOTES = os.path.join(os.path.dirname(os.path.dirname(DOC_SOURCE)),
+                            'releasenotes')
+
+
+class TestReleaseNotes(test.TestCase):
+    """Release notes are for operators: one prelude, no development tools,
+    and the version title is the one the command reports."""
+
+    def _notes(self):
+        import yaml
+        notes = {}
+        directory = os.path.join(RELEASENOTES, 'notes')
+        for name in sorted(os.listdir(directory)):
+            if name.endswith('.yaml'):
+                with open(os.path.join(directory, name)) as f:
+                    notes[name] = yaml.safe_load(f)
+        return notes
+
+    def test_one_prelude(self):
+        preludes = [name for name, note in self._notes().items()
+                    if note.get('prelude')]
+        self.assertEqual(1, len(preludes), preludes)
+
+    def test_no_development_tools(self):
+        for name, note in self._notes().items():
+            text = ' '.join(str(value) for value in note.values())
+            for word in ('tox', 'tools/', 'unit test', 'functional test',
+                         'stestr', '.venv'):
+                self.assertNotIn(word, text, name)
+
+    def test_unreleased_title_is_the_command_s_version(self):
+        from nova.cmd import realtime
+        conf = {'__file__': os.path.join(RELEASENOTES, 'source', 'conf.py')}
+        with open(conf['__file__']) as f:
+            exec(f.read(), conf)
+        found = conf['pbr_version']()
+        if found is None:
+            self.skipTest('pbr cannot compute the version here (no git)')
+        self.assertEqual(realtime.version_string(), found)
+        self.assertEqual('%s (not yet released)' % found,
+                         conf['unreleased_title']())
+        for title in ('0.0.0', '1.0.0-3'):
+            self.assertTrue(conf['UNRELEASED_RE'].match(title))
+        self.assertFalse(conf['UNRELEASED_RE'].match('1.0.0'))
