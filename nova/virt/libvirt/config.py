@@ -28,6 +28,7 @@ from lxml import etree
 from oslo_log import log as logging
 
 from nova import exception
+from nova.i18n import _
 from nova.virt import hardware
 
 # Our own namespace for <metadata> content (libvirt requires a namespace for
@@ -61,7 +62,7 @@ def to_kib(value, unit=None):
     if unit not in _UNIT_BYTES:
         raise exception.LibvirtConfigInvalid(
             element='memory', attribute='unit', value=unit,
-            reason='not a unit libvirt knows (b, KiB, MiB, GiB, TiB, KB...)')
+            reason=_('not a unit libvirt knows (b, KiB, MiB, GiB, TiB, KB...)'))
     return int(value) * _UNIT_BYTES[unit] // 1024
 
 
@@ -249,12 +250,12 @@ class LibvirtConfigObject:
         for name in names:
             if getattr(self, name) in (None, '', set(), []):
                 raise self._invalid(name, getattr(self, name),
-                                    'is required')
+                                    _('is required'))
 
     def _check_tag(self, node):
         if self.ROOT_NAME is not None and node.tag != self._qname(
                 self.ROOT_NAME):
-            raise self._invalid('tag', node.tag, 'expected <%s>'
+            raise self._invalid('tag', node.tag, _('expected <%s>')
                                 % self._qname(self.ROOT_NAME))
 
     # -- public API -------------------------------------------------------
@@ -383,14 +384,14 @@ class LibvirtConfigGuestFeaturePMU(LibvirtConfigObject):
     def format_dom(self):
         if not isinstance(self.enabled, bool):
             raise self._invalid('state', self.enabled,
-                                "must be True ('on') or False ('off')")
+                                _("must be True ('on') or False ('off')"))
         return self._new_node(state='on' if self.enabled else 'off')
 
     def parse_dom(self, xmldoc):
         super().parse_dom(xmldoc)
         state = xmldoc.get('state')
         if state not in ('on', 'off'):
-            raise self._invalid('state', state, "must be 'on' or 'off'")
+            raise self._invalid('state', state, _("must be 'on' or 'off'"))
         self.enabled = state == 'on'
 
 
@@ -406,7 +407,7 @@ class LibvirtConfigGuestCPUTuneVCPUPin(LibvirtConfigObject):
     def format_dom(self):
         self._require('cpuset')
         if self.id is None or self.id < 0:
-            raise self._invalid('vcpu', self.id, 'must be a vCPU number >= 0')
+            raise self._invalid('vcpu', self.id, _('must be a vCPU number >= 0'))
         return self._new_node(vcpu=self.id, cpuset=_cpu_spec(self.cpuset))
 
     def parse_dom(self, xmldoc):
@@ -449,23 +450,23 @@ class LibvirtConfigGuestCPUTuneVCPUSched(LibvirtConfigObject):
                     <= MAX_RT_PRIORITY):
                 raise self._invalid(
                     'priority', self.priority,
-                    "scheduler '%s' needs an integer priority from %d to %d"
+                    _("scheduler '%s' needs an integer priority from %d to %d")
                     % (self.scheduler, MIN_RT_PRIORITY, MAX_RT_PRIORITY))
         elif self.scheduler in SCHEDULERS_WITHOUT_PRIORITY:
             if self.priority is not None:
                 raise self._invalid(
                     'priority', self.priority,
-                    "scheduler '%s' takes no priority (only %s do)"
+                    _("scheduler '%s' takes no priority (only %s do)")
                     % (self.scheduler,
                        ' and '.join(SCHEDULERS_WITH_PRIORITY)))
         else:
             raise self._invalid(
-                'scheduler', self.scheduler, 'must be one of %s' % ', '.join(
+                'scheduler', self.scheduler, _('must be one of %s') % ', '.join(
                     SCHEDULERS_WITH_PRIORITY + SCHEDULERS_WITHOUT_PRIORITY))
         if self.vcpus is not None and not self.vcpus:
             raise self._invalid('vcpus', self.vcpus,
-                                'must name at least one vCPU (or be None '
-                                'for all vCPUs)')
+                                _('must name at least one vCPU (or be None '
+                                  'for all vCPUs)'))
 
     def format_dom(self):
         self.validate()
@@ -489,7 +490,7 @@ class LibvirtConfigGuestCPUTune(LibvirtConfigObject):
         pinned = set()
         for pin in self.vcpupin:
             if pin.id in pinned:
-                raise self._invalid('vcpu', pin.id, 'is pinned twice',
+                raise self._invalid('vcpu', pin.id, _('is pinned twice'),
                                     element='cputune/vcpupin')
             pinned.add(pin.id)
         scheduled = set()
@@ -498,8 +499,8 @@ class LibvirtConfigGuestCPUTune(LibvirtConfigObject):
             if overlap or (sched.vcpus is None and len(self.vcpusched) > 1):
                 raise self._invalid(
                     'vcpus', sched.vcpus,
-                    'vcpusched entries must not overlap (vCPUs %s are in '
-                    'more than one)' % (_cpu_spec(overlap) or 'all'),
+                    _('vcpusched entries must not overlap (vCPUs %s are in '
+                      'more than one)') % (_cpu_spec(overlap) or 'all'),
                     element='cputune/vcpusched')
             scheduled |= sched.vcpus or set()
 
@@ -541,7 +542,7 @@ class LibvirtConfigGuestMemoryBackingPage(LibvirtConfigObject):
         self._require('size_kb')
         if self.nodeset is not None and not self.nodeset:
             raise self._invalid('nodeset', self.nodeset,
-                                'must name a guest node (or be None)')
+                                _('must name a guest node (or be None)'))
         nodeset = _cpu_spec(self.nodeset) if self.nodeset else None
         return self._new_node(size=self.size_kb, unit='KiB', nodeset=nodeset)
 
@@ -590,7 +591,7 @@ class LibvirtConfigGuestMemoryBacking(LibvirtConfigObject):
 class _NUMATuneModeMixin:
     def _check_mode(self):
         if self.mode not in NUMA_MEMORY_MODES:
-            raise self._invalid('mode', self.mode, 'must be one of %s'
+            raise self._invalid('mode', self.mode, _('must be one of %s')
                                 % ', '.join(NUMA_MEMORY_MODES))
 
 
@@ -625,7 +626,7 @@ class LibvirtConfigGuestNUMATuneMemNode(_NUMATuneModeMixin,
         self._require('nodeset')
         if self.cellid is None or self.cellid < 0:
             raise self._invalid('cellid', self.cellid,
-                                'must be a guest NUMA node number >= 0')
+                                _('must be a guest NUMA node number >= 0'))
         return self._new_node(cellid=self.cellid, mode=self.mode,
                               nodeset=_cpu_spec(self.nodeset))
 
@@ -646,7 +647,7 @@ class LibvirtConfigGuestNUMATune(LibvirtConfigObject):
         for cellid in cellids:
             if cellids.count(cellid) > 1:
                 raise self._invalid('cellid', cellid,
-                                    'has more than one memnode',
+                                    _('has more than one memnode'),
                                     element='numatune/memnode')
         root = self._new_node()
         if self.memory is not None:
@@ -680,10 +681,10 @@ class LibvirtConfigGuestCPUTopology(LibvirtConfigObject):
         for name in ('sockets', 'cores', 'threads'):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
-                raise self._invalid(name, value, 'must be an integer >= 1')
+                raise self._invalid(name, value, _('must be an integer >= 1'))
         if self.dies is not None and (not isinstance(self.dies, int) or
                                       self.dies < 1):
-            raise self._invalid('dies', self.dies, 'must be an integer >= 1')
+            raise self._invalid('dies', self.dies, _('must be an integer >= 1'))
         return self._new_node(sockets=self.sockets, dies=self.dies,
                               cores=self.cores, threads=self.threads)
 
@@ -713,7 +714,7 @@ class LibvirtConfigGuestCPUNUMACell(LibvirtConfigObject):
         self._require('cpus', 'memory')
         if self.memAccess not in (None, 'shared', 'private'):
             raise self._invalid('memAccess', self.memAccess,
-                                "must be 'shared' or 'private'")
+                                _("must be 'shared' or 'private'"))
         return self._new_node(id=self.id, cpus=_cpu_spec(self.cpus),
                               memory=self.memory, unit='KiB',
                               memAccess=self.memAccess)
@@ -733,8 +734,8 @@ class LibvirtConfigGuestCPUNUMA(LibvirtConfigObject):
     def format_dom(self):
         if not self.cells:
             raise self._invalid('cells', self.cells,
-                                'a guest NUMA topology needs at least one '
-                                'cell')
+                                _('a guest NUMA topology needs at least one '
+                                  'cell'))
         root = self._new_node()
         for cell in self.cells:
             root.append(cell.format_dom())
@@ -760,7 +761,7 @@ class LibvirtConfigGuestCPUFeature(LibvirtConfigObject):
     def format_dom(self):
         self._require('name')
         if self.policy not in self.POLICIES:
-            raise self._invalid('policy', self.policy, 'must be one of %s'
+            raise self._invalid('policy', self.policy, _('must be one of %s')
                                 % ', '.join(self.POLICIES),
                                 element='cpu/feature')
         return self._new_node(policy=self.policy, name=self.name)
@@ -790,17 +791,17 @@ class LibvirtConfigGuestCPU(LibvirtConfigObject):
     def format_dom(self):
         if self.mode is not None and self.mode not in self.MODES:
             raise self._invalid('mode', self.mode,
-                                'must be one of %s' % ', '.join(self.MODES))
+                                _('must be one of %s') % ', '.join(self.MODES))
         if self.match is not None and self.match not in self.MATCHES:
             raise self._invalid('match', self.match,
-                                'must be one of %s' % ', '.join(self.MATCHES))
+                                _('must be one of %s') % ', '.join(self.MATCHES))
         if self.check is not None and self.check not in self.CHECKS:
             raise self._invalid('check', self.check,
-                                'must be one of %s' % ', '.join(self.CHECKS))
+                                _('must be one of %s') % ', '.join(self.CHECKS))
         names = [feature.name for feature in self.features]
         for name in names:
             if names.count(name) > 1:
-                raise self._invalid('name', name, 'is listed twice',
+                raise self._invalid('name', name, _('is listed twice'),
                                     element='cpu/feature')
         root = self._new_node(mode=self.mode, match=self.match,
                               check=self.check)
@@ -858,12 +859,12 @@ class LibvirtConfigGuestMemoryTune(LibvirtConfigObject):
             if (not isinstance(value, int) or isinstance(value, bool)
                     or value < 0):
                 raise self._invalid(name, value,
-                                    'must be a whole number of KiB >= 0')
+                                    _('must be a whole number of KiB >= 0'))
             self._sub(root, name, value, unit='KiB')
         if (self.hard_limit is not None and self.swap_hard_limit is not None
                 and self.swap_hard_limit < self.hard_limit):
             raise self._invalid('swap_hard_limit', self.swap_hard_limit,
-                                'must be at least hard_limit (%d KiB)'
+                                _('must be at least hard_limit (%d KiB)')
                                 % self.hard_limit)
         return root
 
@@ -888,10 +889,10 @@ class _LibvirtConfigGuestCharBase(LibvirtConfigObject):
     def format_dom(self):
         if self.type not in self.TYPES:
             raise self._invalid('type', self.type,
-                                'must be one of %s' % ', '.join(self.TYPES))
+                                _('must be one of %s') % ', '.join(self.TYPES))
         if self.type == 'file' and not self.source_path:
             raise self._invalid('source_path', self.source_path,
-                                "a 'file' character device needs a path")
+                                _("a 'file' character device needs a path"))
         root = self._new_node(type=self.type)
         if self.source_path is not None:
             self._sub(root, 'source', path=self.source_path)
@@ -934,7 +935,7 @@ class LibvirtConfigGuestMemballoon(LibvirtConfigObject):
     def format_dom(self):
         if self.model not in self.MODELS:
             raise self._invalid('model', self.model,
-                                'must be one of %s' % ', '.join(self.MODELS))
+                                _('must be one of %s') % ', '.join(self.MODELS))
         return self._new_node(model=self.model)
 
     def parse_dom(self, xmldoc):
@@ -960,7 +961,7 @@ class LibvirtConfigGuestController(LibvirtConfigObject):
         if self.index is not None and (
                 not isinstance(self.index, int) or self.index < 0):
             raise self._invalid('index', self.index,
-                                'must be an integer >= 0')
+                                _('must be an integer >= 0'))
         return self._new_node(type=self.type, index=self.index,
                               model=self.model)
 
@@ -1116,14 +1117,14 @@ class LibvirtConfigGuest(LibvirtConfigObject):
         """Check the cross-element rules libvirt enforces at define time."""
         if self.virt_type not in VIRT_TYPES:
             raise self._invalid('type', self.virt_type,
-                                'must be one of %s' % ', '.join(VIRT_TYPES))
+                                _('must be one of %s') % ', '.join(VIRT_TYPES))
         self._require('name', 'memory')
         if not isinstance(self.vcpus, int) or self.vcpus < 1:
-            raise self._invalid('vcpu', self.vcpus, 'must be an integer >= 1')
+            raise self._invalid('vcpu', self.vcpus, _('must be an integer >= 1'))
         for event in ('on_poweroff', 'on_reboot', 'on_crash'):
             value = getattr(self, event)
             if value is not None and value not in self.LIFECYCLE_ACTIONS:
-                raise self._invalid(event, value, 'must be one of %s'
+                raise self._invalid(event, value, _('must be one of %s')
                                     % ', '.join(self.LIFECYCLE_ACTIONS))
         feature_names = [feature.name for feature in self.features
                          if isinstance(feature, (
@@ -1131,26 +1132,26 @@ class LibvirtConfigGuest(LibvirtConfigObject):
                              LibvirtConfigGuestFeaturePMU))]
         for name in feature_names:
             if feature_names.count(name) > 1:
-                raise self._invalid('feature', name, 'is listed twice',
+                raise self._invalid('feature', name, _('is listed twice'),
                                     element='features')
         for cls in (LibvirtConfigGuestMemballoon, LibvirtConfigGuestEmulator):
             found = [d for d in self.devices if isinstance(d, cls)]
             if len(found) > 1:
                 raise self._invalid(cls.ROOT_NAME, len(found),
-                                    'a domain has at most one',
+                                    _('a domain has at most one'),
                                     element='devices')
         vcpu_ids = set(range(self.vcpus))
         if self.cputune is not None:
             for pin in self.cputune.vcpupin:
                 if pin.id not in vcpu_ids:
                     raise self._invalid(
-                        'vcpu', pin.id, 'pins a vCPU the %d-vCPU guest does '
-                        'not have' % self.vcpus, element='cputune/vcpupin')
+                        'vcpu', pin.id, _('pins a vCPU the %d-vCPU guest does '
+                          'not have') % self.vcpus, element='cputune/vcpupin')
             for sched in self.cputune.vcpusched:
                 if sched.vcpus and not sched.vcpus <= vcpu_ids:
                     raise self._invalid(
                         'vcpus', _cpu_spec(sched.vcpus),
-                        'names vCPUs the %d-vCPU guest does not have'
+                        _('names vCPUs the %d-vCPU guest does not have')
                         % self.vcpus, element='cputune/vcpusched')
         if self.cpu is not None and self.cpu.topology is not None:
             topo = self.cpu.topology
@@ -1158,7 +1159,7 @@ class LibvirtConfigGuest(LibvirtConfigObject):
                     topo.vcpus != self.vcpus):
                 raise self._invalid(
                     'sockets*cores*threads', topo.vcpus,
-                    'must equal the vCPU count %d' % self.vcpus,
+                    _('must equal the vCPU count %d') % self.vcpus,
                     element='cpu/topology')
         if self.cpu is not None and self.cpu.numa is not None:
             cell_cpus = set().union(*(cell.cpus or set()
@@ -1166,7 +1167,7 @@ class LibvirtConfigGuest(LibvirtConfigObject):
             if not cell_cpus <= vcpu_ids:
                 raise self._invalid(
                     'cpus', _cpu_spec(cell_cpus),
-                    'NUMA cells name vCPUs the %d-vCPU guest does not have'
+                    _('NUMA cells name vCPUs the %d-vCPU guest does not have')
                     % self.vcpus, element='cpu/numa/cell')
 
     def format_dom(self):

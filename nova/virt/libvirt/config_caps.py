@@ -245,7 +245,7 @@ class LibvirtConfigCapsNUMACPU(config.LibvirtConfigObject):
 
     def format_dom(self):
         if self.id is None:
-            raise self._invalid('id', self.id, 'is required')
+            raise self._invalid('id', self.id, _('is required'))
         siblings = (config._cpu_spec(self.siblings)
                     if self.siblings else None)
         return self._new_node(id=self.id, socket_id=self.socket_id,

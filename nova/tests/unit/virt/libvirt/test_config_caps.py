@@ -34,7 +34,7 @@ class KVMHostCapsTest(test.TestCase):
     def setUp(self):
         super().setUp()
         self.xml = load_fixture('caps_kvm_2numa_smt.xml')
-        self.caps = vconfig.LibvirtConfigCaps.from_xml(self.xml)
+        self.caps = config_caps.LibvirtConfigCaps.from_xml(self.xml)
 
     def test_fixture_is_valid_capabilities_xml(self):
         rng.assert_capabilities_valid(self.xml)
@@ -99,7 +99,7 @@ class KVMHostCapsTest(test.TestCase):
     def test_round_trip_and_valid(self):
         xml = self.caps.to_xml()
         rng.assert_capabilities_valid(xml)
-        self.assertEqual(self.caps, vconfig.LibvirtConfigCaps.from_xml(xml))
+        self.assertEqual(self.caps, config_caps.LibvirtConfigCaps.from_xml(xml))
 
 
 class TestDriverCapsTest(test.TestCase):
@@ -110,7 +110,7 @@ class TestDriverCapsTest(test.TestCase):
         conn = libvirt.open('test:///default')
         self.addCleanup(conn.close)
         self.xml = conn.getCapabilities()
-        self.caps = vconfig.LibvirtConfigCaps.from_xml(self.xml)
+        self.caps = config_caps.LibvirtConfigCaps.from_xml(self.xml)
 
     def test_parse(self):
         host = self.caps.host
@@ -127,7 +127,7 @@ class TestDriverCapsTest(test.TestCase):
         self.assertIn('test', self.caps.domain_types('hvm'))
 
     def test_round_trip(self):
-        again = vconfig.LibvirtConfigCaps.from_xml(self.caps.to_xml())
+        again = config_caps.LibvirtConfigCaps.from_xml(self.caps.to_xml())
         self.assertEqual(self.caps, again)
         rng.assert_capabilities_valid(self.caps.to_xml())
 
@@ -143,7 +143,7 @@ class CapsEdgeCasesTest(test.TestCase):
             <cpus num='2'><cpu id='0'/><cpu id='1'/></cpus>
           </cell></cells></topology>
         </host></capabilities>"""
-        caps = vconfig.LibvirtConfigCaps.from_xml(xml)
+        caps = config_caps.LibvirtConfigCaps.from_xml(xml)
         rng.assert_capabilities_valid(xml)
         cell = caps.host.topology.cells[0]
         self.assertEqual(4 * 1024 * 1024, cell.memory)
@@ -151,18 +151,18 @@ class CapsEdgeCasesTest(test.TestCase):
         self.assertEqual([(0, None, None, None), (1, None, None, None)],
                          [(c.id, c.socket_id, c.core_id, c.siblings)
                           for c in cell.cpus])
-        self.assertEqual(caps, vconfig.LibvirtConfigCaps.from_xml(
+        self.assertEqual(caps, config_caps.LibvirtConfigCaps.from_xml(
             caps.to_xml()))
 
     def test_host_without_numa_topology(self):
         # libvirt's schema allows it, nova-realtime cannot place a guest
         # without cells: the host parses, the document is refused.
-        host = vconfig.LibvirtConfigCapsHost.from_xml(
+        host = config_caps.LibvirtConfigCapsHost.from_xml(
             '<host><cpu><arch>x86_64</arch></cpu></host>')
         self.assertIsNone(host.topology)
         e = self.assertRaises(
             exception.LibvirtConfigInvalid,
-            vconfig.LibvirtConfigCaps.from_xml,
+            config_caps.LibvirtConfigCaps.from_xml,
             '<capabilities><host><cpu><arch>x86_64</arch></cpu></host>'
             '</capabilities>')
         self.assertIn('capabilities/host', str(e))
@@ -175,13 +175,13 @@ class CapsEdgeCasesTest(test.TestCase):
                              size_kb):
         # One core: its SMT threads, each listing all of them as siblings.
         siblings = others | {cpu_id}
-        cell = vconfig.LibvirtConfigCapsNUMACell(
+        cell = config_caps.LibvirtConfigCapsNUMACell(
             id=0, memory=1024,
-            mempages=[vconfig.LibvirtConfigCapsNUMAPages(size_kb, total)],
-            cpus=[vconfig.LibvirtConfigCapsNUMACPU(cpu, socket, core,
-                                                   set(siblings), 0)
-                  for cpu in sorted(siblings)])
-        again = vconfig.LibvirtConfigCapsNUMACell.from_xml(cell.to_xml())
+            mempages=[config_caps.LibvirtConfigCapsNUMAPages(size_kb, total)],
+            cpus=[config_caps.LibvirtConfigCapsNUMACPU(
+                cpu, socket, core, set(siblings), 0)
+                for cpu in sorted(siblings)])
+        again = config_caps.LibvirtConfigCapsNUMACell.from_xml(cell.to_xml())
         self.assertEqual(cell, again)
 
 
@@ -222,7 +222,7 @@ class HostileCapsTest(test.TestCase):
 
     def assertRefused(self, xml, *needles):
         e = self.assertRaises(exception.LibvirtConfigInvalid,
-                              vconfig.LibvirtConfigCaps.from_xml, xml)
+                              config_caps.LibvirtConfigCaps.from_xml, xml)
         text = str(e)
         for needle in needles:
             self.assertIn(needle, text)
@@ -232,7 +232,7 @@ class HostileCapsTest(test.TestCase):
         return e
 
     def test_valid_minimal_document(self):
-        caps = vconfig.LibvirtConfigCaps.from_xml(_caps())
+        caps = config_caps.LibvirtConfigCaps.from_xml(_caps())
         rng.assert_capabilities_valid(_caps())
         self.assertEqual([0, 1], [c.id for c in caps.host.topology.cells[0]
                                   .cpus])
@@ -272,7 +272,7 @@ class HostileCapsTest(test.TestCase):
     def test_cell_without_memory(self):
         # libvirt writes no <memory> for a memoryless node: 0 KiB, and the
         # host topology has the cell with no memory (was a TypeError).
-        caps = vconfig.LibvirtConfigCaps.from_xml(_caps(
+        caps = config_caps.LibvirtConfigCaps.from_xml(_caps(
             _cell('0', cpus=(0,)), _cell('1', cpus=(1,), memory='')))
         self.assertEqual([1048576, 0],
                          [cell.memory for cell in caps.host.topology.cells])
@@ -294,7 +294,7 @@ class HostileCapsTest(test.TestCase):
         guest = ("<guest><os_type>hvm</os_type><arch name='x86_64'>"
                  "<domain type='kvm'/></arch></guest>")
         ok = _caps().replace('</host>', '</host>' + guest)
-        self.assertEqual(['kvm'], vconfig.LibvirtConfigCaps.from_xml(
+        self.assertEqual(['kvm'], config_caps.LibvirtConfigCaps.from_xml(
             ok).domain_types())
         for old, new, needle in (
                 ('<os_type>hvm</os_type>', '', '<os_type> is required'),
@@ -393,7 +393,7 @@ class HostileCapsTest(test.TestCase):
                               "<pages unit='MiB' size='2'>1</pages>")),
             'a second <pages> of 2048 KiB')
         # Units convert: 2 MiB pages are 2048 KiB.
-        caps = vconfig.LibvirtConfigCaps.from_xml(
+        caps = config_caps.LibvirtConfigCaps.from_xml(
             _caps(_cell(extra="<pages unit='M' size='2'>3</pages>")))
         self.assertEqual([(2048, 3)],
                          [tuple(p) for p in caps.host.topology.cells[0]
@@ -413,7 +413,7 @@ class HostileCapsTest(test.TestCase):
         for unit, kib in (('b', 2), ('bytes', 2), ('KB', 2000),
                           ('k', 2048), ('MiB', 2048 << 10),
                           ('GB', 2000000000), ('T', 2048 << 30)):
-            caps = vconfig.LibvirtConfigCaps.from_xml(_caps(_cell(
+            caps = config_caps.LibvirtConfigCaps.from_xml(_caps(_cell(
                 memory="<memory unit='%s'>2048</memory>" % unit)))
             self.assertEqual(kib, caps.host.topology.cells[0].memory, unit)
 
@@ -478,7 +478,7 @@ class HostileCapsTest(test.TestCase):
                                                     max(cpu, twin)))
             cells.append(_cell(str(cell), cpus=cpus))
         start = time.monotonic()
-        caps = vconfig.LibvirtConfigCaps.from_xml(_caps(*cells))
+        caps = config_caps.LibvirtConfigCaps.from_xml(_caps(*cells))
         self.assertLess(time.monotonic() - start, 2)
         self.assertEqual(4096, sum(len(c.cpus)
                                    for c in caps.host.topology.cells))
@@ -552,9 +552,9 @@ class LoadCapabilitiesFileTest(test.TestCase):
     def test_valid_file(self):
         path = os.path.join(FIXTURES, 'caps_kvm_2numa_smt.xml')
         caps = config_caps.load_capabilities_file(path)
-        self.assertEqual(vconfig.LibvirtConfigCaps.from_xml(
+        self.assertEqual(config_caps.LibvirtConfigCaps.from_xml(
             load_fixture('caps_kvm_2numa_smt.xml')), caps)
-        self.assertEqual(caps, vconfig.LibvirtConfigCaps.from_file(path))
+        self.assertEqual(caps, config_caps.LibvirtConfigCaps.from_file(path))
 
     def test_dev_zero(self):
         start = time.monotonic()
