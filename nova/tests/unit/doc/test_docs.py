@@ -522,6 +522,26 @@ class TestUpstreamDifferences(test.TestCase):
                             '--property', 'hw:cpu_policy=dedicated'))
         self.assertEqual('host-model', dom.find('cpu').get('mode'))
 
+    def test_difference_locked_memory_limit(self):
+        from nova.virt.libvirt import guest_cpu
+        dom = _domain(_plan('--vcpus', 2, '--ram', 2048,
+                            '--property', 'hw:cpu_policy=dedicated',
+                            '--property', 'hw:cpu_realtime=yes'))
+        self.assertIsNotNone(dom.find('memoryBacking/locked'))
+        limit = dom.find('memtune/hard_limit')
+        self.assertEqual('KiB', limit.get('unit'))
+        expected = guest_cpu.locked_memory_limit_kib(2048 * 1024, 2, 'kvm')
+        self.assertEqual(expected, int(limit.text))
+        # The figures the page states.
+        self.assertEqual((2048 + 1024 + 2 * 16) * 1024, expected)
+        self.assertEqual(
+            expected + 1024 * 1024,
+            guest_cpu.locked_memory_limit_kib(2048 * 1024, 2, 'qemu'))
+        # Nothing locked, no limit.
+        dom = _domain(_plan('--vcpus', 2, '--ram', 2048,
+                            '--property', 'hw:cpu_policy=dedicated'))
+        self.assertIsNone(dom.find('memtune'))
+
     def test_difference_input_limits(self):
         from nova.virt import hardware_parse
         limits = {name: value for name, _w, _u, value, _t
