@@ -51,13 +51,19 @@ class InvalidProperty(Invalid):
 
 
 class RealtimeMaskNotFoundOrInvalid(InvalidProperty):
-    """hw:cpu_realtime_mask / hw_cpu_realtime_mask is malformed, names a
-    vCPU the flavor lacks, or leaves no (or only) real-time vCPUs."""
+    """A real-time mask is malformed, wrong for the flavor, or empty.
+
+    hw:cpu_realtime_mask / hw_cpu_realtime_mask names a vCPU the flavor
+    lacks, or leaves no (or only) real-time vCPUs.
+    """
 
 
 class RealtimeConfigurationInvalid(InvalidProperty):
-    """Real time asked without dedicated (or mixed) CPUs, or with an
-    emulator threads policy the host cannot honour."""
+    """Real time asked without pinned CPUs, or unusable on this host.
+
+    Without dedicated (or mixed) CPUs, or with an emulator threads policy
+    the host cannot honour.
+    """
 
 
 class InvalidCPUAllocationPolicy(InvalidProperty):
@@ -85,13 +91,15 @@ class RequiredMixedInstancePolicy(InvalidProperty):
 
 
 class RequiredMixedOrRealtimeCPUMask(InvalidProperty):
-    """hw:cpu_policy=mixed needs exactly one of hw:cpu_dedicated_mask and
-    a real-time mask."""
+    """Mixed needs one of hw:cpu_dedicated_mask and a real-time mask."""
 
 
 class InvalidMixedInstanceDedicatedMask(InvalidProperty):
-    """hw:cpu_dedicated_mask is malformed, names a vCPU the flavor lacks,
-    or leaves no dedicated or no shared vCPU."""
+    """hw:cpu_dedicated_mask is malformed or wrong for the flavor.
+
+    It names a vCPU the flavor lacks, or leaves no dedicated or no shared
+    vCPU.
+    """
 
 
 class MemoryPageSizeInvalid(InvalidProperty):
@@ -111,8 +119,7 @@ class ImageNUMATopologyAsymmetric(InvalidProperty):
 
 
 class ImageNUMATopologyCPUOutOfRange(InvalidProperty):
-    """A per-node vCPU list names a vCPU the flavor lacks (or a node that
-    does not exist)."""
+    """A per-node vCPU list names a vCPU (or node) that does not exist."""
 
 
 class ImageNUMATopologyCPUDuplicates(InvalidProperty):
@@ -199,8 +206,10 @@ class InstanceStartFailed(NovaException):
 
 
 class CommandLineInvalid(Invalid):
-    """argparse refused the command line (unknown option, missing
-    argument...): one line, with where to look for the right usage."""
+    """argparse refused the command line (unknown option, ...).
+
+    One line, with where to look for the right usage.
+    """
 
     msg_fmt = _("%(reason)s (see '%(usage)s --help')")
 

@@ -159,8 +159,10 @@ def get_cpu_thread_policy_constraint(flavor: Flavor, image_meta: ImageMeta
 
 def _vcpu_mask(key: str, value: str, vcpus: int,
                error: ty.Type[exception.InvalidProperty]) -> ty.Set[int]:
-    """The vCPUs a mask names: ``^...`` = all but those, else those
-    listed minus those excluded. Every vCPU named must exist."""
+    """The vCPUs a mask names; every vCPU it names must exist.
+
+    ``^...`` = all but those, else those listed minus those excluded.
+    """
     try:
         included, excluded = parse_cpu_spec_parts(value)
     except exception.InvalidCPUSpec as e:
@@ -373,12 +375,16 @@ def _realtime_cpus(flavor: Flavor, image_meta: ImageMeta,
     masks = _realtime_masks(flavor, image_meta)
     if not is_realtime_enabled(flavor):
         return None
+    vcpus = flavor.vcpus
     if masks:
         key, value, included, excluded = masks[0]
+    elif emulator_policy is not None:
+        # As upstream: no mask makes every vCPU real time, which is fine
+        # when the emulator threads run elsewhere.
+        return set(range(vcpus))
     else:
         key, value = 'hw:cpu_realtime_mask', DEFAULT_REALTIME_MASK
         included, excluded = parse_cpu_spec_parts(value)
-    vcpus = flavor.vcpus
     outside = {cpu for cpu in included | excluded if cpu >= vcpus}
     if outside:
         raise exception.RealtimeMaskNotFoundOrInvalid(
@@ -408,8 +414,11 @@ def _realtime_cpus(flavor: Flavor, image_meta: ImageMeta,
 def _check_realtime_host(flavor: Flavor, realtime: ty.Optional[ty.Set[int]],
                          emulator_policy: ty.Optional[str],
                          host_cpus: ty.Optional[HostCPUSets]) -> None:
-    """The one rule that depends on the host: a real-time guest whose
-    emulator threads share needs [compute] cpu_shared_set there."""
+    """The one rule that depends on the host.
+
+    A real-time guest whose emulator threads share needs [compute]
+    cpu_shared_set there.
+    """
     if realtime is None or host_cpus is None:
         return
     if emulator_policy == EMULATOR_SHARE and host_cpus.shared is None:
@@ -425,13 +434,16 @@ def get_realtime_cpu_constraint(flavor: Flavor, image_meta: ImageMeta
     """The set of real-time vCPUs, or None when real time is off.
 
     hw:cpu_realtime=yes turns real time on. The mask is the image's
-    hw_cpu_realtime_mask, else the flavor's hw:cpu_realtime_mask, else
-    ``^0``. A mask starting with ``^`` means every vCPU but those excluded;
-    otherwise the vCPUs included minus those excluded (``1-3``,
-    ``0-3,^0``). Every vCPU a mask names must exist in the flavor, at least
-    one vCPU must be real time, and every vCPU may be real time only with
-    an emulator threads policy (the emulator threads need somewhere else to
-    run). Raises RealtimeMaskNotFoundOrInvalid.
+    hw_cpu_realtime_mask, else the flavor's hw:cpu_realtime_mask; without
+    either, every vCPU is real time when there is an emulator threads
+    policy (as upstream), else every vCPU but vCPU 0 (``^0``: upstream
+    refuses, RealtimeMaskNotFoundOrInvalid). A mask starting with ``^``
+    means every vCPU but those excluded; otherwise the vCPUs included
+    minus those excluded (``1-3``, ``0-3,^0``). Every vCPU a mask names
+    must exist in the flavor, at least one vCPU must be real time, and
+    every vCPU may be real time only with an emulator threads policy (the
+    emulator threads need somewhere else to run). Raises
+    RealtimeMaskNotFoundOrInvalid.
 
     The CPU policy (real time needs dedicated or mixed) is
     numa_get_constraints' check, as is the host's cpu_shared_set for
@@ -439,6 +451,9 @@ def get_realtime_cpu_constraint(flavor: Flavor, image_meta: ImageMeta
     even with real time off (then the answer is None): a malformed mask is
     an error whenever it is read.
     """
+    if not is_realtime_enabled(flavor):
+        _realtime_masks(flavor, image_meta)
+        return None
     emulator_policy = get_emulator_thread_policy_constraint(flavor,
                                                             image_meta)
     return _realtime_cpus(flavor, image_meta, emulator_policy)

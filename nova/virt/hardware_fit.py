@@ -230,8 +230,11 @@ def _pack(free, siblings, singles, count):
 
 
 def _cell_need(topology, index, cell):
-    """pCPUs guest cell ``index`` needs: its dedicated vCPUs (+1 emulator
-    pCPU); for a cell without pinning, its vCPU count."""
+    """pCPUs guest cell ``index`` needs:
+
+    its dedicated vCPUs (+1 emulator pCPU); for a cell without pinning, its
+    vCPU count.
+    """
     if not cell.cpu_pinning_requested:
         return len(cell.cpuset)
     count = len(cell.pcpuset)
@@ -305,8 +308,9 @@ def _check_pci(pci_requests: ty.Any, pci_stats: ty.Any) -> None:
 
 def _within_limits(limits: ty.Any, host: '_HostCell', count: int,
                    memory: int) -> bool:
-    """Upstream's allocation ratio ceilings, for cells with ``count``
-    floating vCPUs (shared or mixed).
+    """Upstream's allocation ratio ceilings, for floating vCPUs.
+
+    For guest cells with ``count`` floating vCPUs (shared or mixed).
 
     The host cells here track no floating CPU usage, so the CPU ratio
     bounds one guest cell's vCPUs by the host cell's shared CPUs times
@@ -453,8 +457,9 @@ def numa_claimed_pcpus(host_topology: NUMATopology,
 def numa_usage_from_instance_numa(host_topology: NUMATopology,
                                   instance_topology: InstanceNUMATopology,
                                   free: bool = False) -> NUMATopology:
-    """A new host topology with one fitted guest's usage added (or, with
-    ``free``, removed); ``host_topology`` itself is untouched.
+    """A new host topology with one fitted guest's usage added.
+
+    With ``free``, removed instead; ``host_topology`` itself is untouched.
 
     Adds the guest's claimed pCPUs to pinned_cpus, small-page memory to
     memory_usage (and to the smallest page pool, when listed), huge pages to

@@ -14,9 +14,9 @@ as little as ``^0``.
 import re
 import typing as ty
 
+import nova.conf
 from nova import exception
 from nova.i18n import _
-import nova.conf
 
 CONF = nova.conf.CONF
 
@@ -214,8 +214,11 @@ def check_text(name: str, value: ty.Any,
 
 
 def check_extra_spec_key(key: ty.Any) -> str:
-    """Refuse an extra spec key Nova's API would: 1-255 characters of
-    letters, digits, '_', '-', '.', ' ' and ':'. Raises InvalidProperty."""
+    """Refuse an extra spec key Nova's API would:
+
+    1-255 characters of letters, digits, '_', '-', '.', ' ' and ':'. Raises
+    InvalidProperty.
+    """
     check_text('extra spec key', key, MAX_KEY_LENGTH)
     if not _EXTRA_SPEC_KEY_RE.fullmatch(key):
         raise exception.InvalidProperty(
@@ -226,8 +229,11 @@ def check_extra_spec_key(key: ty.Any) -> str:
 
 
 def check_extra_spec(key: ty.Any, value: ty.Any) -> None:
-    """Key rules of check_extra_spec_key, and a value of at most
-    MAX_EXTRA_SPEC_VALUE_LENGTH XML-safe characters (named by its key)."""
+    """Key rules of check_extra_spec_key, and a bounded XML-safe value.
+
+    The value has at most MAX_EXTRA_SPEC_VALUE_LENGTH characters; errors
+    name the key.
+    """
     check_extra_spec_key(key)
     check_text(key, value, MAX_EXTRA_SPEC_VALUE_LENGTH)
 

@@ -255,8 +255,10 @@ def rows(results, fmt_bytes):
 
 
 def worst(results):
-    """The hostile case (not the baseline) costing the most time, and the
-    one costing the most memory."""
+    """The hostile cases (not the baseline) costing most time and memory.
+
+    Returns (slowest, biggest).
+    """
     hostile = [r for r in results if not r['case'].startswith('baseline')]
     if not hostile:
         return None, None

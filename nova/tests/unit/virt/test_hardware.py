@@ -392,6 +392,12 @@ class RealtimeTest(_Base):
             specs(REALTIME, hw__cpu_realtime_mask='0-3',
                   hw__emulator_threads_policy='isolate')))
 
+    def test_no_mask_with_emulator_policy_is_all_realtime(self):
+        # As upstream: the emulator threads run elsewhere, so every vCPU.
+        for policy in ('isolate', 'share'):
+            self.assertEqual({0, 1, 2, 3}, self.get(
+                specs(REALTIME, hw__emulator_threads_policy=policy)))
+
     def test_one_vcpu_realtime_with_isolate(self):
         self.assertEqual({0}, self.get(
             specs(REALTIME, hw__emulator_threads_policy='isolate'), vcpus=1,
@@ -450,6 +456,19 @@ class NUMAConstraintsTest(_Base):
 
     def test_nothing_numa(self):
         self.assertIsNone(self.get({}))
+
+    def test_placement_keys_ignored(self):
+        # Deliberate difference from upstream: with no placement here,
+        # resources:PCPU/VCPU, trait:HW_CPU_HYPERTHREADING and hw:pmem ask
+        # for nothing (upstream turns them into CPU/thread policies and a
+        # vPMEM NUMA cell, or refuses them next to hw:cpu_policy).
+        for flavor_specs in ({'resources:PCPU': '4'},
+                             {'resources:VCPU': '2', 'resources:PCPU': '2'},
+                             {'trait:HW_CPU_HYPERTHREADING': 'forbidden'},
+                             {'hw:pmem': '2GB'}):
+            self.assertIsNone(self.get(flavor_specs), flavor_specs)
+        topology = self.get(specs(DEDICATED, resources__PCPU='4'))
+        self.assertEqual({0, 1, 2, 3}, topology.cells[0].pcpuset)
         self.assertIsNone(self.get({'hw:cpu_policy': 'shared'}))
 
     def test_dedicated_gives_one_cell(self):
@@ -653,8 +672,10 @@ class NUMAConstraintsTest(_Base):
 
 
 class FlavorBoundsTest(_Base):
-    """Bounds checked before anything is sized by the flavor, so
-    nova-compute refuses what the command line refuses."""
+    """Bounds checked before anything is sized by the flavor.
+
+    So nova-compute refuses what the command line refuses.
+    """
 
     def assertQuickRefusal(self, flavor, image=None, *parts):
         start = time.perf_counter()

@@ -216,6 +216,20 @@ class FitDedicatedTest(_Base):
         self.assertEqual({0, 1, 2, 8, 9, 10},
                          hardware.numa_claimed_pcpus(host, fitted))
 
+    def test_isolate_emulator_whole_core(self):
+        # Deliberate difference from upstream: under the isolate thread
+        # policy the emulator pCPU needs a whole free core as well; a
+        # thread whose sibling is pinned by another guest does not do.
+        host = make_host(cells=1, cores=3, pinned={0})
+        request = request_from_flavor(
+            vcpus=2, memory_mb=1024, hw__cpu_policy='dedicated',
+            hw__cpu_thread_policy='isolate',
+            hw__emulator_threads_policy='isolate')
+        self.assertIsNone(hardware.numa_fit_instance_to_host(host, request))
+        fitted = hardware.numa_fit_instance_to_host(
+            make_host(cells=1, cores=3), request)
+        self.assertEqual({2}, fitted.cells[0].cpuset_reserved)
+
     def test_emulator_pcpu_makes_the_difference(self):
         host = make_host(cells=1, cores=2)
         request = request_from_flavor(hw__cpu_policy='dedicated',
@@ -232,8 +246,11 @@ class FitDedicatedTest(_Base):
 
 
 def _primitive(obj):
-    """obj_to_primitive() with every change list sorted: the changes are a
-    set, so their listed order depends on hashing and insertion history."""
+    """obj_to_primitive() with every change list sorted:
+
+    the changes are a set, so their listed order depends on hashing and
+    insertion history.
+    """
     def normalise(value):
         if isinstance(value, dict):
             return {key: (sorted(item) if key == 'nova_object.changes'
@@ -269,7 +286,7 @@ class BuildTest(_Base):
         again = objects.InstanceNUMATopology.obj_from_primitive(primitive)
         self.assertEqual(fitted.cpu_pinning, again.cpu_pinning)
         self.assertEqual(fitted.cpuset_reserved, again.cpuset_reserved)
-        self.assertEqual({1, 2, 3}, again.realtime_cpus)
+        self.assertEqual({0, 1, 2, 3}, again.realtime_cpus)
         self.assertEqual([0, 1], [cell.host_node for cell in again.cells])
 
 
