@@ -450,6 +450,107 @@ class TestUpstreamDifferences(test.TestCase):
                   if name.startswith('test_difference_')}
         self.assertEqual(checks, labels)
 
+    # tools/upstream-compare/compare.py runs upstream Nova's own unit test
+    # inputs through both trees and accepts only the differences listed in
+    # its DESIGN table: each of them must be a section of the page.
+    DESIGN_SECTIONS = {
+        'default real-time mask ^0': 'default-mask',
+        'emulator share needs pinning': 'emulator-share-unpinned',
+        'placement-only CPU keys': 'placement-keys',
+        'no vPMEM': 'no-vpmem',
+        'pCPU choice': 'pcpu-choice',
+        'host cell order': 'host-cell-order',
+        'emulator pCPU on a whole core': 'emulator-isolate',
+        'no memory overcommit': 'no-memory-overcommit',
+    }
+
+    def _design(self):
+        import ast
+        path = os.path.join(os.path.dirname(os.path.dirname(DOC_SOURCE)),
+                            'tools', 'upstream-compare', 'compare.py')
+        if not os.path.exists(path):
+            self.skipTest('no tools/upstream-compare')
+        with open(path) as f:
+            tree = ast.parse(f.read())
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(
+                    getattr(t, 'id', None) == 'DESIGN' for t in node.targets):
+                return [(elt.elts[0].value, elt.elts[2].value)
+                        for elt in node.value.elts]
+        self.fail('compare.py has no DESIGN table')
+
+    def test_compare_tool_differences_are_on_the_page(self):
+        import importlib
+        design = self._design()
+        self.assertEqual(set(self.DESIGN_SECTIONS),
+                         {label for label, _test in design})
+        for label, test_name in design:
+            self.assertIn('.. _upstream-difference-%s:'
+                          % self.DESIGN_SECTIONS[label], self.text)
+            # The behaviour test the table names exists.
+            module, cls, method = test_name.split('.')
+            found = importlib.import_module('nova.tests.unit.virt.' + module)
+            self.assertTrue(callable(getattr(getattr(found, cls), method)),
+                            test_name)
+
+    def _design_test(self, section):
+        import importlib
+        for label, test_name in self._design():
+            if self.DESIGN_SECTIONS[label] == section:
+                module, cls, method = test_name.split('.')
+                found = importlib.import_module('nova.tests.unit.virt.' +
+                                                module)
+                case = getattr(found, cls)(method)
+                result = case.run()
+                self.assertTrue(result.wasSuccessful(), test_name)
+                return
+        self.fail('no DESIGN entry for %s' % section)
+
+    def test_difference_emulator_share_unpinned(self):
+        _refused(self, _plan('--vcpus', 2, '--ram', 1024, '--property',
+                             'hw:emulator_threads_policy=share'),
+                 'hw:emulator_threads_policy')
+
+    def test_difference_placement_keys(self):
+        dom = _domain(_plan('--vcpus', 2, '--ram', 1024,
+                            '--property', 'resources:PCPU=2'))
+        self.assertEqual('0,4,8,12', dom.find('vcpu').get('cpuset'))
+        self.assertEqual([], dom.findall('cputune/vcpupin'))
+        # A forbidden hyper-threading trait is not the isolate policy:
+        # the two vCPUs share a core (CPU n and n+8 are siblings).
+        dom = _domain(_plan('--vcpus', 2, '--ram', 1024,
+                            '--property', 'hw:cpu_policy=dedicated',
+                            '--property',
+                            'trait:HW_CPU_HYPERTHREADING=forbidden'))
+        pins = sorted(int(p.get('cpuset'))
+                      for p in dom.findall('cputune/vcpupin'))
+        self.assertEqual(8, pins[1] - pins[0])
+        self._design_test('placement-keys')
+
+    def test_difference_no_vpmem(self):
+        result = _plan('--vcpus', 2, '--ram', 1024,
+                       '--property', 'hw:pmem=SMALL')
+        if result.returncode:
+            _refused(self, result, 'hw:pmem')
+        else:
+            dom = _domain(result)
+            self.assertEqual([], dom.findall("devices/memory"))
+            self.assertIsNone(dom.find('cpu/numa'))
+        self._design_test('no-vpmem')
+
+    def test_difference_pcpu_choice(self):
+        self._design_test('pcpu-choice')
+
+    def test_difference_host_cell_order(self):
+        self._design_test('host-cell-order')
+        from nova.conf import opts
+        self.assertNotIn('packing_host_numa_cells_allocation_strategy',
+                         [o.name for _g, options in opts.list_opts()
+                          for o in options])
+
+    def test_difference_no_memory_overcommit(self):
+        self._design_test('no-memory-overcommit')
+
     def test_difference_default_mask(self):
         # Every vCPU but 0 when there is no emulator threads policy
         # (upstream: every vCPU, refused without a policy).
@@ -459,6 +560,10 @@ class TestUpstreamDifferences(test.TestCase):
                 for p in dom.findall('cputune/vcpupin')}
         self.assertEqual(pins['0'],
                          dom.find('cputune/emulatorpin').get('cpuset'))
+        # With an emulator threads policy, as upstream: every vCPU.
+        dom = _domain(_dedicated_rt('hw:emulator_threads_policy=isolate'))
+        self.assertEqual('0-3', dom.find('cputune/vcpusched').get('vcpus'))
+        self._design_test('default-mask')
 
     def test_difference_mask_outside_flavor(self):
         for mask in ('^0,^5', '^5', '1-5'):
@@ -633,8 +738,9 @@ class TestUpstreamDifferences(test.TestCase):
     def test_difference_own_options(self):
         from nova.conf import opts
         from nova.doc import upstream
+        # The page's section covers the sections upstream Nova also reads.
         ours = {(group.name, opt.name) for group, options in opts.list_opts()
-                for opt in options}
+                for opt in options if group.name in ('compute', 'libvirt')}
         own = {(group, name) for group, name, _why in upstream.OWN_OPTIONS}
         self.assertLessEqual(own, ours)
         theirs = _upstream_options()
@@ -727,9 +833,11 @@ class TestInstallation(test.TestCase):
         block = block[:block.index('\n\n``')]
         listed = set(re.findall(r'^\* ``\[(compute|libvirt)\] (\w+)``$',
                                 block, re.M))
+        # The sections shared with nova-compute's nova.conf.
         registered = {(group.name, opt.name)
                       for group, options in opts.list_opts()
-                      for opt in options}
+                      for opt in options
+                      if group.name in ('compute', 'libvirt')}
         self.assertEqual(registered, listed)
         self.assertIn('``[oslo_concurrency] lock_path``', block)
 
@@ -837,3 +945,23 @@ class TestReleaseNotes(test.TestCase):
         for title in ('0.0.0', '1.0.0-3'):
             self.assertTrue(conf['UNRELEASED_RE'].match(title))
         self.assertFalse(conf['UNRELEASED_RE'].match('1.0.0'))
+
+
+class TestDefaultMaskProse(test.TestCase):
+    """What the guides say the default mask is, against the code."""
+
+    def test_default_mask_with_and_without_emulator_policy(self):
+        without = _domain(_dedicated_rt()).find('cputune/vcpusched')
+        self.assertEqual('1-3', without.get('vcpus'))
+        for policy in ('isolate', 'share'):
+            dom = _domain(_dedicated_rt('hw:emulator_threads_policy=' +
+                                        policy))
+            self.assertEqual('0-3',
+                             dom.find('cputune/vcpusched').get('vcpus'))
+        pages = rst_pages()
+        for page in (os.path.join('admin', 'realtime.rst'),
+                     os.path.join('admin', 'realtime-flavors.rst'),
+                     os.path.join('user', 'realtime-guests.rst')):
+            text = ' '.join(pages[page].split())
+            self.assertIn('hw:emulator_threads_policy', text, page)
+            self.assertRegex(text, r'(every vCPU|all) but vCPU 0', page)
