@@ -17,8 +17,8 @@ from nova.api.validation.extra_specs.base import SCHEDULER
 from nova.api.validation.extra_specs.validators import classify
 from nova.api.validation.extra_specs.validators import get_validator
 from nova.api.validation.extra_specs.validators import get_validators
-from nova.api.validation.extra_specs.validators import refuse_unsupported
 from nova.api.validation.extra_specs.validators import refusal
+from nova.api.validation.extra_specs.validators import refuse_unsupported
 from nova.api.validation.extra_specs.validators import register
 from nova.api.validation.extra_specs.validators import validate
 from nova.api.validation.extra_specs.validators import validate_all
