@@ -16,6 +16,10 @@
     The input bounds of nova.virt.hardware_parse, next to upstream's.
 ``.. upstream-own-options::``
     The options upstream Nova does not have.
+``.. nova-conf-options-read::``
+    Every nova.conf option nova-realtime registers, as a list.
+``.. nova-realtime-sub-commands::``
+    Every sub-command of nova-realtime with its help, from its parser.
 """
 
 import os
@@ -255,6 +259,34 @@ class OwnOptionsDirective(_GeneratedRst):
             yield ''
 
 
+
+class OptionsReadDirective(_GeneratedRst):
+
+    def rst_lines(self):
+        from nova.conf import opts
+        for group, options in opts.list_opts():
+            name = getattr(group, 'name', group)
+            for opt in options:
+                yield '* ``[%s] %s``' % (name, opt.name)
+        yield ''
+
+
+class SubCommandsDirective(_GeneratedRst):
+
+    def rst_lines(self):
+        import argparse
+
+        from nova.doc import cli
+        top = cli.parser()
+        for action in top._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for choice in action._choices_actions:
+                    yield '``%s``' % choice.dest
+                    yield '   %s' % escape(' '.join(
+                        (choice.help or '').split()))
+                    yield ''
+
+
 def setup(app):
     app.add_directive('nova-realtime', NovaRealtimeDirective)
     app.add_directive('extra-spec-reference', ExtraSpecReferenceDirective)
@@ -263,4 +295,6 @@ def setup(app):
     app.add_directive('upstream-object-versions', ObjectVersionsDirective)
     app.add_directive('upstream-input-limits', InputLimitsDirective)
     app.add_directive('upstream-own-options', OwnOptionsDirective)
+    app.add_directive('nova-conf-options-read', OptionsReadDirective)
+    app.add_directive('nova-realtime-sub-commands', SubCommandsDirective)
     return {'parallel_read_safe': False, 'parallel_write_safe': True}

@@ -727,13 +727,20 @@ class TestUpstreamDifferences(test.TestCase):
         self.assertEqual({3, 5, 13}, found.cpus)
 
     def test_difference_commands(self):
-        commands = set(cli.sub_commands())
         section = self.text[self.text.index(
             '_upstream-difference-commands:'):self.text.index(
             '_upstream-difference-own-options:')]
-        named = set(re.findall(r'``([a-z-]+)``', section))
-        self.assertEqual(commands, named & commands)
-        self.assertLessEqual({'plan', 'boot', 'check-host'}, commands)
+        self.assertIn('.. nova-realtime-sub-commands::', section)
+        rst = '\n'.join(sphinxext.SubCommandsDirective.rst_lines(None))
+        commands = set(cli.sub_commands())
+        self.assertEqual(commands, set(re.findall(r'^``([a-z-]+)``$', rst,
+                                                  re.M)))
+        self.assertLessEqual({'plan', 'boot', 'check-host', 'verify'},
+                             commands)
+        # The prose names only real sub-commands.
+        prose = set(re.findall(r'``([a-z-]+)``', section)) - {
+            'nova-realtime'}
+        self.assertLessEqual(prose, commands)
 
     def test_difference_own_options(self):
         from nova.conf import opts
@@ -830,15 +837,16 @@ class TestInstallation(test.TestCase):
     def test_options_read_are_the_registered_ones(self):
         from nova.conf import opts
         block = self.text[self.text.index('.. _options-read:'):]
-        block = block[:block.index('\n\n``')]
-        listed = set(re.findall(r'^\* ``\[(compute|libvirt)\] (\w+)``$',
-                                block, re.M))
-        # The sections shared with nova-compute's nova.conf.
-        registered = {(group.name, opt.name)
+        self.assertIn('.. nova-conf-options-read::', block[:200])
+        listed = set(re.findall(
+            r'^\* ``\[(\w+)\] (\w+)``$',
+            '\n'.join(sphinxext.OptionsReadDirective.rst_lines(None)),
+            re.M))
+        registered = {(getattr(group, 'name', group), opt.name)
                       for group, options in opts.list_opts()
-                      for opt in options
-                      if group.name in ('compute', 'libvirt')}
+                      for opt in options}
         self.assertEqual(registered, listed)
+        self.assertIn(('libvirt', 'realtime_scheduler_priority'), listed)
         self.assertIn('``[oslo_concurrency] lock_path``', block)
 
     def test_own_options_named_are_the_own_options(self):
