@@ -2,11 +2,15 @@ import json
 import time
 
 from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
+from oslo_versionedobjects import exception as ovo_exception
 import testtools
 
+from nova.api.validation.extra_specs import base as spec_base
 from nova import exception
 from nova import objects
+from nova.objects import image_meta
 from nova.virt import hardware_parse
 
 
@@ -46,7 +50,8 @@ class TestImageMetaPropsVersions(_ObjectsTestCase):
         self.assertEqual({'hw_numa_nodes': 2}, primitive['nova_object.data'])
 
     def test_newer_target_refused(self):
-        self.assertRaises(Exception, self._props().obj_to_primitive,
+        self.assertRaises(ovo_exception.InvalidTargetVersion,
+                          self._props().obj_to_primitive,
                           target_version='1.3')
 
     def test_round_trip_current(self):
@@ -434,3 +439,210 @@ class TestFlavorOnlyProperties(_ObjectsTestCase):
         self.assertEqual('hw_cpu_realtime', error.kwargs['name'])
         self.assertIn('hw:cpu_realtime', str(error))
         self.assertIn('hw_cpu_realtime_mask', str(error))
+
+
+def _sample(rule):
+    """A valid raw value for an _OTHER_PROPS rule."""
+    return {'bool': 'yes', 'int': '2', 'str': 'x',
+            'uuid': '9a0f9a4c-5b47-4e1e-8f6e-3c2b1a0d9e8f',
+            'version': '>=2.6', 'list': [{'device_name': 'vda'}]}.get(
+        rule['kind']) or rule['values'][-1]
+
+
+class TestUpstreamProperties(_ObjectsTestCase):
+    """Every property upstream's ImageMetaProps has, validated here."""
+
+    # Expected class of each property, where it is not "not applied".
+    APPLIED = {'hw_cpu_sockets', 'hw_cpu_cores', 'hw_cpu_threads',
+               'hw_cpu_max_sockets', 'hw_cpu_max_cores',
+               'hw_cpu_max_threads', 'hw_pmu', 'hw_locked_memory'}
+    SCHEDULER = {'hw_architecture', 'img_hv_type',
+                 'img_hv_requested_version', 'hw_vm_mode',
+                 'traits_required'}
+    REFUSED = {'hw_mem_encryption', 'hw_mem_encryption_model',
+               'hw_ephemeral_encryption', 'hw_tpm_model', 'hw_tpm_version',
+               'hw_viommu_model', 'os_secure_boot', 'img_config_drive'}
+
+    def _classify(self, props):
+        return objects.ImageMetaProps.classify_properties(props)
+
+    def test_every_property_accepted_and_classified(self):
+        for name, rule in image_meta._OTHER_PROPS.items():
+            value = _sample(rule)
+            not_applied, refused = self._classify({name: value})
+            if name in self.REFUSED:
+                self.assertEqual([], not_applied, name)
+                if rule['refused_when'] is None or value in (
+                        'yes', 'required', 'mandatory'):
+                    self.assertEqual([name], [k for k, _r in refused])
+                continue
+            self.assertEqual([], refused, name)
+            props = objects.ImageMetaProps.from_dict({name: value})
+            self.assertIsNotNone(props.get(name), name)
+            if name in self.APPLIED:
+                self.assertEqual(spec_base.APPLIED, rule['applies'])
+                self.assertIn(name, props.fields)
+                self.assertEqual([], not_applied, name)
+            elif name in self.SCHEDULER:
+                self.assertEqual(spec_base.SCHEDULER, rule['applies'])
+                self.assertEqual([], not_applied, name)
+            else:
+                self.assertEqual([name], not_applied, name)
+
+    def test_fields_are_applied(self):
+        for name in objects.ImageMetaProps.fields:
+            self.assertNotIn(name, self.REFUSED | self.SCHEDULER)
+        self.assertEqual(
+            ([], []), self._classify({'hw_cpu_policy': 'mixed',
+                                      'hw_numa_nodes': '1',
+                                      'os_command_line': 'quiet',
+                                      'hw_numa_cpus.0': '0'}))
+
+    def test_refused_properties(self):
+        for name, value, what in (
+                ('hw_tpm_version', '2.0', 'TPM'),
+                ('hw_tpm_model', 'tpm-tis', 'TPM'),
+                ('hw_mem_encryption', 'True', 'encrypted'),
+                ('hw_mem_encryption_model', 'amd-sev', 'encrypted'),
+                ('hw_ephemeral_encryption', 'yes', 'unencrypted'),
+                ('os_secure_boot', 'required', 'Secure Boot'),
+                ('hw_viommu_model', 'auto', 'IOMMU'),
+                ('img_config_drive', 'mandatory', 'config drive')):
+            exc = self.assertRaises(exception.ImageMetaPropInvalid,
+                                    objects.ImageMetaProps.from_dict,
+                                    {name: value, 'hw_cpu_policy': 'shared'})
+            self.assertEqual(name, exc.kwargs['name'])
+            self.assertIn('requested but this driver cannot provide it',
+                          str(exc))
+            self.assertIn(what, str(exc))
+            self.assertEqual(1, len(self._classify({name: value})[1]))
+
+    def test_values_asking_for_nothing_pass(self):
+        for name, value in (('hw_mem_encryption', 'no'),
+                            ('hw_ephemeral_encryption', 'false'),
+                            ('os_secure_boot', 'optional'),
+                            ('os_secure_boot', 'disabled'),
+                            ('img_config_drive', 'optional')):
+            objects.ImageMetaProps.from_dict({name: value})
+            self.assertEqual([], self._classify({name: value})[1])
+
+    def test_bad_values_name_property_and_rule(self):
+        for name, value, rule in (
+                ('hw_disk_bus', 'nvme', 'must be one of: fdc'),
+                ('hw_qemu_guest_agent', 'maybe', 'yes/no'),
+                ('hw_video_ram', '64MB', 'whole number'),
+                ('hw_cpu_sockets', '0', 'from 1 to 4096'),
+                ('img_signature_certificate_uuid', 'abc', 'UUID'),
+                ('img_hv_requested_version', 'newest', 'version predicate'),
+                ('hw_architecture', 'z80', 'x86_64'),
+                ('architecture', 'z80', 'x86_64'),
+                ('img_mappings', '[]', 'list'),
+                ('os_type', 'beos', 'linux, windows')):
+            exc = self.assertRaises(exception.ImageMetaPropInvalid,
+                                    objects.ImageMetaProps.from_dict,
+                                    {name: value})
+            self.assertEqual(name, exc.kwargs['name'])
+            self.assertIn(name, str(exc))
+            self.assertIn(rule, str(exc), name)
+
+    def test_upstream_spellings_of_values(self):
+        props = objects.ImageMetaProps.from_dict({
+            'hw_architecture': 'AMD64', 'img_hv_type': 'xapi',
+            'hw_vm_mode': 'hv', 'os_type': 'Linux',
+            'hw_vif_model': 'VirtualE1000', 'hw_scsi_model': 'paravirtual',
+            'hw_pmu': 'OFF'})
+        self.assertEqual('x86_64', props.get('hw_architecture'))
+        self.assertEqual('xen', props.get('img_hv_type'))
+        self.assertEqual('hvm', props.get('hw_vm_mode'))
+        self.assertEqual('linux', props.get('os_type'))
+        self.assertEqual('e1000', props.get('hw_vif_model'))
+        self.assertEqual('vmpvscsi', props.get('hw_scsi_model'))
+        self.assertFalse(props.hw_pmu)
+
+    def test_legacy_names(self):
+        props = objects.ImageMetaProps.from_dict(
+            {'architecture': 'i386', 'hypervisor_type': 'kvm'})
+        self.assertEqual('i686', props.get('hw_architecture'))
+        self.assertEqual('kvm', props.get('img_hv_type'))
+        # The current name wins, whatever the order.
+        for raw in ({'architecture': 'i686', 'hw_architecture': 'x86_64'},
+                    {'hw_architecture': 'x86_64', 'architecture': 'i686'}):
+            props = objects.ImageMetaProps.from_dict(raw)
+            self.assertEqual('x86_64', props.get('hw_architecture'))
+
+    def test_misspelt_names_suggest(self):
+        for name, right in (('hw_cpu_realtime_mak', 'hw_cpu_realtime_mask'),
+                            ('hw_disk_buss', 'hw_disk_bus'),
+                            ('hw_cpu_socket', 'hw_cpu_sockets'),
+                            ('os_secureboot', 'os_secure_boot'),
+                            ('img_signature_hash', 'img_signature'),
+                            ('hw_numa_node', 'hw_numa_nodes')):
+            exc = self.assertRaises(exception.ImageMetaPropInvalid,
+                                    objects.ImageMetaProps.from_dict,
+                                    {name: '1'})
+            self.assertEqual(name, exc.kwargs['name'])
+            self.assertIn('did you mean %s' % right, str(exc))
+
+    def test_case_different_names(self):
+        for name, right in (('HW_CPU_REALTIME_MASK', 'hw_cpu_realtime_mask'),
+                            ('Hw_Cpu_Policy', 'hw_cpu_policy'),
+                            ('HW_NUMA_CPUS.0', 'hw_numa_cpus.0'),
+                            ('HW_CPU_REALTIME', 'hw_cpu_realtime'),
+                            ('Architecture', 'architecture'),
+                            ('OS_DISTRO', 'os_distro')):
+            exc = self.assertRaises(exception.ImageMetaPropInvalid,
+                                    objects.ImageMetaProps.from_dict,
+                                    {name: '^0'})
+            self.assertIn('case-sensitive; did you mean %s?' % right,
+                          str(exc), name)
+
+    def test_unknown_names_in_nova_prefixes(self):
+        for name in ('hw_zzzzzz', 'os_zzzzzz', 'img_zzzzzz'):
+            exc = self.assertRaises(exception.ImageMetaPropInvalid,
+                                    objects.ImageMetaProps.from_dict,
+                                    {name: 'x'})
+            self.assertIn('unknown image property', str(exc))
+
+    def test_foreign_properties_ignored(self):
+        raw = {'foo': 'bar', 'owner_specified.openstack.md5': 'abc',
+               'os_hash_algo': 'sha512', 'os_hash_value': 'f' * 128,
+               'os_hidden': 'False', 'os_version': '9',
+               'os_glance_importing_to_stores': '', 'trait:CUSTOM_X':
+               'required', 'hw': 'x', 'description': 'any\x00thing'}
+        props = objects.ImageMetaProps.from_dict(raw)
+        self.assertEqual({}, props.obj_get_changes())
+        self.assertEqual(([], []), self._classify(raw))
+
+    def test_long_values_of_unapplied_properties(self):
+        # An RSA-4096 signature is ~700 characters of base64.
+        objects.ImageMetaProps.from_dict({'img_signature': 'A' * 700})
+        self.assertRaises(exception.ImageMetaPropInvalid,
+                          objects.ImageMetaProps.from_dict,
+                          {'img_signature': 'A' * 65536})
+
+    def test_unmodelled_values_are_not_serialised(self):
+        props = objects.ImageMetaProps.from_dict({'hw_disk_bus': 'scsi'})
+        self.assertEqual('scsi', props.get('hw_disk_bus'))
+        data = props.obj_to_primitive()['nova_object.data']
+        self.assertNotIn('hw_disk_bus', data)
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.sampled_from(sorted(image_meta._OTHER_PROPS)),
+           st.one_of(st.text(max_size=300), st.integers(),
+                     st.booleans(), st.none(), st.floats(),
+                     st.lists(st.text(max_size=3), max_size=3)))
+    def test_any_value_is_accepted_or_a_project_error(self, name, value):
+        try:
+            objects.ImageMetaProps.from_dict({name: value})
+        except exception.ImageMetaPropInvalid as e:
+            self.assertEqual(name, e.kwargs['name'])
+            self.assertNotIn('\n', str(e))
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.text(st.characters(min_codepoint=32, max_codepoint=0x2fff),
+                   min_size=1, max_size=40))
+    def test_any_name_is_accepted_or_a_project_error(self, name):
+        try:
+            objects.ImageMetaProps.classify_properties({name: '1'})
+        except exception.ImageMetaPropInvalid as e:
+            self.assertNotIn('\n', str(e))
