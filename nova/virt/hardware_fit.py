@@ -72,7 +72,8 @@ class _HostCell(object):
     def __init__(self, cell):
         self.cell = cell
         self.id = cell.id
-        self.free = cell.pcpuset - cell.pinned_cpus
+        self.pcpuset = cell.pcpuset
+        self.free = set.difference(self.pcpuset, cell.pinned_cpus)
         self.siblings = cell.siblings
         self._pagesizes = {}
         self._whole_groups = None
@@ -83,8 +84,7 @@ class _HostCell(object):
     def cpu_count(self):
         # Set operators that build a new set from an object's field copy it
         # element by element (oslo's CoercedSet): use the plain set ones.
-        cell = self.cell
-        return len(cell.cpuset - cell.pcpuset) + len(cell.pcpuset)
+        return len(set.union(self.cell.cpuset, self.pcpuset))
 
     def free_singles(self):
         """Free pCPUs that belong to no SMT sibling group, as 1-cores."""
@@ -229,19 +229,36 @@ def _pack(free, siblings, singles, count):
     return chosen
 
 
-def _cell_need(topology, index, cell):
-    """pCPUs guest cell ``index`` needs:
+class _Ask(ty.NamedTuple):
+    """What one guest cell asks, its fields read once from the object."""
 
-    its dedicated vCPUs (+1 emulator pCPU); for a cell without pinning, its
-    vCPU count.
-    """
-    if not cell.cpu_pinning_requested:
-        return len(cell.cpuset)
-    count = len(cell.pcpuset)
-    if (index == 0 and
-            topology.emulator_threads_policy == EMULATOR_ISOLATE):
-        count += 1
-    return count
+    id: int
+    cpuset: ty.Set[int]
+    pcpuset: ty.Set[int]
+    memory: int
+    pagesize: ty.Optional[int]
+    cpu_policy: ty.Optional[str]
+    thread_policy: ty.Optional[str]
+    # Pinned vCPUs (+1 emulator pCPU), or the vCPU count without pinning.
+    need: int
+    dedicated: bool
+    # Shared vCPUs of a mixed cell float on the host cell's shared CPUs.
+    floats: bool
+
+
+def _ask(emulator_policy: ty.Optional[str], index: int, cell: ty.Any) -> _Ask:
+    cpuset, pcpuset = cell.cpuset, cell.pcpuset
+    cpu_policy = cell.cpu_policy
+    dedicated = cpu_policy in PINNED_POLICIES
+    if not dedicated:
+        count = len(cpuset)
+    else:
+        count = len(pcpuset)
+        if index == 0 and emulator_policy == EMULATOR_ISOLATE:
+            count += 1
+    return _Ask(cell.id, cpuset, pcpuset, cell.memory, cell.pagesize,
+                cpu_policy, cell.cpu_thread_policy, count, dedicated,
+                dedicated and bool(cpuset))
 
 
 def _match(guest_count, host_count, fits):
@@ -360,54 +377,47 @@ def numa_fit_instance_to_host(
     if not guest_cells or len(guest_cells) > len(host_cells):
         return None
     hosts = _LazyHosts(host_cells)
-    # What each guest cell asks, read once from the object.
-    asks = [(_cell_need(instance_topology, index, cell),
-             cell.cpu_pinning_requested, cell.cpu_thread_policy,
-             cell.pagesize, cell.memory,
-             cell.cpu_pinning_requested and bool(cell.cpuset))
+    emulator_policy = instance_topology.emulator_threads_policy
+    asks = [_ask(emulator_policy, index, cell)
             for index, cell in enumerate(guest_cells)]
-    floating = [len(cell.cpuset) for cell in guest_cells]
 
     def fits(guest: int, position: int) -> bool:
-        count, dedicated, thread_policy, pagesize, memory, floats = \
-            asks[guest]
+        ask = asks[guest]
         host = hosts[position]
-        # The shared vCPUs of a mixed cell float on the host cell's
-        # shared CPUs: there must be some.
-        return (host.cpus_fit(count, dedicated, thread_policy) and
-                (not floats or host.has_shared_cpus()) and
-                (limits is None or not floating[guest] or
-                 _within_limits(limits, host, floating[guest], memory)) and
-                host.choose_pagesize(pagesize, memory) is not _NO_FIT)
+        return (host.cpus_fit(ask.need, ask.dedicated,
+                              ask.thread_policy) and
+                (not ask.floats or host.has_shared_cpus()) and
+                (limits is None or not ask.cpuset or
+                 _within_limits(limits, host, len(ask.cpuset),
+                                ask.memory)) and
+                host.choose_pagesize(ask.pagesize, ask.memory) is not _NO_FIT)
 
     matching = _match(len(guest_cells), len(host_cells), fits)
     if matching is None:
         return None
 
     fitted_cells = []
-    for index, cell in enumerate(guest_cells):
-        count, dedicated, thread_policy, pagesize, memory, _floats = \
-            asks[index]
+    for index, ask in enumerate(asks):
         host = hosts[matching[index]]
         pinning = reserved = None
-        if dedicated:
-            pcpus = host.pick(count, thread_policy)
-            vcpus = sorted(cell.pcpuset)
+        if ask.dedicated:
+            pcpus = host.pick(ask.need, ask.thread_policy)
+            vcpus = sorted(ask.pcpuset)
             pinning = dict(zip(vcpus, pcpus))
-            if count > len(vcpus):
+            if ask.need > len(vcpus):
                 reserved = set(pcpus[len(vcpus):])
+        # The constructor coerces (and so copies) every set and dict: the
+        # fitted cells share nothing with the request.
         fitted_cells.append(objects.InstanceNUMACell(
-            id=cell.id, cpuset=set(cell.cpuset), pcpuset=set(cell.pcpuset),
-            memory=memory,
-            pagesize=host.choose_pagesize(pagesize, memory),
-            cpu_policy=cell.cpu_policy, cpu_thread_policy=thread_policy,
+            id=ask.id, cpuset=ask.cpuset, pcpuset=ask.pcpuset,
+            memory=ask.memory,
+            pagesize=host.choose_pagesize(ask.pagesize, ask.memory),
+            cpu_policy=ask.cpu_policy, cpu_thread_policy=ask.thread_policy,
             cpu_pinning=pinning, cpuset_reserved=reserved,
             host_node=host.id))
-    realtime = instance_topology.realtime_cpus
     return objects.InstanceNUMATopology(
-        cells=fitted_cells,
-        emulator_threads_policy=instance_topology.emulator_threads_policy,
-        realtime_cpus=set(realtime) if realtime is not None else None)
+        cells=fitted_cells, emulator_threads_policy=emulator_policy,
+        realtime_cpus=instance_topology.realtime_cpus)
 
 
 def _host_cells_by_id(host_topology: NUMATopology) -> ty.Dict[int, ty.Any]:

@@ -91,7 +91,9 @@ def run_fit(args, out, report, hosts, cases):
     out.write('Guests: hw:cpu_policy=dedicated, hw:numa_nodes=N, 1 GiB per '
               'node, real time with mask ^0 (when > 1 vCPU). "fit" asks at '
               'most 4 vCPUs per node; "no fit" one more per node than the '
-              'roomiest host cell holds. Verdict: p99 vs target.\n\n')
+              'roomiest host cell holds. Verdict: p99 vs target, on wall time and '
+              'on the thread\'s CPU time (which a loaded machine does not '
+              'inflate).\n\n')
     results = fit_bench.run(hosts, cases, quick=args.quick)
     timing.table(fit_bench.HEADERS, fit_bench.rows(results), out)
     out.write('Summary (worst case per host):\n\n')
