@@ -146,6 +146,33 @@ def add_command_parsers(subparsers):
                              '(for testing).')
     verify.set_defaults(func=do_verify)
 
+    advertise = subparsers.add_parser(
+        'advertise',
+        help='Keep the [realtime] trait (default CUSTOM_REALTIME_HOST) on '
+             'this host\'s compute node resource provider in Placement '
+             'while check-host finds the host READY, and off it while it '
+             'does not; only that trait is changed. Exit status: 0 the '
+             'trait matches the verdict (a --dry-run that could read '
+             'Placement); 1 Placement or libvirt error (no provider, '
+             'Placement unreachable, conflicts that did not stop), nothing '
+             'changed; 2 invalid input or configuration.')
+    when = advertise.add_mutually_exclusive_group()
+    when.add_argument('--once', action='store_true',
+                      help='One pass, then exit (the default).')
+    when.add_argument('--interval', default=None, metavar='SECONDS',
+                      help='A pass every SECONDS seconds until SIGTERM; '
+                           'only changes and errors are printed.')
+    advertise.add_argument('--dry-run', action='store_true',
+                           help='Print what would be done; change nothing '
+                                'in Placement.')
+    advertise.add_argument('--connection', default=None, metavar='URI',
+                           help='Libvirt URI; overrides [libvirt] '
+                                'connection_uri.')
+    advertise.add_argument('--root', default='/', metavar='DIR',
+                           help='Read /proc and /sys below DIR (for '
+                                'testing).')
+    advertise.set_defaults(func=do_advertise)
+
 
 command_opt = cfg.SubCommandOpt('command', title='Commands',
                                 handler=add_command_parsers,
@@ -418,6 +445,51 @@ def do_verify(args):
     return 0 if verify_mod.all_ok(reports) else 3
 
 
+def do_advertise(args):
+    """Keep the real-time trait on this host's provider matching check-host.
+
+    0: the trait matches the verdict (added, removed or already right; a
+    --dry-run that read Placement). 1: Placement or libvirt error (no
+    provider for this host, Placement unreachable or refusing, generation
+    conflicts that did not stop; libvirt unreachable, after the trait was
+    taken off); one ERROR line. 2: invalid input or configuration, nothing
+    done. With --interval, errors are printed once while they last and the
+    loop goes on; SIGTERM ends it with 0.
+    """
+    from nova.compute import realtime_trait
+
+    root = args.root
+    if not os.path.isdir(root):
+        raise UsageError(option='--root', value=root, reason=(
+            _('not a directory') if os.path.exists(root)
+            else _('no such directory')))
+    interval = None
+    if args.interval is not None:
+        interval = _parse_positive_int(
+            '--interval', args.interval, realtime_trait.MAX_INTERVAL,
+            _(' (a day)'))
+
+    def out(line):
+        sys.stdout.write(line + '\n')
+        sys.stdout.flush()
+
+    def err(line):
+        sys.stderr.write('ERROR: %s\n' % line)
+        sys.stderr.flush()
+
+    host = _host(args)
+    try:
+        agent = realtime_trait.Advertiser(
+            host, lambda: host_facts.HostFacts(root), out,
+            dry_run=args.dry_run)
+        if interval is None:
+            agent.run_once()
+            return 0
+        return agent.run_forever(interval, err)
+    finally:
+        host.close()
+
+
 def describe_guest(guest):
     pinning = {}
     emulator = set()
@@ -515,7 +587,7 @@ def hoist_global_options(argv):
     in front of it, so ``nova-realtime plan ... --config-file X`` means
     what ``nova-realtime --config-file X plan ...`` means."""
     argv = list(argv)
-    commands = {'plan', 'boot', 'list', 'delete', 'check-host', 'verify'}
+    commands = {'plan', 'boot', 'list', 'delete', 'check-host', 'verify', 'advertise'}
     position = None
     index = 0
     while index < len(argv):

@@ -2,10 +2,12 @@
 
 from nova.conf import compute
 from nova.conf import libvirt
+from nova.conf import realtime
 
 
 def list_opts():
     opts = {}
     for module in (compute, libvirt):
         opts.update(module.list_opts())
+    opts.update(realtime.list_opts())
     return [(group, options) for group, options in opts.items()]

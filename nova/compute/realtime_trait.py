@@ -1,0 +1,416 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Real-time readiness for the scheduler: a trait on the compute node.
+
+``nova-realtime advertise`` runs the checks of ``check-host`` (the same
+``host_checks.run_checks`` and ``host_is_ready``: check-host stays the one
+source of the verdict) and keeps one custom trait, ``[realtime] trait``, on
+this host's compute node resource provider in Placement while the host is
+READY, and off it while it is not. Real-time flavors require the trait
+(``trait:CUSTOM_REALTIME_HOST=required``), so a host that drifted (a reboot
+that lost a sysctl, the huge pages, libvirtd's memory-lock limit) stops
+receiving real-time guests until it is fixed.
+
+What it touches in Placement, and nothing else:
+
+* ``GET /resource_providers?name=NAME``: the provider nova-compute created
+  for this host (never created or deleted here: no provider is an error).
+* ``GET /resource_providers/{uuid}/traits``: its traits and generation.
+* ``PUT /traits/{trait}``: the custom trait exists (only before adding it).
+* ``PUT /resource_providers/{uuid}/traits``: the same set plus or minus our
+  trait, with the generation read. A 409 (someone, usually nova-compute,
+  changed the provider in between) re-reads and retries, at most
+  ``CONFLICT_ATTEMPTS`` times; inventories and allocations are never sent.
+
+All at Placement microversion 1.6, the first with traits; the name filter of
+``GET /resource_providers`` is older (1.0).
+"""
+
+import collections
+import signal
+import socket
+import threading
+import time
+from urllib import parse
+
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import loading as ks_loading
+import libvirt
+from oslo_log import log as logging
+import pbr.version
+
+import nova.conf
+from nova.conf import validation
+from nova import exception
+from nova.i18n import _
+from nova.virt import hardware
+from nova.virt.libvirt import host_checks
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+MICROVERSION = '1.6'
+# Generation conflicts in a row before giving up, and the first wait (it
+# doubles: 0.1 + 0.2 + 0.4 + 0.8 s at most in all).
+CONFLICT_ATTEMPTS = 5
+CONFLICT_BACKOFF = 0.1
+# Seconds a Placement request may take when [placement] timeout is unset
+# (keystoneauth1 would wait forever; an agent must not hang).
+DEFAULT_TIMEOUT = 30
+# Longest --interval: a day.
+MAX_INTERVAL = 86400
+# Longest Placement error detail quoted in a message.
+_MAX_DETAIL = 200
+
+
+class PlacementError(exception.NovaException):
+    msg_fmt = _('Placement: %(reason)s')
+
+
+class PlacementConfigInvalid(exception.Invalid):
+    msg_fmt = _('[placement] %(reason)s')
+
+
+class ProviderNotFound(PlacementError):
+    msg_fmt = _('no resource provider named %(name)r in Placement%(source)s: '
+                'nova-compute has not registered this host yet (start '
+                'nova-compute and run again)%(hint)s')
+
+
+class GenerationConflict(PlacementError):
+    msg_fmt = _('resource provider %(name)s (%(uuid)s) changed under us '
+                '%(attempts)d times in a row (generation conflicts); '
+                '%(trait)s not %(action)s, nothing changed: run again')
+
+
+class GatingWarningInvalid(exception.Invalid):
+    msg_fmt = _('[realtime] advertise_gating_warnings: %(ids)s is not a '
+                'check of check-host; its checks: %(known)s')
+
+
+class LibvirtUnreachable(exception.NovaException):
+    msg_fmt = _('libvirt: %(reason)s (the trait was judged NOT READY)')
+
+
+# -- the verdict --------------------------------------------------------------
+
+class Verdict(collections.namedtuple('Verdict', 'ready gating')):
+    """``ready`` as check-host says it, unless a gating WARN says otherwise;
+    ``gating``: the results that keep the trait off (every FAIL, and the
+    WARNs named in [realtime] advertise_gating_warnings)."""
+    __slots__ = ()
+
+    def reasons(self):
+        return ', '.join(
+            '%s %s' % (r.status, r.id) +
+            (_(' (gating warning)') if r.status == host_checks.WARN else '')
+            for r in self.gating)
+
+    def describe(self):
+        if self.ready:
+            return _('check-host READY')
+        return _('check-host NOT READY: %s') % self.reasons()
+
+
+def run_checks(host, facts):
+    """Every check of check-host, called as check-host calls them."""
+    return host_checks.run_checks(facts, hardware.get_cpu_dedicated_set(),
+                                  host, CONF.libvirt.virt_type)
+
+
+def judge(results, gating_warnings=None):
+    """The Verdict for check results.
+
+    A gating id that is not one of the checks is an error (a typo would
+    silently never gate), judged when libvirt answered (otherwise the
+    guests.* checks are missing from the results).
+    """
+    if gating_warnings is None:
+        gating_warnings = CONF.realtime.advertise_gating_warnings
+    gating_warnings = set(gating_warnings)
+    known = {r.id for r in results}
+    unknown = sorted(gating_warnings - known)
+    if unknown and not host_checks.libvirt_unreachable(results):
+        raise GatingWarningInvalid(ids=', '.join(unknown),
+                                   known=', '.join(sorted(known)))
+    gating = tuple(r for r in results if r.status == host_checks.FAIL or (
+        r.status == host_checks.WARN and r.id in gating_warnings))
+    ready = host_checks.host_is_ready(results) and not gating
+    return Verdict(ready, gating)
+
+
+# -- which provider -----------------------------------------------------------
+
+def provider_name(host):
+    """(name, where it came from) of this host's compute node provider.
+
+    ``[DEFAULT] host`` when set; else libvirt's hostname, the name
+    nova-compute's libvirt driver gives its compute node (and so its
+    provider); else, when libvirt does not answer, the machine's hostname.
+    """
+    if CONF.host:
+        return CONF.host, _('[DEFAULT] host')
+    try:
+        return host.get_connection().getHostname(), _('libvirt\'s hostname')
+    except (exception.NovaException, libvirt.libvirtError) as e:
+        LOG.debug('libvirt has no hostname for us (%s); using the '
+                  'machine\'s', e)
+        return socket.gethostname(), _('the machine\'s hostname')
+
+
+# -- Placement ----------------------------------------------------------------
+
+def _one_line(text, limit=None):
+    text = ' '.join(validation.one_line(text).split())
+    if limit and len(text) > limit:
+        text = text[:limit] + '...'
+    return text
+
+
+class PlacementClient(object):
+    """The few Placement calls the agent makes, through keystoneauth1.
+
+    Session, auth plugin and adapter come from ``[placement]`` exactly as
+    nova-compute loads them (service type ``placement``, interfaces
+    ``internal`` then ``public``, region, auth_type and its options).
+    """
+
+    def __init__(self, conf=None, group='placement'):
+        conf = CONF if conf is None else conf
+        try:
+            auth = ks_loading.load_auth_from_conf_options(conf, group)
+        except ks_exc.ClientException as e:
+            # Unknown auth_type, or an option the plugin needs is missing.
+            raise PlacementConfigInvalid(reason=_one_line(e))
+        if auth is None:
+            raise PlacementConfigInvalid(reason=_(
+                'auth_type is not set: use the [placement] section '
+                'nova-compute uses (auth_type = password, auth_url, '
+                'username, password, project_name ...)'))
+        timeout = conf[group].timeout or DEFAULT_TIMEOUT
+        session = ks_loading.load_session_from_conf_options(
+            conf, group, auth=auth, timeout=timeout)
+        self._adapter = ks_loading.load_adapter_from_conf_options(
+            conf, group, session=session, auth=auth, raise_exc=False,
+            client_name='nova-realtime',
+            client_version=pbr.version.VersionInfo(
+                'nova-realtime').version_string())
+        self._adapter.additional_headers = {'Accept': 'application/json'}
+
+    def _request(self, method, url, **kwargs):
+        try:
+            return self._adapter.request(url, method,
+                                         microversion=MICROVERSION, **kwargs)
+        except ks_exc.ClientException as e:
+            raise PlacementError(reason=_(
+                '%(method)s %(url)s: %(err)s') % {
+                    'method': method, 'url': url, 'err': _one_line(e)})
+
+    @staticmethod
+    def _failed(method, url, resp):
+        try:
+            errors = resp.json().get('errors') or [{}]
+            detail = errors[0].get('detail') or errors[0].get('title') or ''
+        except ValueError:
+            detail = resp.text
+        return PlacementError(reason=_(
+            '%(method)s %(url)s: HTTP %(status)d %(detail)s') % {
+                'method': method, 'url': url, 'status': resp.status_code,
+                'detail': _one_line(detail, _MAX_DETAIL)})
+
+    def find_provider(self, name):
+        """(uuid, generation) of the provider named ``name``, or None."""
+        url = '/resource_providers?name=%s' % parse.quote(name, safe='')
+        resp = self._request('GET', url)
+        if resp.status_code != 200:
+            raise self._failed('GET', url, resp)
+        providers = resp.json().get('resource_providers', [])
+        if not providers:
+            return None
+        return providers[0]['uuid'], providers[0]['generation']
+
+    def get_traits(self, uuid):
+        """(set of trait names, provider generation)."""
+        url = '/resource_providers/%s/traits' % uuid
+        resp = self._request('GET', url)
+        if resp.status_code != 200:
+            raise self._failed('GET', url, resp)
+        body = resp.json()
+        return set(body['traits']), body['resource_provider_generation']
+
+    def ensure_trait(self, trait):
+        """Create the custom trait (a no-op when it exists)."""
+        url = '/traits/%s' % trait
+        resp = self._request('PUT', url)
+        if resp.status_code not in (201, 204):
+            raise self._failed('PUT', url, resp)
+
+    def put_traits(self, uuid, traits, generation):
+        """Replace the provider's traits; False on a generation conflict."""
+        url = '/resource_providers/%s/traits' % uuid
+        resp = self._request('PUT', url, json={
+            'traits': sorted(traits),
+            'resource_provider_generation': generation})
+        if resp.status_code == 409:
+            return False
+        if resp.status_code != 200:
+            raise self._failed('PUT', url, resp)
+        return True
+
+
+# -- one pass -----------------------------------------------------------------
+
+class Outcome(collections.namedtuple(
+        'Outcome', 'name uuid trait present wanted changed')):
+    """``present``: whether the trait is on the provider now (as read, or
+    as written); ``changed``: whether this pass wrote it."""
+    __slots__ = ()
+
+
+def sync_trait(client, name, trait, wanted, dry_run=False, sleep=time.sleep,
+               attempts=CONFLICT_ATTEMPTS, source=''):
+    """Put ``trait`` on (``wanted``) or off the provider named ``name``.
+
+    Every other trait is kept as read; a generation conflict re-reads and
+    retries (``attempts`` in all, waits doubling from CONFLICT_BACKOFF).
+    """
+    found = client.find_provider(name)
+    if found is None:
+        hint = ''
+        if source == _('[DEFAULT] host'):
+            hint = _('; or [DEFAULT] host is not the name nova-compute '
+                     'gives this host\'s provider (libvirt\'s hostname, '
+                     '"virsh hostname")')
+        raise ProviderNotFound(name=name, hint=hint,
+                               source=' (%s)' % source if source else '')
+    uuid = found[0]
+    created = False
+    for attempt in range(1, attempts + 1):
+        traits, generation = client.get_traits(uuid)
+        present = trait in traits
+        if present == wanted or dry_run:
+            return Outcome(name, uuid, trait, present, wanted, False)
+        if wanted and not created:
+            client.ensure_trait(trait)
+            created = True
+        new = traits | {trait} if wanted else traits - {trait}
+        if client.put_traits(uuid, new, generation):
+            return Outcome(name, uuid, trait, wanted, wanted, True)
+        LOG.debug('Generation conflict on resource provider %(uuid)s '
+                  '(attempt %(n)d of %(of)d)',
+                  {'uuid': uuid, 'n': attempt, 'of': attempts})
+        if attempt < attempts:
+            sleep(CONFLICT_BACKOFF * 2 ** (attempt - 1))
+    raise GenerationConflict(name=name, uuid=uuid, attempts=attempts,
+                             trait=trait,
+                             action=_('added') if wanted else _('removed'))
+
+
+def describe_outcome(outcome, verdict, dry_run=False):
+    """The line an operator reads about one pass (None: nothing to say)."""
+    values = {'trait': outcome.trait, 'name': outcome.name,
+              'uuid': outcome.uuid, 'why': verdict.describe()}
+    if outcome.changed:
+        text = (_('Added %(trait)s to resource provider %(name)s '
+                  '(%(uuid)s): %(why)s') if outcome.present else
+                _('Removed %(trait)s from resource provider %(name)s '
+                  '(%(uuid)s): %(why)s'))
+        return text % values
+    if not dry_run:
+        return None
+    if outcome.present == outcome.wanted:
+        text = (_('No change: %(trait)s is on resource provider %(name)s '
+                  '(%(uuid)s): %(why)s') if outcome.present else
+                _('No change: %(trait)s is not on resource provider '
+                  '%(name)s (%(uuid)s): %(why)s'))
+    else:
+        text = (_('Would add %(trait)s to resource provider %(name)s '
+                  '(%(uuid)s): %(why)s') if outcome.wanted else
+                _('Would remove %(trait)s from resource provider %(name)s '
+                  '(%(uuid)s): %(why)s'))
+    return text % values
+
+
+class Advertiser(object):
+    """One host's agent: a pass is checks -> verdict -> trait.
+
+    ``out(line)`` receives what the operator should read (each change; in
+    a dry run, what would be done); errors are raised.
+    """
+
+    def __init__(self, host, facts_factory, out, dry_run=False,
+                 client=None, sleep=time.sleep):
+        self.host = host
+        self.facts_factory = facts_factory
+        self.out = out
+        self.dry_run = dry_run
+        self.sleep = sleep
+        # Loaded (and its configuration judged) before anything is checked.
+        self.client = PlacementClient() if client is None else client
+
+    def run_once(self):
+        """One pass; returns the Outcome or raises (nothing half done: the
+        only write is the one PUT of the trait set)."""
+        results = run_checks(self.host, self.facts_factory())
+        verdict = judge(results)
+        name, source = provider_name(self.host)
+        outcome = sync_trait(self.client, name, CONF.realtime.trait,
+                             verdict.ready, dry_run=self.dry_run,
+                             sleep=self.sleep, source=source)
+        line = describe_outcome(outcome, verdict, self.dry_run)
+        if line:
+            LOG.info(line)
+            self.out(line)
+        else:
+            LOG.debug('%(trait)s on %(name)s already matches: %(why)s',
+                      {'trait': outcome.trait, 'name': name,
+                       'why': verdict.describe()})
+        if host_checks.libvirt_unreachable(results):
+            connection = [r for r in results
+                          if r.id == 'libvirt.connection'][0]
+            raise LibvirtUnreachable(reason=connection.found)
+        return outcome
+
+    def run_forever(self, interval, err, stop=None):
+        """A pass every ``interval`` seconds until ``stop`` is set (SIGTERM,
+        SIGINT and SIGHUP set it: the pass under way finishes first).
+
+        An error is written with ``err`` once, not at every pass while it
+        lasts, and its end is said; an invalid configuration
+        (exception.Invalid) ends the loop at once. Returns 0.
+        """
+        stop = threading.Event() if stop is None else stop
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                signal.signal(signum, lambda _signum, _frame: stop.set())
+        last_error = None
+        while not stop.is_set():
+            try:
+                self.run_once()
+            except exception.Invalid:
+                raise
+            except (exception.NovaException, libvirt.libvirtError) as e:
+                message = _one_line(
+                    e.get_error_message() if isinstance(
+                        e, libvirt.libvirtError) else e)
+                if message != last_error:
+                    err(message)
+                    last_error = message
+                else:
+                    LOG.debug('Still failing: %s', message)
+            else:
+                if last_error is not None:
+                    self.out(_('Recovered: the last pass succeeded'))
+                    last_error = None
+            stop.wait(interval)
+        return 0

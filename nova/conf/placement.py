@@ -1,0 +1,61 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""[placement]: how ``nova-realtime advertise`` reaches Placement.
+
+The same section, with the same keystoneauth1 options (session, auth plugin,
+adapter), that nova-compute reads from the host's nova.conf, so the agent
+authenticates and finds the endpoint exactly as nova-compute does. The auth
+plugin's own options (``auth_url``, ``username``, ``password`` ...) depend
+on ``auth_type`` and are registered when the plugin is loaded.
+"""
+
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
+
+SERVICE_TYPE = 'placement'
+# Nova's defaults for its service clients.
+VALID_INTERFACES = ['internal', 'public']
+
+placement_group = cfg.OptGroup(
+    'placement',
+    title='Placement service options',
+    help='How to authenticate to and find the Placement API (the options '
+         'nova-compute reads from the same section).')
+
+
+def _adapter_opts():
+    opts = ks_loading.get_adapter_conf_options(include_deprecated=False)
+    cfg.set_defaults(opts, service_type=SERVICE_TYPE,
+                     valid_interfaces=VALID_INTERFACES)
+    return opts
+
+
+def register_opts(conf):
+    conf.register_group(placement_group)
+    ks_loading.register_session_conf_options(conf, placement_group.name)
+    ks_loading.register_auth_conf_options(conf, placement_group.name)
+    ks_loading.register_adapter_conf_options(
+        conf, placement_group.name, include_deprecated=False)
+    conf.set_default('service_type', SERVICE_TYPE, group=placement_group)
+    conf.set_default('valid_interfaces', VALID_INTERFACES,
+                     group=placement_group)
+
+
+def list_opts():
+    # For the sample: the session, the auth plugin choice and the password
+    # plugin's options (the usual auth_type for a service user), the adapter.
+    return {placement_group: (
+        ks_loading.get_session_conf_options() +
+        ks_loading.get_auth_common_conf_options() +
+        ks_loading.get_auth_plugin_conf_options('password') +
+        _adapter_opts())}
