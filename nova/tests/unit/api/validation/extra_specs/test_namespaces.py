@@ -387,3 +387,16 @@ class TestHostileValues(test.TestCase):
                                     extra_specs.validate,
                                     'pci_passthrough:alias', value)
             self.assertIn('ALIAS:COUNT', str(exc))
+
+
+class TestStandardTraits(test.TestCase):
+
+    def test_unknown_standard_trait(self):
+        from nova.api.validation.extra_specs import traits
+        if traits._STANDARD is None:
+            self.skipTest('os-traits is not installed')
+        extra_specs.validate('trait:HW_CPU_X86_AVX2', 'required')
+        exc = self.assertRaises(exception.InvalidProperty,
+                                extra_specs.validate, 'trait:HW_CPU_X86_AVX3',
+                                'required')
+        self.assertIn('CUSTOM_', str(exc))
