@@ -687,8 +687,7 @@ def check_flavor_bounds(flavor: Flavor) -> None:
         check_extra_spec(key, value)
 
 
-def _check_pinning_policies(flavor: Flavor, image_meta: ImageMeta,
-                            cpu_policy: ty.Optional[str],
+def _check_pinning_policies(flavor: Flavor, cpu_policy: ty.Optional[str],
                             thread_policy: ty.Optional[str],
                             emulator_policy: ty.Optional[str],
                             realtime: ty.Optional[ty.Set[int]]) -> None:
@@ -754,7 +753,7 @@ def numa_get_constraints(flavor: Flavor, image_meta: ImageMeta,
     emulator_policy = get_emulator_thread_policy_constraint(flavor,
                                                             image_meta)
     realtime = _realtime_cpus(flavor, image_meta, emulator_policy)
-    _check_pinning_policies(flavor, image_meta, cpu_policy, thread_policy,
+    _check_pinning_policies(flavor, cpu_policy, thread_policy,
                             emulator_policy, realtime)
     mixed = _mixed_dedicated_cpus(flavor, cpu_policy, realtime)
     _check_realtime_host(flavor, realtime, emulator_policy, host_cpus)
