@@ -222,6 +222,18 @@ def _parse_pairs(option, pairs):
     return result
 
 
+def report_not_applied(specs, image_props):
+    """One warning naming the valid keys this driver accepts but does not
+    apply (e.g. hw:boot_menu): the guest will not get them."""
+    flavor_keys, _refused = extra_specs.classify(specs)
+    image_keys, _refused = objects.ImageMetaProps.classify_properties(
+        image_props)
+    keys = flavor_keys + image_keys
+    if keys:
+        LOG.warning('accepted, not applied by this driver: %s',
+                    ', '.join(keys))
+
+
 def build_request(args):
     """(Instance, ImageMeta) from the command-line arguments.
 
@@ -249,9 +261,9 @@ def build_request(args):
         extra_specs=_parse_pairs('--property', args.property))
     # What the API does when the operator sets the extra specs.
     extra_specs.validate_all(flavor.extra_specs)
-    image_meta = objects.ImageMeta.from_dict(
-        {'properties': _parse_pairs('--image-property',
-                                    args.image_property)})
+    image_props = _parse_pairs('--image-property', args.image_property)
+    image_meta = objects.ImageMeta.from_dict({'properties': image_props})
+    report_not_applied(flavor.extra_specs, image_props)
     instance = objects.Instance(uuid=uuidutils.generate_uuid(),
                                 name=args.guest_name, flavor=flavor)
     if args.ramdisk and not args.kernel:

@@ -19,6 +19,7 @@ import libvirt
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
 
+from nova.api.validation import extra_specs
 import nova.conf
 from nova import exception
 from nova.i18n import _
@@ -105,7 +106,14 @@ class LibvirtDriver(object):
 
     @staticmethod
     def get_instance_constraints(flavor, image_meta):
-        """Validate flavor + image; the requested InstanceNUMATopology."""
+        """Validate flavor + image; the requested InstanceNUMATopology.
+
+        A flavor key asking for what this driver cannot provide (a virtual
+        TPM, encrypted memory, a PCI device...) is refused here: ignoring
+        it would weaken what the guest was promised. (The image's refused
+        properties are refused when its metadata is read.)
+        """
+        extra_specs.refuse_unsupported(flavor.extra_specs)
         return hardware.numa_get_constraints(
             flavor, image_meta, host_cpus=hardware.get_host_cpu_sets())
 

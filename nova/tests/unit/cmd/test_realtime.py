@@ -330,3 +330,23 @@ class TestCommandLineConventions(CommandTestCase):
         self.assertEqual('1', guests[name]['realtime_vcpus'])
         self.assertEqual(1, guests[name]['priority'])
         self.assertEqual({'0', '1'}, set(guests[name]['pinning']))
+
+
+class TestNotApplied(CommandTestCase):
+    def test_plan_names_accepted_but_not_applied_keys(self):
+        status, out, err = self.run_cmd(
+            'plan', *RT_FLAVOR, '--property', 'hw:boot_menu=true',
+            '--property', 'hw:watchdog_action=reset',
+            '--image-property', 'hw_video_ram=8')
+        self.assertEqual(0, status, err)
+        lines = [line for line in err.splitlines()
+                 if 'not applied by this driver' in line]
+        self.assertEqual(['WARNING: accepted, not applied by this driver: '
+                          'hw:boot_menu, hw:watchdog_action, hw_video_ram'],
+                         lines)
+
+    def test_refused_key_is_an_error(self):
+        self.assertOneLineError(
+            self.run_cmd('plan', *RT_FLAVOR, '--property',
+                         'hw:mem_encryption=true'),
+            'hw:mem_encryption', 'cannot provide')

@@ -865,3 +865,19 @@ class TestWholeHostDedicated(DriverTestCase):
         _, guest = self.spawn('all-dedicated', vcpus=2,
                               **{'hw:cpu_policy': 'dedicated'})
         self.assertEqual(2, len(guest.cputune.vcpupin))
+
+
+class TestRefusedKeys(DriverTestCase):
+    def test_refused_flavor_key_never_defines(self):
+        for specs in ({'hw:tpm_version': '2.0', 'hw:tpm_model': 'tpm-crb'},
+                      {'hw:mem_encryption': 'true'},
+                      {'pci_passthrough:alias': 'a1:2'}):
+            error = self.assertRaises(exception.InvalidProperty, self.spawn,
+                                      'refused', vcpus=1, **specs)
+            self.assertIn('cannot provide', str(error))
+            self.assertNotIn('refused', [d.name() for d in
+                                         self.keeper.listAllDomains()])
+
+    def test_not_applied_keys_still_boot(self):
+        self.spawn('plain', vcpus=1, **{'hw:boot_menu': 'true',
+                                        'hw:watchdog_action': 'reset'})
