@@ -246,19 +246,20 @@ _NO_TPM = _('the guest would have no virtual TPM (no measured boot, no '
 
 TOPOLOGY_VALIDATORS = (
     _topology('sockets', (
-        'The number of CPU sockets the guest sees; the vCPUs are spread '
-        'over them. With hw:cpu_cores and hw:cpu_threads it must multiply '
-        'out to the flavor vCPUs; an image may ask for fewer with '
-        'hw_cpu_sockets.')),
+        'The number of CPU sockets the guest should see (a preference). '
+        'The driver picks the topology closest to the preferences whose '
+        'sockets x cores x threads equals the flavor vCPUs; the '
+        'preferences must not exceed hw:cpu_max_*, and an image may set '
+        'its own with hw_cpu_sockets within those maxima.')),
     _topology('cores', (
-        'The number of cores per socket the guest sees. With '
-        'hw:cpu_sockets and hw:cpu_threads it must multiply out to the '
-        'flavor vCPUs; an image may ask for fewer with hw_cpu_cores.')),
+        'The number of cores per socket the guest should see (a '
+        'preference, read as hw:cpu_sockets is); an image may set its own '
+        'with hw_cpu_cores within hw:cpu_max_cores.')),
     _topology('threads', (
-        'The number of threads per core the guest sees; 1 shows no SMT to '
-        'the guest. With hw:cpu_sockets and hw:cpu_cores it must multiply '
-        'out to the flavor vCPUs; an image may ask for fewer with '
-        'hw_cpu_threads.')),
+        'The number of threads per core the guest should see (a '
+        'preference, read as hw:cpu_sockets is; 1 shows no SMT to the '
+        'guest); an image may set its own with hw_cpu_threads within '
+        'hw:cpu_max_threads.')),
     _topology('max_sockets', (
         'The most CPU sockets an image may ask for with hw_cpu_sockets; '
         'it caps the image, it does not set the topology by itself.')),
