@@ -37,6 +37,7 @@ All at Placement microversion 1.6, the first with traits; the name filter of
 """
 
 import collections
+import re
 import signal
 import socket
 import threading
@@ -170,6 +171,23 @@ def provider_name(host):
 
 # -- Placement ----------------------------------------------------------------
 
+def _client_error(error):
+    """A keystoneauth1 error as one short line.
+
+    A refused or unresolvable connection is "cannot connect to URL: reason"
+    rather than requests' and urllib3's nested exception texts.
+    """
+    text = _one_line(error)
+    if isinstance(error, ks_exc.ConnectFailure):
+        url = re.match(r'^Unable to establish connection to (\S+): ', text)
+        reasons = re.findall(r'\[Errno -?\d+\] ([^"\'()]+)', text)
+        if url:
+            return _('cannot connect to %(url)s: %(why)s') % {
+                'url': url.group(1),
+                'why': reasons[-1].strip() if reasons else text}
+    return _one_line(text, _MAX_DETAIL * 2)
+
+
 def _one_line(text, limit=None):
     text = ' '.join(validation.one_line(text).split())
     if limit and len(text) > limit:
@@ -214,7 +232,7 @@ class PlacementClient(object):
         except ks_exc.ClientException as e:
             raise PlacementError(reason=_(
                 '%(method)s %(url)s: %(err)s') % {
-                    'method': method, 'url': url, 'err': _one_line(e)})
+                    'method': method, 'url': url, 'err': _client_error(e)})
 
     @staticmethod
     def _failed(method, url, resp):

@@ -41,14 +41,19 @@ def _adapter_opts():
 
 
 def register_opts(conf):
-    conf.register_group(placement_group)
+    # A group object of its own for each ConfigOpts: oslo.config copies the
+    # group shallowly, so the auth plugin options that keystoneauth1
+    # registers when it loads a plugin would otherwise appear in every
+    # ConfigOpts that registered the same object.
+    conf.register_group(cfg.OptGroup(placement_group.name,
+                                     title=placement_group.title,
+                                     help=placement_group.help))
     ks_loading.register_session_conf_options(conf, placement_group.name)
     ks_loading.register_auth_conf_options(conf, placement_group.name)
-    ks_loading.register_adapter_conf_options(
-        conf, placement_group.name, include_deprecated=False)
-    conf.set_default('service_type', SERVICE_TYPE, group=placement_group)
-    conf.set_default('valid_interfaces', VALID_INTERFACES,
-                     group=placement_group)
+    # keystoneauth1's adapter options with Nova's defaults in the Opt
+    # objects themselves (ConfigOpts.set_default would be undone by
+    # ConfigOpts.reset()).
+    conf.register_opts(_adapter_opts(), group=placement_group)
 
 
 def list_opts():

@@ -245,12 +245,15 @@ class TestAdvertise(AdvertiseTestCase):
         self.placement.stop()
         command = self.command()
         # The config written by command() names the stopped server's port.
-        self.assertIn(config_lines, open(command[4]).read())
+        with open(command[4]) as f:
+            self.assertIn(config_lines, f.read())
         proc = subprocess.run(command, capture_output=True, text=True,
                               timeout=120)
         self.assertOneError(proc, 'ERROR: Placement: GET /resource_providers'
                                   '?name=%s' % self.hostname,
-                            'Unable to establish connection')
+                            'cannot connect to http://127.0.0.1:%d/'
+                            'resource_providers?name=%s: Connection refused'
+                            % (self.placement.port, self.hostname))
         self.placement.start()
         self.assertEqual(before, self.placement.traits(self.rp_uuid))
 
