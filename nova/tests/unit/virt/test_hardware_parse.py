@@ -102,6 +102,32 @@ class FormatCPUSpecTest(test.TestCase):
                          hardware.format_cpu_spec({5, 2, 1, 0},
                                                   allow_ranges=False))
 
+    def test_upstream_keywords(self):
+        self.assertEqual('1-2', hardware.format_cpu_spec(cpuset={1, 2}))
+        self.assertEqual('1,2', hardware.format_cpu_spec(
+            cpuset=[2, 1], allow_ranges=False))
+
+
+class ModuleSurfaceTest(test.TestCase):
+
+    def test_no_config_reexported(self):
+        # The rules read no nova.conf: only hardware_parse's getters do.
+        self.assertFalse(hasattr(hardware, 'CONF'))
+        self.assertNotIn('CONF', hardware.__all__)
+
+    def test_every_name_in_all_exists(self):
+        for name in hardware.__all__:
+            self.assertTrue(hasattr(hardware, name), name)
+
+    def test_numa_node_pattern_is_ascii(self):
+        import re
+        pattern = re.compile('(%s)' % hardware.NUMA_NODE_PATTERN)
+        for good in ('0', '1', '10', '999'):
+            self.assertIsNotNone(pattern.fullmatch(good), good)
+        # U+0660 ARABIC-INDIC DIGIT ZERO is a digit to \d, not to us.
+        for bad in ('01', '1\u0660', '\u0661', '1000', '', '-1'):
+            self.assertIsNone(pattern.fullmatch(bad), bad)
+
 
 class ParsePropertyCPUSpecTest(test.TestCase):
 
