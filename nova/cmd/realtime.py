@@ -489,6 +489,21 @@ def do_advertise(args):
         sys.stderr.write('ERROR: %s\n' % line)
         sys.stderr.flush()
 
+    printed = set()
+
+    def print_warnings():
+        # A loop does not end soon: the warnings _BufferedStderr holds are
+        # printed after each pass, each text once.
+        for handler in std_logging.getLogger().handlers:
+            if isinstance(handler, _BufferedStderr):
+                records, handler.records = handler.records, []
+                for record in records:
+                    line = '%s: %s' % (record.levelname, record.getMessage())
+                    if line not in printed:
+                        printed.add(line)
+                        sys.stderr.write(line + '\n')
+        sys.stderr.flush()
+
     host = _host(args)
     try:
         agent = realtime_trait.Advertiser(
@@ -497,7 +512,7 @@ def do_advertise(args):
         if interval is None:
             agent.run_once()
             return 0
-        return agent.run_forever(interval, err)
+        return agent.run_forever(interval, err, after_pass=print_warnings)
     finally:
         host.close()
 

@@ -399,13 +399,14 @@ class Advertiser(object):
             raise LibvirtUnreachable(reason=connection.found)
         return outcome
 
-    def run_forever(self, interval, err, stop=None):
+    def run_forever(self, interval, err, stop=None, after_pass=None):
         """A pass every ``interval`` seconds until ``stop`` is set (SIGTERM,
         SIGINT and SIGHUP set it: the pass under way finishes first).
 
         An error is written with ``err`` once, not at every pass while it
         lasts, and its end is said; an invalid configuration
-        (exception.Invalid) ends the loop at once. Returns 0.
+        (exception.Invalid) ends the loop at once. ``after_pass()`` is
+        called after each pass. Returns 0.
         """
         stop = threading.Event() if stop is None else stop
         if threading.current_thread() is threading.main_thread():
@@ -430,5 +431,7 @@ class Advertiser(object):
                 if last_error is not None:
                     self.out(_('Recovered: the last pass succeeded'))
                     last_error = None
+            if after_pass is not None:
+                after_pass()
             stop.wait(interval)
         return 0

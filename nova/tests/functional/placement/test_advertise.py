@@ -22,6 +22,7 @@ that the agent must leave alone.
 """
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -115,10 +116,10 @@ class AdvertiseTestCase(fake_host.FakeHostTestCase):
             f.write(extra)
         return path
 
-    def command(self, *args, extra='', host=True):
+    def command(self, *args, extra='', host=True, connection=base.URI):
         return [sys.executable, '-m', 'nova.cmd.realtime', '--config-file',
                 self.config(extra, host), 'advertise', '--root', self.root,
-                '--connection', base.URI] + list(args)
+                '--connection', connection] + list(args)
 
     def advertise(self, *args, **kw):
         proc = subprocess.run(self.command(*args, **kw), capture_output=True,
@@ -265,6 +266,22 @@ class TestAdvertise(AdvertiseTestCase):
                   "([DEFAULT] host)" % self.hostname,
             'nova-compute has not registered this host yet')
         self.assertFalse(self.placement.trait_exists(TRAIT))
+
+    def test_libvirt_unreachable_takes_the_trait_off_and_fails(self):
+        self.ready_host()
+        self.compute_node(traits=NOVA_TRAITS | {TRAIT})
+        uri = 'qemu+unix:///system?socket=/nonexistent/libvirt-sock'
+        proc = self.advertise(connection=uri)
+        self.assertEqual(1, proc.returncode, proc.stderr)
+        self.assertEqual(
+            'Removed %s from resource provider %s (%s): check-host NOT '
+            'READY: FAIL libvirt.connection, FAIL libvirt.version, FAIL '
+            'libvirt.virt_type\n' % (TRAIT, self.hostname, self.rp_uuid),
+            proc.stdout)
+        self.assertRegex(proc.stderr, r'^ERROR: libvirt: %s: [^\n]+\(the '
+                                      r'trait was judged NOT READY\)\n$'
+                         % re.escape(uri))
+        self.assertEqual(NOVA_TRAITS, self.placement.traits(self.rp_uuid)[0])
 
     def test_provider_named_after_libvirt_hostname(self):
         """Without [DEFAULT] host: the name nova-compute's libvirt driver

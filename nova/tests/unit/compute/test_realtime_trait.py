@@ -335,7 +335,9 @@ class TestLoop(test.TestCase):
         import threading
         stop = threading.Event()
         agent = FakeAgent(passes, stop)
-        status = agent.run_forever(0, agent.errors.append, stop=stop)
+        self.after = []
+        status = agent.run_forever(0, agent.errors.append, stop=stop,
+                                   after_pass=lambda: self.after.append(1))
         return status, agent
 
     def test_quiet_errors_once_and_recovery(self):
@@ -346,6 +348,7 @@ class TestLoop(test.TestCase):
         self.assertEqual(['Placement: cannot connect'], agent.errors)
         self.assertEqual(['Added', 'Recovered: the last pass succeeded',
                           'Removed'], agent.lines)
+        self.assertEqual(8, len(self.after))
 
     def test_invalid_configuration_ends_the_loop(self):
         self.assertRaises(rt.GatingWarningInvalid, self.run_loop, [
@@ -396,6 +399,32 @@ class TestCommandLine(test.TestCase):
             self.assertEqual('', result.stdout)
             self.assertRegex(result.stderr, r'^ERROR: [^\n]*%s[^\n]*\n$'
                              % re.escape(needle))
+
+    def test_nova_compute_s_placement_section_is_accepted(self):
+        """The [placement] section of an upstream nova-compute's nova.conf
+        (auth plugin options are only known once the plugin is loaded)
+        passes the configuration checks; a misspelt option does not."""
+        from nova.doc import runner
+        cwd = self.useFixture(fixtures.TempDir()).path
+        section = ('[placement]\nauth_type = password\n'
+                   'auth_url = http://keystone.example:5000/v3\n'
+                   'project_name = service\nproject_domain_name = Default\n'
+                   'username = nova\nuser_domain_name = Default\n'
+                   'password = secret\nregion_name = RegionOne\n'
+                   'valid_interfaces = internal\n')
+        with open(os.path.join(cwd, 'nova.conf'), 'w') as f:
+            f.write(section)
+        with open(os.path.join(cwd, 'misspelt.conf'), 'w') as f:
+            f.write(section.replace('region_name', 'region_nme'))
+        result = runner.run(['--config-file', 'nova.conf', 'advertise',
+                             '--interval', '0'], cwd)
+        self.assertEqual(2, result.returncode)
+        self.assertIn('--interval', result.stderr)
+        result = runner.run(['--config-file', 'misspelt.conf', 'advertise',
+                             '--interval', '0'], cwd)
+        self.assertEqual(2, result.returncode)
+        self.assertIn('[placement] region_nme', result.stderr)
+        self.assertIn('did you mean region_name', result.stderr)
 
     def documented_commands(self):
         """Every ``nova-realtime ... advertise`` command line in the docs
