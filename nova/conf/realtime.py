@@ -36,11 +36,11 @@ realtime_opts = [
         max_length=MAX_TRAIT_LENGTH,
         help="""
 Placement trait that ``nova-realtime advertise`` puts on this host's compute
-node resource provider while ``nova-realtime check-host`` finds the host READY,
-and takes off when it does not. A custom trait: ``CUSTOM_`` followed by
-upper-case letters, digits and underscores, at most 255 characters. Real-time
-flavors ask for it with ``trait:CUSTOM_REALTIME_HOST=required``; use the same
-name on every host and in the flavors.
+node resource provider while ``nova-realtime check-host`` finds the host
+READY, and takes off when it does not. A custom trait: ``CUSTOM_`` followed
+by upper-case letters, digits and underscores, at most 255 characters.
+Real-time flavors ask for it with ``trait:CUSTOM_REALTIME_HOST=required``;
+use the same name on every host and in the flavors.
 """),
     cfg.ListOpt(
         'advertise_gating_warnings',
