@@ -27,7 +27,7 @@ class NUMAPagesTopology(base.NovaObject):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.obj_set_defaults()
+        self.obj_set_missing_defaults()
 
     @property
     def free(self):
@@ -147,7 +147,7 @@ class InstanceNUMACell(base.NovaObject):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.obj_set_defaults()
+        self.obj_set_missing_defaults()
 
     def obj_make_compatible(self, primitive, target_version):
         super().obj_make_compatible(primitive, target_version)
@@ -195,7 +195,7 @@ class InstanceNUMATopology(base.NovaObject):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.obj_set_defaults()
+        self.obj_set_missing_defaults()
 
     @property
     def cpu_pinning_requested(self):
