@@ -378,11 +378,11 @@ def _realtime_cpus(flavor: Flavor, image_meta: ImageMeta,
     vcpus = flavor.vcpus
     if masks:
         key, value, included, excluded = masks[0]
-    elif emulator_policy is not None:
-        # As upstream: no mask makes every vCPU real time, which is fine
-        # when the emulator threads run elsewhere.
-        return set(range(vcpus))
     else:
+        # Unset means ^0 whatever the emulator threads policy (upstream
+        # makes every vCPU real time when a policy is set, and refuses
+        # otherwise): one housekeeping vCPU is what nearly every real-time
+        # guest needs; a flavor wanting all vCPUs says so with a mask.
         key, value = 'hw:cpu_realtime_mask', DEFAULT_REALTIME_MASK
         included, excluded = parse_cpu_spec_parts(value)
     outside = {cpu for cpu in included | excluded if cpu >= vcpus}

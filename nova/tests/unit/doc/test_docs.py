@@ -560,9 +560,9 @@ class TestUpstreamDifferences(test.TestCase):
                 for p in dom.findall('cputune/vcpupin')}
         self.assertEqual(pins['0'],
                          dom.find('cputune/emulatorpin').get('cpuset'))
-        # With an emulator threads policy, as upstream: every vCPU.
+        # With an emulator threads policy too (upstream: every vCPU).
         dom = _domain(_dedicated_rt('hw:emulator_threads_policy=isolate'))
-        self.assertEqual('0-3', dom.find('cputune/vcpusched').get('vcpus'))
+        self.assertEqual('1-3', dom.find('cputune/vcpusched').get('vcpus'))
         self._design_test('default-mask')
 
     def test_difference_mask_outside_flavor(self):
@@ -964,7 +964,7 @@ class TestDefaultMaskProse(test.TestCase):
         for policy in ('isolate', 'share'):
             dom = _domain(_dedicated_rt('hw:emulator_threads_policy=' +
                                         policy))
-            self.assertEqual('0-3',
+            self.assertEqual('1-3',
                              dom.find('cputune/vcpusched').get('vcpus'))
         pages = rst_pages()
         for page in (os.path.join('admin', 'realtime.rst'),

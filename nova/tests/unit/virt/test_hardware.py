@@ -392,11 +392,16 @@ class RealtimeTest(_Base):
             specs(REALTIME, hw__cpu_realtime_mask='0-3',
                   hw__emulator_threads_policy='isolate')))
 
-    def test_no_mask_with_emulator_policy_is_all_realtime(self):
-        # As upstream: the emulator threads run elsewhere, so every vCPU.
+    def test_no_mask_with_emulator_policy_is_still_caret_0(self):
+        # Unset means ^0 whatever the policy (upstream: every vCPU); all
+        # vCPUs real time takes an explicit mask.
+        self.flags(cpu_shared_set='0', group='compute')
         for policy in ('isolate', 'share'):
-            self.assertEqual({0, 1, 2, 3}, self.get(
+            self.assertEqual({1, 2, 3}, self.get(
                 specs(REALTIME, hw__emulator_threads_policy=policy)))
+            self.assertEqual({0, 1, 2, 3}, self.get(
+                specs(REALTIME, hw__emulator_threads_policy=policy,
+                      hw__cpu_realtime_mask='0-3')))
 
     def test_one_vcpu_realtime_with_isolate(self):
         self.assertEqual({0}, self.get(
