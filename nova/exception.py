@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Exceptions raised by nova-realtime.
 
 Every message names what was wrong (the property and its value), the rule it
@@ -29,7 +41,7 @@ class Invalid(NovaException):
 
 
 class InvalidCPUSpec(Invalid):
-    """A CPU spec string (``0-3,^2``) is malformed; raised by parse_cpu_spec."""
+    """A CPU spec string (``0-3,^2``) is malformed (parse_cpu_spec)."""
 
     msg_fmt = _("CPU spec %(spec)r is malformed at %(part)r: %(reason)s")
 

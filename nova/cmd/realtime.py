@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """nova-realtime: plan, boot, list and delete real-time guests.
 
 Runs the same path nova-compute does (flavor + image -> validation -> NUMA
@@ -224,7 +236,8 @@ def _parse_pairs(option, pairs):
 
 def report_not_applied(specs, image_props):
     """One warning naming the valid keys this driver accepts but does not
-    apply (e.g. hw:boot_menu): the guest will not get them."""
+    apply (e.g. hw:boot_menu): the guest will not get them.
+    """
     flavor_keys, _refused = extra_specs.classify(specs)
     image_keys, _refused = objects.ImageMetaProps.classify_properties(
         image_props)
@@ -313,7 +326,8 @@ def do_plan(args):
 
 def _raise_on_termination():
     """SIGTERM and SIGHUP end a boot like Ctrl-C does: by an exception, so
-    the driver removes what the boot defined before the process exits."""
+    the driver removes what the boot defined before the process exits.
+    """
     def handler(signum, _frame):
         raise SystemExit(128 + signum)
     for signum in (signal.SIGTERM, signal.SIGHUP):
@@ -612,9 +626,11 @@ GLOBAL_OPTIONS = {'--config-file': True, '--config-dir': True,
 def hoist_global_options(argv):
     """``argv`` with the global options found after the sub-command moved
     in front of it, so ``nova-realtime plan ... --config-file X`` means
-    what ``nova-realtime --config-file X plan ...`` means."""
+    what ``nova-realtime --config-file X plan ...`` means.
+    """
     argv = list(argv)
-    commands = {'plan', 'boot', 'list', 'delete', 'check-host', 'verify', 'advertise'}
+    commands = {'plan', 'boot', 'list', 'delete', 'check-host', 'verify',
+                'advertise'}
     position = None
     index = 0
     while index < len(argv):

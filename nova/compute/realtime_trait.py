@@ -108,7 +108,8 @@ class LibvirtUnreachable(exception.NovaException):
 class Verdict(collections.namedtuple('Verdict', 'ready gating')):
     """``ready`` as check-host says it, unless a gating WARN says otherwise;
     ``gating``: the results that keep the trait off (every FAIL, and the
-    WARNs named in [realtime] advertise_gating_warnings)."""
+    WARNs named in [realtime] advertise_gating_warnings).
+    """
     __slots__ = ()
 
     def reasons(self):
@@ -291,7 +292,8 @@ class PlacementClient(object):
 class Outcome(collections.namedtuple(
         'Outcome', 'name uuid trait present wanted changed')):
     """``present``: whether the trait is on the provider now (as read, or
-    as written); ``changed``: whether this pass wrote it."""
+    as written); ``changed``: whether this pass wrote it.
+    """
     __slots__ = ()
 
 
@@ -378,7 +380,8 @@ class Advertiser(object):
 
     def run_once(self):
         """One pass; returns the Outcome or raises (nothing half done: the
-        only write is the one PUT of the trait set)."""
+        only write is the one PUT of the trait set).
+        """
         results = run_checks(self.host, self.facts_factory())
         verdict = judge(results)
         name, source = provider_name(self.host)

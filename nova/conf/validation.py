@@ -475,7 +475,8 @@ def _references(raw):
 
 def _resolve(conf, registered, group, name):
     """(group, dest) that ``$name`` read from ``group`` refers to; or a
-    reason (str) why it refers to nothing, as oslo.config resolves it."""
+    reason (str) why it refers to nothing, as oslo.config resolves it.
+    """
     if '.' in name:
         target_group, option = name.split('.', 1)
         if (target_group, option) in registered:
@@ -698,7 +699,8 @@ def _directory_problem(path):
 def _check_lock_path(conf, parsed):
     """Checked for every command, like every other option: a host whose
     ``boot`` would fail to take its lock is misconfigured whatever command
-    finds out."""
+    finds out.
+    """
     if 'oslo_concurrency' not in conf:
         return
     group = conf.oslo_concurrency

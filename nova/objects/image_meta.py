@@ -307,7 +307,8 @@ _NOVA_PREFIXES = ('hw_', 'os_', 'img_')
 def _shown_key(key):
     """A property name as an error shows it: shortened, and quoted with
     escapes when it has characters (a newline ...) that would break the
-    one-line message."""
+    one-line message.
+    """
     shown = hardware_parse.display_value(key)
     return shown if shown.isprintable() else repr(shown)
 
@@ -536,7 +537,8 @@ class ImageMetaProps(base.NovaObject):
     @classmethod
     def _build(cls, image_props):
         """The object, the not-applied names and (name, value, reason) of
-        each refused property. The docstring of from_dict says the rest."""
+        each refused property. The docstring of from_dict says the rest.
+        """
         """Build from the image's raw properties (strings, as Glance stores).
 
         Arbitrary properties are ignored, as every image carries many that

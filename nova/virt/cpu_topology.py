@@ -179,7 +179,8 @@ def _divisors(number):
 
 def possible_topologies(vcpus, maximum):
     """Every Topology of ``vcpus`` within ``maximum``, upstream's order:
-    most sockets*cores first, then most sockets, then most threads."""
+    most sockets*cores first, then most sockets, then most threads.
+    """
     possible = []
     for sockets in _divisors(vcpus):
         if sockets > maximum.sockets:
@@ -207,7 +208,8 @@ def sort_by_preference(possible, preferred):
 
 def cores_within_cells(topology, cells):
     """Whether every core's threads are in one of ``cells`` (sets of
-    vCPU numbers); True without cells."""
+    vCPU numbers); True without cells.
+    """
     if not cells or topology.threads == 1:
         return True
     cell_of = {}

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Pure rules for guest CPU, memory and NUMA placement: no I/O.
 
 This module is the import point for all of it:
@@ -696,7 +708,8 @@ def _check_pinning_policies(flavor: Flavor, cpu_policy: ty.Optional[str],
         return
     if realtime is not None:
         raise exception.RealtimeConfigurationInvalid(
-            name='hw:cpu_realtime', value=flavor.extra_specs['hw:cpu_realtime'],
+            name='hw:cpu_realtime',
+            value=flavor.extra_specs['hw:cpu_realtime'],
             reason=_('hw:cpu_realtime=yes requires hw:cpu_policy=dedicated '
                      'or mixed; the CPU policy here is %s') %
             _policy_name(cpu_policy))

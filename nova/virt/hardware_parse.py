@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Parsers of the strings operators and tenants write: CPU specs, flags, sizes.
 
 Part of nova.virt.hardware (import everything from there). Pure functions,
@@ -174,7 +186,7 @@ def is_xml_safe(text: str) -> bool:
 
 
 def xml_unsafe_reason(text: str) -> ty.Optional[str]:
-    """Why ``text`` cannot go into XML, for an error message; None if it can."""
+    """Why ``text`` cannot go into XML (for an error message), or None."""
     char = xml_unsafe_char(text)
     if char is None:
         return None
@@ -368,7 +380,7 @@ def parse_cpu_spec_parts(spec: str) -> ty.Tuple[ty.Set[int], ty.Set[int]]:
 
 
 def parse_cpu_spec(spec: str) -> ty.Set[int]:
-    """Parse a CPU spec into the set of CPUs it includes minus those it excludes.
+    """Parse a CPU spec into the CPUs it includes minus those it excludes.
 
     ``'0-3,^2'`` -> ``{0, 1, 3}``. See parse_cpu_spec_parts for the grammar.
     """
@@ -376,8 +388,11 @@ def parse_cpu_spec(spec: str) -> ty.Set[int]:
     return included - excluded
 
 
-def format_cpu_spec(cpuset: ty.Iterable[int], allow_ranges: bool = True) -> str:
-    """Format CPU numbers as a spec: ``{0, 1, 2, 3, 5, 7, 8}`` -> ``0-3,5,7-8``.
+def format_cpu_spec(cpuset: ty.Iterable[int],
+                    allow_ranges: bool = True) -> str:
+    """Format CPU numbers as a spec: ``{0, 1, 2, 3, 5, 7, 8}`` ->
+    ``0-3,5,7-8``.
+
 
     Sorted, duplicates dropped; ``''`` for no CPUs. With allow_ranges=False
     every CPU is listed (``0,1,2,3,5,7,8``).
@@ -398,7 +413,7 @@ def format_cpu_spec(cpuset: ty.Iterable[int], allow_ranges: bool = True) -> str:
 
 
 def parse_property_cpu_spec(name: str, value: ty.Any) -> ty.Set[int]:
-    """parse_cpu_spec for a flavor or image property: InvalidProperty on error."""
+    """parse_cpu_spec for a flavor or image property (InvalidProperty)."""
     try:
         return parse_cpu_spec(value)
     except exception.InvalidCPUSpec as e:

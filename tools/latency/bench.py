@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Guest latency benchmark: real-time vs non-real-time flavor.
 
 Boots, through LibvirtDriver on qemu:///system, a 2-vCPU guest (kernel and
@@ -205,7 +217,8 @@ def pinning(guest):
 
 def spawn_when_free(driver, instance, image_meta, adjust, wait=120):
     """spawn(), waiting while other guests hold the pCPUs (on a shared
-    machine another user's guest may be up for a while)."""
+    machine another user's guest may be up for a while).
+    """
     from nova import exception
     deadline = time.time() + wait
     while True:
@@ -219,7 +232,8 @@ def spawn_when_free(driver, instance, image_meta, adjust, wait=120):
 
 def emulator_fifo(name, priority):
     """SCHED_FIFO for QEMU's non-vCPU threads of guest ``name`` (the
-    --emulator-fifo diagnostic); returns the thread names changed."""
+    --emulator-fifo diagnostic); returns the thread names changed.
+    """
     pid = int(read_text('/run/libvirt/qemu/%s.pid' % name))
     changed = []
     for tid in os.listdir('/proc/%d/task' % pid):

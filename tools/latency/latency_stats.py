@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Pure parts of the latency benchmark: console parsing and statistics.
 
 No I/O and nothing beyond the standard library, so unit tests can load this
@@ -63,7 +75,8 @@ class Histogram(object):
     @property
     def max_us(self):
         """The largest latency: cyclictest's own max when it reported one
-        (exact even for overflows), else the highest non-empty bucket."""
+        (exact even for overflows), else the highest non-empty bucket.
+        """
         reported = self.reported.get('Max Latencies')
         if reported:
             return max(reported)
@@ -71,7 +84,8 @@ class Histogram(object):
 
     def percentile(self, q):
         """Nearest-rank percentile ``q`` (0-100] in us, and whether it fell
-        among the overflows (then the value is ``limit``, a lower bound)."""
+        among the overflows (then the value is ``limit``, a lower bound).
+        """
         if not 0 < q <= 100:
             raise ValueError('percentile %r is not in (0, 100]' % (q,))
         total = self.count
@@ -204,7 +218,8 @@ def summarize(runs):
 
 def ratio(numerator, denominator):
     """numerator / denominator, or None when either is unknown or the
-    denominator is 0."""
+    denominator is 0.
+    """
     if numerator is None or not denominator:
         return None
     return float(numerator) / denominator

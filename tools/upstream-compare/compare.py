@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Compare nova.virt.hardware with upstream Nova's on upstream's test inputs.
 
 Usage (from the repository root, with nova-realtime's interpreter):
@@ -246,7 +258,8 @@ def _ours(func, args, kwargs):
     except Exception as e:
         mro = [cls.__name__ for cls in type(e).__mro__]
         return {'raises': type(e).__name__, 'mro': mro, 'message': str(e)}
-    return _canon(func, _plain_ours(value, func == 'numa_fit_instance_to_host'))
+    return _canon(func, _plain_ours(value,
+                                    func == 'numa_fit_instance_to_host'))
 
 
 def _same(ours, up):

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Entry point of ``python -m nova.tests.bench`` (``tox -e bench``)."""
 
 import argparse
@@ -91,7 +103,8 @@ def run_fit(args, out, report, hosts, cases):
     out.write('Guests: hw:cpu_policy=dedicated, hw:numa_nodes=N, 1 GiB per '
               'node, real time with mask ^0 (when > 1 vCPU). "fit" asks at '
               'most 4 vCPUs per node; "no fit" one more per node than the '
-              'roomiest host cell holds. Verdict: p99 vs target, on wall time and '
+              'roomiest host cell holds. Verdict: p99 vs target, on wall '
+              'time and '
               'on the thread\'s CPU time (which a loaded machine does not '
               'inflate).\n\n')
     results = fit_bench.run(hosts, cases, quick=args.quick)

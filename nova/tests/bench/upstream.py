@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Section 4: the same parse and fit cases against upstream Nova.
 
 Upstream runs in its own virtualenv (default /work/upstream-venv, outside
@@ -75,7 +87,9 @@ def install(venv, out):
 
 
 def probe(venv):
-    """(version, None) if upstream nova imports from ``venv``, else (None, why).
+    """(version, None) if upstream nova imports from ``venv``, else
+    (None, why).
+
 
     Checks that the imported nova lives inside the venv: an upstream run
     that silently imported this tree would compare us with ourselves.

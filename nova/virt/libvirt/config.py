@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Libvirt domain XML as Python objects.
 
 One class per XML element. Every class declares its fields once (``FIELDS``,
@@ -62,7 +74,8 @@ def to_kib(value, unit=None):
     if unit not in _UNIT_BYTES:
         raise exception.LibvirtConfigInvalid(
             element='memory', attribute='unit', value=unit,
-            reason=_('not a unit libvirt knows (b, KiB, MiB, GiB, TiB, KB...)'))
+            reason=_(
+                    'not a unit libvirt knows (b, KiB, MiB, GiB, TiB, KB...)'))
     return int(value) * _UNIT_BYTES[unit] // 1024
 
 
@@ -352,7 +365,7 @@ class LibvirtConfigRawElement(LibvirtConfigObject):
 # <features>
 # ---------------------------------------------------------------------------
 class LibvirtConfigGuestFeature(LibvirtConfigObject):
-    """A hypervisor feature such as ``<acpi/>``, ``<apic/>``, ``<pmu state=/>``.
+    """A hypervisor feature: ``<acpi/>``, ``<apic/>``, ``<pmu state=/>``.
 
     The element name is the feature name; ``state`` ('on'/'off') is only for
     the features that take one (for example ``pmu``).
@@ -372,7 +385,8 @@ class LibvirtConfigGuestFeature(LibvirtConfigObject):
 class LibvirtConfigGuestFeaturePMU(LibvirtConfigObject):
     """``<pmu state='on|off'/>``: the guest's virtual Performance
     Monitoring Unit. ``enabled`` is a bool (None: left to the hypervisor,
-    and then the element is not written by the driver at all)."""
+    and then the element is not written by the driver at all).
+    """
 
     ROOT_NAME = 'pmu'
     FIELDS = (('enabled', None),)
@@ -399,7 +413,7 @@ class LibvirtConfigGuestFeaturePMU(LibvirtConfigObject):
 # <cputune>
 # ---------------------------------------------------------------------------
 class LibvirtConfigGuestCPUTuneVCPUPin(LibvirtConfigObject):
-    """``<vcpupin vcpu='id' cpuset='...'/>``: vCPU ``id`` runs on ``cpuset``."""
+    """``<vcpupin vcpu='id' cpuset='...'/>``: vCPU ``id`` on ``cpuset``."""
 
     ROOT_NAME = 'vcpupin'
     FIELDS = (('id', None), ('cpuset', None))
@@ -407,7 +421,8 @@ class LibvirtConfigGuestCPUTuneVCPUPin(LibvirtConfigObject):
     def format_dom(self):
         self._require('cpuset')
         if self.id is None or self.id < 0:
-            raise self._invalid('vcpu', self.id, _('must be a vCPU number >= 0'))
+            raise self._invalid('vcpu', self.id,
+                                _('must be a vCPU number >= 0'))
         return self._new_node(vcpu=self.id, cpuset=_cpu_spec(self.cpuset))
 
     def parse_dom(self, xmldoc):
@@ -461,7 +476,8 @@ class LibvirtConfigGuestCPUTuneVCPUSched(LibvirtConfigObject):
                        ' and '.join(SCHEDULERS_WITH_PRIORITY)))
         else:
             raise self._invalid(
-                'scheduler', self.scheduler, _('must be one of %s') % ', '.join(
+                'scheduler', self.scheduler, _(
+                        'must be one of %s') % ', '.join(
                     SCHEDULERS_WITH_PRIORITY + SCHEDULERS_WITHOUT_PRIORITY))
         if self.vcpus is not None and not self.vcpus:
             raise self._invalid('vcpus', self.vcpus,
@@ -555,7 +571,8 @@ class LibvirtConfigGuestMemoryBackingPage(LibvirtConfigObject):
 class LibvirtConfigGuestMemoryBacking(LibvirtConfigObject):
     """``<memoryBacking>``: huge pages, ``<nosharepages/>`` (KSM off when
     ``sharedpages`` is False) and ``<locked/>`` (all guest and QEMU memory
-    locked in RAM, as a real-time guest needs)."""
+    locked in RAM, as a real-time guest needs).
+    """
 
     ROOT_NAME = 'memoryBacking'
     FIELDS = (('hugepages', list), ('sharedpages', True), ('locked', False))
@@ -616,7 +633,8 @@ class LibvirtConfigGuestNUMATuneMemory(_NUMATuneModeMixin,
 class LibvirtConfigGuestNUMATuneMemNode(_NUMATuneModeMixin,
                                         LibvirtConfigObject):
     """``<memnode cellid='N' mode='strict' nodeset='...'/>``: guest node N's
-    memory comes from host nodes ``nodeset``."""
+    memory comes from host nodes ``nodeset``.
+    """
 
     ROOT_NAME = 'memnode'
     FIELDS = (('cellid', None), ('mode', 'strict'), ('nodeset', None))
@@ -671,7 +689,8 @@ class LibvirtConfigGuestNUMATune(LibvirtConfigObject):
 # ---------------------------------------------------------------------------
 class LibvirtConfigGuestCPUTopology(LibvirtConfigObject):
     """``<topology sockets= dies= cores= threads=/>`` (guest, and host in
-    caps). ``dies`` (per socket) is optional: libvirt fills in 1."""
+    caps). ``dies`` (per socket) is optional: libvirt fills in 1.
+    """
 
     ROOT_NAME = 'topology'
     FIELDS = (('sockets', None), ('cores', None), ('threads', None),
@@ -684,7 +703,8 @@ class LibvirtConfigGuestCPUTopology(LibvirtConfigObject):
                 raise self._invalid(name, value, _('must be an integer >= 1'))
         if self.dies is not None and (not isinstance(self.dies, int) or
                                       self.dies < 1):
-            raise self._invalid('dies', self.dies, _('must be an integer >= 1'))
+            raise self._invalid('dies', self.dies,
+                                _('must be an integer >= 1'))
         return self._new_node(sockets=self.sockets, dies=self.dies,
                               cores=self.cores, threads=self.threads)
 
@@ -794,10 +814,12 @@ class LibvirtConfigGuestCPU(LibvirtConfigObject):
                                 _('must be one of %s') % ', '.join(self.MODES))
         if self.match is not None and self.match not in self.MATCHES:
             raise self._invalid('match', self.match,
-                                _('must be one of %s') % ', '.join(self.MATCHES))
+                                _('must be one of %s') % ', '.join(
+                                        self.MATCHES))
         if self.check is not None and self.check not in self.CHECKS:
             raise self._invalid('check', self.check,
-                                _('must be one of %s') % ', '.join(self.CHECKS))
+                                _('must be one of %s') % ', '.join(
+                                        self.CHECKS))
         names = [feature.name for feature in self.features]
         for name in names:
             if names.count(name) > 1:
@@ -935,7 +957,8 @@ class LibvirtConfigGuestMemballoon(LibvirtConfigObject):
     def format_dom(self):
         if self.model not in self.MODELS:
             raise self._invalid('model', self.model,
-                                _('must be one of %s') % ', '.join(self.MODELS))
+                                _('must be one of %s') % ', '.join(
+                                        self.MODELS))
         return self._new_node(model=self.model)
 
     def parse_dom(self, xmldoc):
@@ -1120,7 +1143,8 @@ class LibvirtConfigGuest(LibvirtConfigObject):
                                 _('must be one of %s') % ', '.join(VIRT_TYPES))
         self._require('name', 'memory')
         if not isinstance(self.vcpus, int) or self.vcpus < 1:
-            raise self._invalid('vcpu', self.vcpus, _('must be an integer >= 1'))
+            raise self._invalid('vcpu', self.vcpus,
+                                _('must be an integer >= 1'))
         for event in ('on_poweroff', 'on_reboot', 'on_crash'):
             value = getattr(self, event)
             if value is not None and value not in self.LIFECYCLE_ACTIONS:

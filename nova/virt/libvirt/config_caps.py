@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Host capabilities (``virConnectGetCapabilities``) as Python objects.
 
 Only what nova-realtime needs to build a host NUMATopology is modelled: the
@@ -79,12 +91,13 @@ del _power, _letter
 
 class CapabilitiesFileInvalid(exception.Invalid):
     """A saved capabilities file cannot be read or is not a valid
-    document; ``path`` is the file, ``reason`` why."""
+    document; ``path`` is the file, ``reason`` why.
+    """
 
     msg_fmt = _('host capabilities file %(path)r: %(reason)s')
 
 
-# -- checked parsing helpers ---------------------------------------------------
+# -- checked parsing helpers --------------------------------------------------
 
 def _shown(value):
     """``value`` shortened for an error message (repr() escapes the rest)."""
@@ -95,7 +108,8 @@ def _shown(value):
 
 def _where(node):
     """The path of ``node`` in its document, e.g.
-    ``capabilities/host/topology/cells/cell[2]``: what to look at."""
+    ``capabilities/host/topology/cells/cell[2]``: what to look at.
+    """
     try:
         return node.getroottree().getpath(node).lstrip('/')
     except (TypeError, ValueError):
@@ -110,7 +124,8 @@ def _bad(node, attribute, value, reason):
 
 def _uint(node, attribute, text, high, low=0):
     """``text`` (an attribute value or element text of ``node``) as an int
-    in [low, high]; its length is checked before any conversion."""
+    in [low, high]; its length is checked before any conversion.
+    """
     if text is None:
         raise _bad(node, attribute, text, _('is required'))
     value = text.strip(_XML_SPACE)
@@ -151,7 +166,8 @@ def _unit_bytes(node, unit, default='KiB'):
 
 def _scaled_kib(node, attribute, text, unit):
     """A libvirt scaled integer (``text`` in ``unit``, default KiB) as KiB;
-    at most 2^64-1 bytes, libvirt's own bound."""
+    at most 2^64-1 bytes, libvirt's own bound.
+    """
     factor = _unit_bytes(node, unit)
     number = _uint(node, attribute, text, MAX_UINT64 // factor)
     return number * factor // 1024
@@ -159,7 +175,8 @@ def _scaled_kib(node, attribute, text, unit):
 
 def _page_size_kb(node):
     """``size`` and ``unit`` of a ``<pages>`` element as KiB: a power of two
-    between 1 KiB and MAX_PAGE_SIZE_KB."""
+    between 1 KiB and MAX_PAGE_SIZE_KB.
+    """
     size = node.get('size')
     size_kb = _scaled_kib(node, 'size', size, node.get('unit'))
     if (not 1 <= size_kb <= MAX_PAGE_SIZE_KB
@@ -183,7 +200,8 @@ def _cpu_set(node, attribute):
 
 def _only(parent, tag, required=False):
     """The one child ``tag`` of ``parent`` (None if absent and allowed);
-    a repeated element is refused rather than one copy silently used."""
+    a repeated element is refused rather than one copy silently used.
+    """
     found = None
     for child in parent.iterchildren(tag):
         if found is not None:
@@ -203,7 +221,7 @@ def _text(node, required=True):
     return text or None
 
 
-# -- the classes ---------------------------------------------------------------
+# -- the classes --------------------------------------------------------------
 
 class LibvirtConfigCapsNUMAPages(config.LibvirtConfigObject):
     """``<pages unit='KiB' size='2048'>total</pages>`` of one NUMA cell.
@@ -555,7 +573,7 @@ class LibvirtConfigCaps(config.LibvirtConfigObject):
         return types
 
 
-# -- saved documents -----------------------------------------------------------
+# -- saved documents ----------------------------------------------------------
 
 _FILE_KINDS = (
     (stat.S_ISDIR, _('a directory')),

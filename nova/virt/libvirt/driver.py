@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Libvirt driver: turns flavor + image + host into a running guest.
 
 ``nova.virt.hardware`` decides (what the guest asks for, where it fits),
@@ -158,7 +170,8 @@ class LibvirtDriver(object):
     def _build_guest(self, instance, image_meta, host_topology,
                      virt_type=None):
         """Assemble the config from a validated, claimed instance and the
-        host topology the claim used."""
+        host topology the claim used.
+        """
         flavor = instance.flavor
         topology = instance.numa_topology
         # No virt_type: built for the live host (else a saved document).
@@ -374,7 +387,8 @@ class LibvirtDriver(object):
     def _start(self, domain, name):
         """Start a defined domain, once more through a fresh connection if
         the libvirt daemon went away between define and start (a restart
-        keeps the definition; the old domain handle is dead)."""
+        keeps the definition; the old domain handle is dead).
+        """
         try:
             domain.create()
         except libvirt.libvirtError as e:
@@ -387,12 +401,14 @@ class LibvirtDriver(object):
 
     def _reconnected(self, domain):
         """True when ``domain``'s connection died and Host made a new one
-        (raises HypervisorUnavailable while the daemon is still down)."""
+        (raises HypervisorUnavailable while the daemon is still down).
+        """
         return self._host.get_connection() is not domain.connect()
 
     def destroy(self, name):
         """Stop (if running) and undefine a guest this tool created, and
-        remove its instance directory. Any other domain is refused."""
+        remove its instance directory. Any other domain is refused.
+        """
         domain = self._host.lookup(name)
         usage = self._domain_usage(domain)
         if not usage.ours:
@@ -414,7 +430,8 @@ class LibvirtDriver(object):
         """[(name, running, LibvirtConfigGuest or None, DomainUsage)] for
         our guests; logs a warning for what an operator must look at
         (orphans, domains it cannot read, unconfined domains, double
-        pins)."""
+        pins).
+        """
         guests = self._host.list_guests()
         try:
             host_usage = self._host.get_host_usage(
@@ -477,7 +494,8 @@ def instance_dir(name):
 
 def make_instance_dir(name):
     """Create the guest's directory; refuse one that already exists (it is
-    not ours to reuse or, later, to remove)."""
+    not ours to reuse or, later, to remove).
+    """
     path = instance_dir(name)
     os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
     try:
@@ -497,7 +515,8 @@ def make_instance_dir(name):
 
 def remove_instance_dir(name):
     """Remove a guest's directory (only a real directory, never through a
-    symbolic link)."""
+    symbolic link).
+    """
     path = instance_dir(name)
     if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path, ignore_errors=True)
@@ -506,7 +525,8 @@ def remove_instance_dir(name):
 @contextlib.contextmanager
 def _signals_deferred():
     """Hold SIGINT, SIGTERM and SIGHUP while cleaning up, so a second
-    Ctrl-C cannot leave half of it undone; delivered afterwards."""
+    Ctrl-C cannot leave half of it undone; delivered afterwards.
+    """
     signals = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
     old = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
     try:
@@ -669,7 +689,8 @@ def _get_guest_cpu_config(flavor, topology, image_props=None,
 
 def _host_cpu_models(host):
     """CPU model names the host's libvirt knows for its architecture, or
-    None when it cannot say (libvirt then judges the model at start)."""
+    None when it cannot say (libvirt then judges the model at start).
+    """
     try:
         arch = host.get_capabilities().host.arch
         return host.get_connection().getCPUModelNames(arch, 0)
@@ -778,7 +799,8 @@ def _get_guest_numatune(topology):
 def _get_guest_memory_backing(topology, extra_specs=None, image_props=None):
     """Huge pages per guest cell; nosharepages + locked for real time;
     locked for hw:locked_memory / hw_locked_memory=true (which needs a
-    page size, so a NUMA topology)."""
+    page size, so a NUMA topology).
+    """
     locked = guest_cpu.get_locked_memory_constraint(extra_specs or {},
                                                     image_props or {})
     if topology is None:
@@ -826,7 +848,8 @@ def _set_direct_kernel_boot(guest, instance, image_meta):
 
 def _get_guest_devices(log_path, realtime=False):
     """Serial console (to a log file on real hypervisors), no balloon; no
-    USB controller for real-time guests."""
+    USB controller for real-time guests.
+    """
     if log_path:
         serial = vconfig.LibvirtConfigGuestSerial(type='file',
                                                   source_path=log_path)
@@ -846,7 +869,8 @@ def _get_guest_devices(log_path, realtime=False):
 def _record_claimed_pcpus(guest, host_topology, fitted):
     """Write every host pCPU the guest takes into its metadata: pins,
     the reserved emulator pCPU and SMT siblings kept free by the thread
-    policy (which only the host topology knows)."""
+    policy (which only the host topology knows).
+    """
     if fitted is not None and host_topology is not None:
         guest.get_metadata().claimed_pcpus = hardware.numa_claimed_pcpus(
             host_topology, fitted)

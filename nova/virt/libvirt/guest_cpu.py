@@ -92,7 +92,8 @@ TCG_TRANSLATION_BUFFER_KIB = 1024 * 1024
 
 def locked_memory_limit_kib(memory_kib, vcpus, virt_type):
     """<memtune><hard_limit> for a guest with <locked/> memory: guest RAM
-    plus the overhead justified above."""
+    plus the overhead justified above.
+    """
     limit = memory_kib + LOCKED_OVERHEAD_KIB + \
         vcpus * LOCKED_OVERHEAD_PER_VCPU_KIB
     if virt_type == 'qemu':
@@ -102,7 +103,8 @@ def locked_memory_limit_kib(memory_kib, vcpus, virt_type):
 
 def get_memtune(membacking, memory_kib, vcpus, virt_type):
     """<memtune> bounding a guest's locked memory; None when it has no
-    <locked/> (nothing to bound)."""
+    <locked/> (nothing to bound).
+    """
     if membacking is None or not membacking.locked:
         return None
     return vconfig.LibvirtConfigGuestMemoryTune(
@@ -125,7 +127,8 @@ def _flag(values, key, error):
 
 def _flavor_image_flag(extra_specs, image_props, name):
     """(value, key) of a yes/no hw:NAME / hw_NAME pair; (None, None) when
-    neither is set; PropertyConflict when they disagree."""
+    neither is set; PropertyConflict when they disagree.
+    """
     fkey, ikey = 'hw:%s' % name, 'hw_%s' % name
     fvalue = _flag(extra_specs, fkey, exception.InvalidProperty)
     ivalue = _flag(image_props, ikey, exception.ImageMetaPropInvalid)
@@ -194,7 +197,8 @@ def _conf_error(option, value, reason):
 
 def parse_extra_flag(flag):
     """``+flag``/``flag`` -> (name, 'require'), ``-flag`` -> (name,
-    'disable'); the name lowercased (libvirt's names are)."""
+    'disable'); the name lowercased (libvirt's names are).
+    """
     text = flag.strip().lower()
     policy = 'require'
     if text.startswith('-'):
@@ -207,7 +211,8 @@ def parse_extra_flag(flag):
 
 def parse_cpu_map_features(xml_text):
     """Feature names of a libvirt cpu_map features file (x86_features.xml),
-    a set; None when it cannot be parsed."""
+    a set; None when it cannot be parsed.
+    """
     try:
         root = etree.fromstring(xml_text.encode('utf-8'),
                                 vconfig.SAFE_XML_PARSER)
@@ -348,7 +353,8 @@ def get_numa_cell(cell, small_page_kb=hardware_parse.SMALLEST_PAGE_KB):
     backed by huge pages, as upstream does (vhost-user back ends, which
     may be hot-plugged, map guest memory from another process: only file
     backed, shared memory allows it, and the flag cannot change while the
-    guest runs)."""
+    guest runs).
+    """
     shared = cell.pagesize is not None and cell.pagesize > small_page_kb
     return vconfig.LibvirtConfigGuestCPUNUMACell(
         id=cell.id, cpus=set(cell.total_cpus), memory=cell.memory * 1024,
@@ -357,7 +363,8 @@ def get_numa_cell(cell, small_page_kb=hardware_parse.SMALLEST_PAGE_KB):
 
 def get_usb_controller(realtime):
     """<controller type='usb' model='none'/> for a real-time guest (x86
-    machine types add a USB controller unless told not to), else None."""
+    machine types add a USB controller unless told not to), else None.
+    """
     if not realtime:
         return None
     return vconfig.LibvirtConfigGuestController(type='usb', model='none')
@@ -378,7 +385,8 @@ _MISSING_FEATURE_RES = (
 
 def missing_cpu_features(message):
     """The CPU feature names libvirt's start error says are missing, as a
-    sorted list ([] when the message is about something else)."""
+    sorted list ([] when the message is about something else).
+    """
     for pattern in _MISSING_FEATURE_RES:
         match = pattern.search(message or '')
         if match:

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """The only module that talks to libvirt.
 
 ``Host`` owns the connection and turns what libvirt reports into objects:
@@ -25,7 +37,8 @@ LOG = logging.getLogger(__name__)
 
 def _ignore_libvirt_error(_ctx, _error):
     """libvirt's default handler prints every error to stderr; ours are
-    raised as exceptions and translated, so keep the terminal clean."""
+    raised as exceptions and translated, so keep the terminal clean.
+    """
 
 
 libvirt.registerErrorHandler(_ignore_libvirt_error, None)
@@ -206,7 +219,8 @@ class Host(object):
     def get_host_usage(self, domains=None):
         """HostUsage: the host NUMATopology with what every defined domain
         (ours or not) holds, read from the domains' own XML (``domains``:
-        DomainUsage list already read, else read now)."""
+        DomainUsage list already read, else read now).
+        """
         topology = host_topology_from_caps(self.get_capabilities(),
                                            self.get_online_cpus())
         if domains is None:
@@ -215,7 +229,8 @@ class Host(object):
 
     def get_host_numa_topology(self):
         """Host NUMATopology with the usage of every domain libvirt knows;
-        logs a warning for each domain an operator must look at."""
+        logs a warning for each domain an operator must look at.
+        """
         host_usage = self.get_host_usage()
         for line in host_usage.warnings():
             LOG.warning('%s', line)
@@ -228,7 +243,8 @@ class Host(object):
 
     def _domain_xmls(self, dom):
         """(running, [XML documents]) of one domain: a running domain's
-        live definition and the persistent one its next start uses."""
+        live definition and the persistent one its next start uses.
+        """
         running = bool(dom.isActive())
         xmls = [dom.XMLDesc(0)]
         if running and dom.isPersistent():
@@ -237,7 +253,8 @@ class Host(object):
 
     def get_domain_usages(self):
         """[(virDomain, DomainUsage)] for every defined or running domain,
-        sorted by name; a domain undefined while we list is skipped."""
+        sorted by name; a domain undefined while we list is skipped.
+        """
         result = []
         for dom in self.list_domains():
             try:
@@ -259,7 +276,8 @@ class Host(object):
     def list_guests(self):
         """[(name, running, LibvirtConfigGuest or None, DomainUsage)] for
         every domain, sorted by name. The config is None for a domain
-        whose XML this tree cannot model (it is still listed)."""
+        whose XML this tree cannot model (it is still listed).
+        """
         guests = []
         for _dom, usage in self.get_domain_usages():
             try:

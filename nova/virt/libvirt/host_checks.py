@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Is this host ready for real-time guests? One verdict per check.
 
 Most real-time failures are host setup, not Nova. Each check reads the host
@@ -617,7 +629,8 @@ def check_hugepages(facts):
 
 def _mm_readable(facts):
     """/sys/kernel/mm is there: a feature directory missing below it is
-    not built into the kernel (rather than unreadable)."""
+    not built into the kernel (rather than unreadable).
+    """
     return facts.is_dir('sys/kernel/mm')
 
 
@@ -887,7 +900,8 @@ def host_is_ready(results):
 
 def libvirt_unreachable(results):
     """Whether the libvirt checks could not connect (the report is then
-    incomplete: check-host exits 1, not 3)."""
+    incomplete: check-host exits 1, not 3).
+    """
     return any(result.id == 'libvirt.connection' and result.status == FAIL
                and result.unknown for result in results)
 

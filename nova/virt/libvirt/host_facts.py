@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Read-only view of a Linux host's /proc and /sys, below a chosen root.
 
 ``HostFacts(root)`` reads the same paths the kernel exposes, but relative to
@@ -121,7 +133,8 @@ class HostFacts(object):
     def cpuinfo_flags(self):
         """{processor number: set of flags} from /proc/cpuinfo's
         ``processor`` and ``flags`` lines (x86); {} when it has no flags
-        lines (other architectures); None when it cannot be read."""
+        lines (other architectures); None when it cannot be read.
+        """
         text = self.read('proc/cpuinfo')
         if text is None:
             return None
@@ -176,7 +189,8 @@ class HostFacts(object):
     def irq_affinities(self):
         """{irq number: set of CPUs or None (unreadable)} from
         /proc/irq/*/smp_affinity_list; None when /proc/irq lists no IRQ
-        (every running kernel has some)."""
+        (every running kernel has some).
+        """
         entries = [irq for irq in self.listdir('proc/irq') or []
                    if irq.isdigit()]
         if not entries:
@@ -188,7 +202,8 @@ class HostFacts(object):
 
     def numa_nodes(self):
         """Sorted NUMA node numbers, or None when none can be listed
-        (/sys/devices/system/node is missing on kernels without NUMA)."""
+        (/sys/devices/system/node is missing on kernels without NUMA).
+        """
         nodes = [int(n[4:]) for n in
                  self.listdir('sys/devices/system/node') or []
                  if n.startswith('node') and n[4:].isdigit()]
@@ -288,7 +303,8 @@ class HostFacts(object):
 
     def proc_environ(self, pid):
         """A process's environment from /proc/<pid>/environ, or None
-        (only root, or the process's owner, may read it)."""
+        (only root, or the process's owner, may read it).
+        """
         text = self.read('proc/%d/environ' % pid)
         if text is None:
             return None
@@ -301,7 +317,8 @@ class HostFacts(object):
 
     def env_file(self, *parts):
         """KEY=VALUE assignments of a shell-style environment file (what
-        systemd's EnvironmentFile= reads), or None when it is missing."""
+        systemd's EnvironmentFile= reads), or None when it is missing.
+        """
         text = self.read(*parts)
         if text is None:
             return None
@@ -340,7 +357,8 @@ def parse_kernel_cpu_list(text):
 
 def parse_cpu_mask(text):
     """A kernel/irqbalance hex CPU mask (``ff000000,00000001``: 32-bit
-    groups, most significant first, no 0x) -> set, or None if invalid."""
+    groups, most significant first, no 0x) -> set, or None if invalid.
+    """
     text = (text or '').strip()
     try:
         value = int(text.replace(',', ''), 16)
@@ -376,7 +394,8 @@ def isolcpus_isolates_domain(flags):
     """Whether ``isolcpus=`` with these flags takes its CPUs out of the
     scheduler domains: with no known flag (the kernel then defaults to
     ``domain``) or with ``domain`` among them; ``managed_irq`` and
-    ``nohz`` alone do not."""
+    ``nohz`` alone do not.
+    """
     known = [flag for flag in flags if flag in ISOLCPUS_FLAGS]
     return not known or 'domain' in known
 
@@ -386,5 +405,6 @@ ISOLCPUS_FLAGS = ('nohz', 'domain', 'managed_irq')
 
 def parse_isolcpus(value):
     """CPUs of an ``isolcpus=`` value, whose leading words may be flags
-    (``isolcpus=nohz,domain,managed_irq,2-7``)."""
+    (``isolcpus=nohz,domain,managed_irq,2-7``).
+    """
     return parse_isolcpus_flags(value)[1]

@@ -94,7 +94,8 @@ class DomainUsage(object):
         """Ours, defined by a boot that never finished, not running, and
         the process that defined it is gone or is this one (a boot in
         progress in a process with another lock path is not an orphan;
-        this process's own boots are serialised by the host lock)."""
+        this process's own boots are serialised by the host lock).
+        """
         if not (self.ours and self.building and not self.running):
             return False
         return (not process_alive(self.builder) or
@@ -112,7 +113,8 @@ class DomainUsage(object):
 
 def process_identity(pid=None, proc='/proc'):
     """(boot id, pid, start time) naming a process uniquely on this host
-    across pid reuse and reboots; None when /proc cannot tell."""
+    across pid reuse and reboots; None when /proc cannot tell.
+    """
     pid = os.getpid() if pid is None else pid
     try:
         with open(os.path.join(proc, 'sys/kernel/random/boot_id')) as f:
@@ -308,7 +310,8 @@ def _attr_node(cell, attribute):
 
 def merge(first, second):
     """One DomainUsage holding both (a running domain's live and next-start
-    definitions): a CPU either may run on counts."""
+    definitions): a CPU either may run on counts.
+    """
     if first is None:
         return second
     first.cpus |= second.cpus

@@ -170,13 +170,15 @@ class GuestSpec(object):
     @property
     def promises(self):
         """Whether an unknown fact breaks a promise: real-time vCPUs or
-        locked memory."""
+        locked memory.
+        """
         return bool(self.realtime) or self.locked
 
 
 def parse_guest(xml):
     """A GuestSpec from a domain XML document (bytes or str); parts that
-    cannot be read are named in ``problems``."""
+    cannot be read are named in ``problems``.
+    """
     if isinstance(xml, str):
         xml = xml.encode('utf-8')
     if len(xml) > usage_mod.MAX_DOMAIN_XML_BYTES:
@@ -272,7 +274,8 @@ class Task(collections.namedtuple(
         'Task', 'tid pid comm state flags priority policy affinity')):
     """One thread from /proc/<pid>/task/<tid>. ``pid`` is its process (the
     thread group). ``policy``, ``priority``, ``flags``, ``state`` are None
-    when stat could not be read, ``affinity`` when status could not."""
+    when stat could not be read, ``affinity`` when status could not.
+    """
     __slots__ = ()
 
     @property
@@ -351,7 +354,8 @@ def list_tasks(facts, pid):
 def all_tasks(facts):
     """(every thread on the host as Tasks, number of processes whose
     threads could not be listed), or (None, 0) when /proc lists no
-    process."""
+    process.
+    """
     pids = [int(e) for e in facts.listdir('proc') or [] if e.isdigit()]
     if not pids:
         return None, 0
@@ -396,7 +400,8 @@ def _name_argument(name):
 
 def _runs_guest(facts, pid, name):
     """True when /proc/<pid> is the QEMU of ``name``, False when it is
-    not, None when its command line cannot be read."""
+    not, None when its command line cannot be read.
+    """
     argv = facts.proc_cmdline(pid)
     if argv is None:
         return None if facts.is_dir('proc/%d' % pid) else False
@@ -469,7 +474,8 @@ def find_process(facts, name):
 def _find_vcpu_tids(process, status):
     """vCPU -> thread id: libvirt's status file, else QEMU's thread
     names. A thread id the status file names must be a thread of the
-    process now (a stale status file is not believed)."""
+    process now (a stale status file is not believed).
+    """
     if status is not None and status.get('pid') == str(process.pid):
         for vcpu in status.iterfind('vcpus/vcpu'):
             vid, tid = vcpu.get('id') or '', vcpu.get('pid') or ''
@@ -619,7 +625,8 @@ def check_vcpu_policy(spec, process):
 
 def check_vcpu_affinity(spec, process):
     """Each vCPU thread's CPU affinity against its <vcpupin> (or <vcpu
-    cpuset>); real-time vCPUs need a pCPU of their own."""
+    cpuset>); real-time vCPUs need a pCPU of their own.
+    """
     name = 'vcpu.affinity'
     if process.pid is None or process.tasks is None:
         return _no_process(spec, name, process)
@@ -693,7 +700,8 @@ def _shared_rt_pcpus(spec):
 def check_emulator_affinity(spec, process):
     """Every other QEMU thread against <emulatorpin> (<iothreadpin> for
     I/O threads, else <vcpu cpuset>): FAIL when it may run on a real-time
-    vCPU's pCPU."""
+    vCPU's pCPU.
+    """
     name = 'emulator.affinity'
     if process.pid is None or process.tasks is None:
         return _no_process(spec, name, process)
@@ -897,7 +905,8 @@ def check_pcpu_intruders(facts, spec, process, tasks=None):
 def irq_actions(facts):
     """{IRQ: (affinity set or None, [action names])} of the IRQs with a
     handler (/proc/irq/N/ holds a directory per registered action), or
-    None when /proc/irq lists no IRQ."""
+    None when /proc/irq lists no IRQ.
+    """
     entries = [e for e in facts.listdir('proc/irq') or [] if e.isdigit()]
     if not entries:
         return None
@@ -1071,7 +1080,8 @@ def all_ok(reports):
 
 def format_text(reports):
     """One line per check (``STATUS GUEST:ID found | fix: ...``), then a
-    verdict line."""
+    verdict line.
+    """
     if not reports:
         return _('No running guest with <vcpusched> or pinning.\n')
     lines = []
@@ -1098,7 +1108,8 @@ def format_text(reports):
 def format_json(reports):
     """{"ok": no check FAILs, "guests": [{"name", "uuid", "pid",
     "running", "ok", "checks": [{"id", "status", "found", "fix",
-    "unknown"}]}]}."""
+    "unknown"}]}]}.
+    """
     return json.dumps({'ok': all_ok(reports),
                        'guests': [report.to_dict() for report in reports]},
                       indent=2, sort_keys=True) + '\n'

@@ -12,7 +12,8 @@
 
 """Validators of the ``aggregate_instance_extra_specs:`` extra specs, read
 by the scheduler's AggregateInstanceExtraSpecsFilter. The value is a
-comparison the filter understands or a plain value, so any text passes."""
+comparison the filter understands or a plain value, so any text passes.
+"""
 
 from nova.api.validation.extra_specs import base
 

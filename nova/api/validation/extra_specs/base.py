@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """The declarative shape of one flavor extra spec validator.
 
 A validator says which key it covers (possibly a family of keys such as
@@ -150,7 +162,8 @@ class ExtraSpecValidator:
 
     def _regex(self, template):
         """``template`` (all or part of the name) as a regex, each ``{X}``
-        a named group of its parameter's pattern."""
+        a named group of its parameter's pattern.
+        """
         by_name = {p.name: p for p in self.parameters}
         regex = ''
         position = 0
@@ -171,14 +184,16 @@ class ExtraSpecValidator:
 
     def match(self, key):
         """The parameters of ``key`` as a dict if this validator covers it,
-        else None (``{}`` for a key without parameters)."""
+        else None (``{}`` for a key without parameters).
+        """
         found = self._name_re.fullmatch(key)
         return found.groupdict() if found else None
 
     def match_ignoring_case(self, key):
         """``key`` spelt as this validator spells it, when the two differ
         only by case (``HW:CPU_REALTIME`` -> ``hw:cpu_realtime``); None
-        otherwise. Parameters keep the user's spelling."""
+        otherwise. Parameters keep the user's spelling.
+        """
         found = self._name_nocase_re.fullmatch(key)
         if found is None:
             return None

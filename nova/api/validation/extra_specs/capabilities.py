@@ -11,7 +11,8 @@
 # under the License.
 
 """Validators of the ``capabilities:`` extra specs, read by the scheduler's
-ComputeCapabilitiesFilter, which compares a host field with the value."""
+ComputeCapabilitiesFilter, which compares a host field with the value.
+"""
 
 from nova.api.validation.extra_specs import base
 

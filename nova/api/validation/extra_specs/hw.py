@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Validators of the ``hw:`` extra specs.
 
 The keys of the real-time path (CPU policies, real time, NUMA, pages, CPU
@@ -91,7 +103,8 @@ VALIDATORS = (
             'over [compute] cpu_shared_set together with other guests; '
             '"mixed" pins the vCPUs of hw:cpu_dedicated_mask (or the '
             'real-time vCPUs of hw:cpu_realtime_mask) and lets the others '
-            'float. Real-time guests (hw:cpu_realtime) must be "dedicated". An '
+            'float. Real-time guests (hw:cpu_realtime) must be "dedicated". '
+            'An '
             'image may request the same with hw_cpu_policy, but may not '
             'contradict the flavor.'),
         value={'type': 'str',

@@ -11,7 +11,8 @@
 # under the License.
 
 """Validators of the ``hw_rng:`` extra specs: the guest's random number
-generator device. This driver does not add one, so none is applied."""
+generator device. This driver does not add one, so none is applied.
+"""
 
 from nova.api.validation.extra_specs import base
 

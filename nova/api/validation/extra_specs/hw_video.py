@@ -11,7 +11,8 @@
 # under the License.
 
 """Validators of the ``hw_video:`` extra specs: the guest's video device.
-This driver builds headless guests, so none is applied."""
+This driver builds headless guests, so none is applied.
+"""
 
 from nova.api.validation.extra_specs import base
 

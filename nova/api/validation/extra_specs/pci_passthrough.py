@@ -29,7 +29,8 @@ def _check_aliases(name, value):
     comma), checked one ':'-separated piece at a time. It accepts exactly
     the strings upstream's pattern for this key does, without that
     pattern's nested repetition, which backtracks exponentially on a long
-    bad value."""
+    bad value.
+    """
     pieces = value.split(':')
     if (len(pieces) < 2 or not pieces[0] or
             not _COUNT_RE.fullmatch(pieces[-1]) or

@@ -11,7 +11,8 @@
 # under the License.
 
 """Validators of the ``vmware:`` extra specs, read by the VMware driver
-only."""
+only.
+"""
 
 from nova.api.validation.extra_specs import base
 

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Real QEMU guests on qemu:///system, and what the kernel says about them.
 
 Guests are diskless TCG guests ([libvirt] virt_type=qemu) that sit in
@@ -57,7 +69,8 @@ def drop_memory_locking(guest):
     """adjust_guest for the *_without_memory_locking tests: the same
     driver-built config minus <locked/> and the <memtune> hard limit that
     bounds it (libvirt makes a hard limit QEMU's memory-lock limit, which
-    this host cannot grant either)."""
+    this host cannot grant either).
+    """
     guest.membacking.locked = False
     guest.memtune = None
 
@@ -109,7 +122,8 @@ def qemu_pid(name):
 
 def thread_table(pid):
     """[Thread] for every thread of a process, read from /proc and the
-    scheduler syscalls."""
+    scheduler syscalls.
+    """
     threads = []
     for entry in sorted(os.listdir('/proc/%d/task' % pid), key=int):
         tid = int(entry)
@@ -192,7 +206,8 @@ class RealQemuTestCase(test.TestCase):
 
     def write_command_config(self):
         """A nova.conf for nova-realtime processes this test starts: the
-        same host settings, console logs and lock directory as the test."""
+        same host settings, console logs and lock directory as the test.
+        """
         path = os.path.join(self.lock_path, 'nova.conf')
         with open(path, 'w') as f:
             f.write(textwrap.dedent('''\
@@ -213,7 +228,8 @@ class RealQemuTestCase(test.TestCase):
 
     def _require_free_host(self):
         """Wait (up to NOVA_RT_FUNCTIONAL_WAIT seconds, default 300) for
-        guests that are not ours to go: they would hold the two pCPUs."""
+        guests that are not ours to go: they would hold the two pCPUs.
+        """
         deadline = time.monotonic() + int(
             os.environ.get('NOVA_RT_FUNCTIONAL_WAIT', '300'))
         conn = self._conn()

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """nova-realtime check-host on this machine agrees with what spawn does."""
 
 import json
@@ -22,7 +34,8 @@ class CheckHostMatchesSpawnTest(base.RealQemuTestCase):
 
     def _spawn_verdict(self, suffix, exc_class, **kw):
         """'OK' when a real-time guest boots, 'FAIL' when spawn raises
-        ``exc_class`` (libvirt's own verdict: preflight off)."""
+        ``exc_class`` (libvirt's own verdict: preflight off).
+        """
         self.flags(realtime_preflight=False, group='libvirt')
         try:
             self.spawn(suffix, **kw)
@@ -44,7 +57,8 @@ class CheckHostMatchesSpawnTest(base.RealQemuTestCase):
 
     def test_rt_budget_verdict_matches_spawn_without_memory_locking(self):
         """sched_rt_runtime_us at 950000 and at -1, each compared with a
-        spawn of the driver-built config minus <locked/>."""
+        spawn of the driver-built config minus <locked/>.
+        """
         for value in (950000, -1):
             self.useFixture(base.SchedRtRuntime(value))
             _code, _ready, verdicts = self.check_host()

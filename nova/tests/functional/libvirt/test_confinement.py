@@ -11,7 +11,8 @@
 # under the License.
 
 """Floating guests stay off the dedicated pCPUs; foreign domains are left
-alone. Read from /proc and libvirt on qemu:///system."""
+alone. Read from /proc and libvirt on qemu:///system.
+"""
 
 import subprocess
 import sys

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Host faults: a restarted libvirt daemon, no RT budget, races, no room."""
 
 import subprocess
@@ -11,7 +23,8 @@ from nova.virt.libvirt import host as host_mod
 
 class RestartAfterDefineHost(host_mod.Host):
     """A Host whose libvirt daemon restarts right after defineXML: the
-    driver's domain handle dies between define and start."""
+    driver's domain handle dies between define and start.
+    """
 
     def define(self, xml):
         domain = super().define(xml)
@@ -70,7 +83,8 @@ class LibvirtdRestartTest(base.RealQemuTestCase):
 
 class RealtimeBudgetTest(base.RealQemuTestCase):
     """kernel.sched_rt_runtime_us at its default 950000, with RT group
-    scheduling: libvirt cannot make vCPU threads SCHED_FIFO."""
+    scheduling: libvirt cannot make vCPU threads SCHED_FIFO.
+    """
 
     def setUp(self):
         super().setUp()

@@ -100,7 +100,8 @@ class KillDuringBootTest(base.RealQemuTestCase):
 
     def next_boot_works(self, what):
         """A boot after the fault succeeds (removing any orphan), and
-        all guests are then deleted for the next round."""
+        all guests are then deleted for the next round.
+        """
         for name in self.our_domains():
             if self._conn().lookupByName(name).isActive():
                 deleted = self.command('delete', name)

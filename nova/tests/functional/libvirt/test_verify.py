@@ -32,7 +32,8 @@ from nova.tests.functional.libvirt import base
 def without_memory_locking(guest):
     """adjust_guest: base.drop_memory_locking, and the <memtune>
     hard_limit the driver sets with <locked/> (libvirt makes it QEMU's
-    RLIMIT_MEMLOCK, which this host cannot raise either)."""
+    RLIMIT_MEMLOCK, which this host cannot raise either).
+    """
     base.drop_memory_locking(guest)
     guest.memtune = None
 
@@ -63,7 +64,8 @@ class VerifyTest(base.RealQemuTestCase):
 
     def spawn_rt(self, suffix):
         """A real-time guest (vCPU 1 SCHED_FIFO 1, the driver's config
-        minus <locked/>): (instance, realtime vCPU, its pCPU, its TID)."""
+        minus <locked/>): (instance, realtime vCPU, its pCPU, its TID).
+        """
         instance, _guest = self.spawn(
             suffix, adjust_guest=without_memory_locking, **base.RT)
         vcpu = min(instance.numa_topology.realtime_cpus)
@@ -166,7 +168,8 @@ class VerifyTest(base.RealQemuTestCase):
     def test_upstream_nova_like_domain(self):
         """A domain defined by hand the way upstream Nova writes a
         real-time guest (its own metadata, none of ours): not running is
-        one FAIL; running, it verifies, by name and with --all."""
+        one FAIL; running, it verifies, by name and with --all.
+        """
         name = self.name('upstream')
         conn = self._conn()
         dom = conn.defineXML(textwrap.dedent('''\

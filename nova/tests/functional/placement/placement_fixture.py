@@ -49,7 +49,8 @@ TOKEN = 'admin'
 
 class PlacementFixture(fixtures.Fixture):
     """Placement on 127.0.0.1; ``stop()`` and ``start()`` take it down and
-    up again (same database, a new port)."""
+    up again (same database, a new port).
+    """
 
     def _setUp(self):
         self.dir = self.useFixture(fixtures.TempDir()).path

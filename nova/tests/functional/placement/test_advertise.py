@@ -62,7 +62,8 @@ class AdvertiseTestCase(fake_host.FakeHostTestCase):
 
     def ready_host(self):
         """What check-host passes on qemu:///system with virt_type qemu
-        (TCG is a WARN): no RT throttling, a daemon that may lock memory."""
+        (TCG is a WARN): no RT throttling, a daemon that may lock memory.
+        """
         self.sysctl('kernel.sched_rt_runtime_us', -1)
         self.rt_group_sched(machine=0)
         self.daemon(cap_eff=fake_host.CAP_ALL)
@@ -285,7 +286,8 @@ class TestAdvertise(AdvertiseTestCase):
 
     def test_provider_named_after_libvirt_hostname(self):
         """Without [DEFAULT] host: the name nova-compute's libvirt driver
-        gives its node."""
+        gives its node.
+        """
         self.ready_host()
         conn = base.libvirt.open(base.URI)
         self.addCleanup(conn.close)

@@ -13,7 +13,8 @@
 """nova.compute.realtime_trait without a Placement: the verdict, the trait
 logic against an in-memory Placement, the loop, the options and the
 documented command lines. The real Placement is in
-nova/tests/functional/placement."""
+nova/tests/functional/placement.
+"""
 
 import argparse
 import os
@@ -403,7 +404,8 @@ class TestCommandLine(test.TestCase):
     def test_nova_compute_s_placement_section_is_accepted(self):
         """The [placement] section of an upstream nova-compute's nova.conf
         (auth plugin options are only known once the plugin is loaded)
-        passes the configuration checks; a misspelt option does not."""
+        passes the configuration checks; a misspelt option does not.
+        """
         from nova.doc import runner
         cwd = self.useFixture(fixtures.TempDir()).path
         section = ('[placement]\nauth_type = password\n'
@@ -428,7 +430,8 @@ class TestCommandLine(test.TestCase):
 
     def documented_commands(self):
         """Every ``nova-realtime ... advertise`` command line in the docs
-        page and the systemd units."""
+        page and the systemd units.
+        """
         commands = []
         with open(os.path.join(REPO, 'doc', 'source', 'admin',
                                'realtime-trait.rst')) as f:

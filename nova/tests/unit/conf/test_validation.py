@@ -466,14 +466,16 @@ class TestLockPath(ConfigTestCase):
 
     def test_missing_parent_not_writable(self):
         path = os.path.join(self.tmp, 'a', 'lock')
-        with mock.patch.object(validation.os, 'access', return_value=False):
+        with mock.patch.object(validation.os, 'access', autospec=True,
+                               return_value=False):
             self.assertOneLineError(
                 self.run_conf(self.lock_conf(path), lock=False),
                 '[oslo_concurrency] lock_path = %s' % path,
                 'cannot be created', self.tmp, 'mkdir -p')
 
     def test_not_writable(self):
-        with mock.patch.object(validation.os, 'access', return_value=False):
+        with mock.patch.object(validation.os, 'access', autospec=True,
+                               return_value=False):
             self.assertOneLineError(
                 self.run_conf(''),
                 '[oslo_concurrency] lock_path = %s' % self.lock_path,
@@ -510,7 +512,7 @@ class TestLogFile(ConfigTestCase):
 
     def test_unwritable_only_matters_with_debug(self):
         text = '[DEFAULT]\nlog_file = %s\n' % os.path.join(self.tmp, 'l.log')
-        with mock.patch.object(validation.os, 'access',
+        with mock.patch.object(validation.os, 'access', autospec=True,
                                side_effect=lambda p, m: p != self.tmp):
             self.assertOk(self.run_conf(text))
             self.assertOneLineError(

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """The documentation's examples, run against the code.
 
 Every ``.. nova-realtime::`` example is run (the Sphinx build runs them too,
@@ -368,7 +380,8 @@ class TestReferences(test.TestCase):
 
     def test_command_parser_is_the_command_s(self):
         """The reference's parser has every sub-command and option the
-        command has, and every global option it accepts after them."""
+        command has, and every global option it accepts after them.
+        """
         import argparse
 
         from nova.cmd import realtime
@@ -779,7 +792,8 @@ UPSTREAM_NOVA = os.path.join(
 
 def _upstream_sources(subdir):
     """{file name: text} of an upstream Nova install's nova/SUBDIR, or
-    None when there is none (only read, never imported)."""
+    None when there is none (only read, never imported).
+    """
     path = os.path.join(os.environ.get('NOVA_UPSTREAM_SOURCE',
                                        UPSTREAM_NOVA), subdir)
     if not os.path.isdir(path):
@@ -807,7 +821,8 @@ def _upstream_object_versions():
 
 def _upstream_options():
     """{(group, option)} upstream registers in [DEFAULT], [libvirt] and
-    [compute] (its conf modules read as text)."""
+    [compute] (its conf modules read as text).
+    """
     texts = _upstream_sources('conf')
     if texts is None:
         return None
@@ -915,7 +930,8 @@ RELEASENOTES = os.path.join(os.path.dirname(os.path.dirname(DOC_SOURCE)),
 
 class TestReleaseNotes(test.TestCase):
     """Release notes are for operators: one prelude, no development tools,
-    and the version title is the one the command reports."""
+    and the version title is the one the command reports.
+    """
 
     def _notes(self):
         import yaml

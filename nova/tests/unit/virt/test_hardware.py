@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Tests of the flavor/image constraint rules of nova.virt.hardware."""
 
 import time
@@ -94,7 +106,8 @@ class CPUPolicyTest(_Base):
 class ThreadAndEmulatorPolicyTest(_Base):
 
     def test_thread_policy(self):
-        flavor = make_flavor(**specs(DEDICATED, hw__cpu_thread_policy='isolate'))
+        flavor = make_flavor(**specs(DEDICATED,
+                                     hw__cpu_thread_policy='isolate'))
         self.assertEqual('isolate', hardware.get_cpu_thread_policy_constraint(
             flavor, make_image()))
 
@@ -149,11 +162,13 @@ class ThreadAndEmulatorPolicyTest(_Base):
                            'prefer, isolate, require')
 
     def test_emulator_policy(self):
-        self.assertEqual('isolate', hardware.get_emulator_thread_policy_constraint(
+        self.assertEqual(
+                'isolate', hardware.get_emulator_thread_policy_constraint(
             make_flavor(**specs(DEDICATED,
                                 hw__emulator_threads_policy='isolate')),
             make_image()))
-        self.assertEqual('share', hardware.get_emulator_thread_policy_constraint(
+        self.assertEqual(
+                'share', hardware.get_emulator_thread_policy_constraint(
             make_flavor(**DEDICATED),
             make_image(hw_emulator_threads_policy='share')))
         self.assertIsNone(hardware.get_emulator_thread_policy_constraint(
@@ -286,10 +301,12 @@ class RealtimeTest(_Base):
         self.assertMessage(e, 'hw_cpu_realtime', 'hw:cpu_realtime')
 
     def test_malformed_mask_is_an_error_even_when_off(self):
-        e = self.assertRaises(exception.RealtimeMaskNotFoundOrInvalid, self.get,
+        e = self.assertRaises(
+                exception.RealtimeMaskNotFoundOrInvalid, self.get,
                               DEDICATED, hw_cpu_realtime_mask='^x')
         self.assertMessage(e, 'hw_cpu_realtime_mask', "'^x'")
-        e = self.assertRaises(exception.RealtimeMaskNotFoundOrInvalid, self.get,
+        e = self.assertRaises(
+                exception.RealtimeMaskNotFoundOrInvalid, self.get,
                               {'hw:cpu_realtime_mask': '0-'})
         self.assertMessage(e, 'hw:cpu_realtime_mask', "'0-'")
 
@@ -330,35 +347,41 @@ class RealtimeTest(_Base):
         self.assertMessage(e, 'hw:cpu_realtime_mask', "'^a'")
 
     def test_no_realtime_vcpu_left(self):
-        e = self.assertRaises(exception.RealtimeMaskNotFoundOrInvalid, self.get,
+        e = self.assertRaises(
+                exception.RealtimeMaskNotFoundOrInvalid, self.get,
                               specs(REALTIME, hw__cpu_realtime_mask='^0-3'))
         self.assertMessage(e, 'hw:cpu_realtime_mask', "'^0-3'",
                            'leaves no real-time vCPU in a 4-vCPU flavor')
-        e = self.assertRaises(exception.RealtimeMaskNotFoundOrInvalid, self.get,
+        e = self.assertRaises(
+                exception.RealtimeMaskNotFoundOrInvalid, self.get,
                               specs(REALTIME, hw__cpu_realtime_mask='1,^1'))
         self.assertMessage(e, 'leaves no real-time vCPU')
 
     def test_error_names_image_key(self):
-        e = self.assertRaises(exception.RealtimeMaskNotFoundOrInvalid, self.get,
+        e = self.assertRaises(
+                exception.RealtimeMaskNotFoundOrInvalid, self.get,
                               REALTIME, hw_cpu_realtime_mask='^0-3')
         self.assertEqual('hw_cpu_realtime_mask', e.kwargs['name'])
         self.assertMessage(e, 'hw_cpu_realtime_mask', "'^0-3'")
 
     def test_one_vcpu_default_mask(self):
-        e = self.assertRaises(exception.RealtimeMaskNotFoundOrInvalid, self.get,
+        e = self.assertRaises(
+                exception.RealtimeMaskNotFoundOrInvalid, self.get,
                               REALTIME, vcpus=1)
         self.assertMessage(e, "'^0'", 'leaves no real-time vCPU in a '
                            '1-vCPU flavor')
 
     def test_vcpu_outside_flavor(self):
         for mask in ('^4', '1-4', '^0,9', '0-5,^0'):
-            e = self.assertRaises(exception.RealtimeMaskNotFoundOrInvalid, self.get,
+            e = self.assertRaises(
+                    exception.RealtimeMaskNotFoundOrInvalid, self.get,
                                   specs(REALTIME, hw__cpu_realtime_mask=mask))
             self.assertMessage(e, 'hw:cpu_realtime_mask', repr(mask),
                                'outside 0-3 of this 4-vCPU flavor')
 
     def test_empty_mask(self):
-        e = self.assertRaises(exception.RealtimeMaskNotFoundOrInvalid, self.get,
+        e = self.assertRaises(
+                exception.RealtimeMaskNotFoundOrInvalid, self.get,
                               specs(REALTIME, hw__cpu_realtime_mask=' '))
         self.assertMessage(e, 'hw:cpu_realtime_mask', 'is empty')
 

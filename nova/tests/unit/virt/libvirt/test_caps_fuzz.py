@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Hostile host capabilities: mutated documents and the command line.
 
 A valid capabilities document (the 2-cell SMT KVM fixture) is mutated at
@@ -148,7 +160,8 @@ class MutatedCapabilitiesTest(test.TestCase):
                     max_size=3))
     def test_cells_sharing_cpus(self, cells):
         """Random cells with random (possibly shared) CPU ids: parsed only
-        when every CPU is in one cell, once."""
+        when every CPU is in one cell, once.
+        """
         xml = test_config_caps._caps(*[
             test_config_caps._cell(str(index), cpus=cpus)
             for index, cpus in enumerate(cells)])

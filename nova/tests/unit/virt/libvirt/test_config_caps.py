@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Tests for the host capability classes (nova.virt.libvirt.config_caps).
 
 Parsed inputs: libvirt's test driver (live, ``test:///default``) and a
@@ -99,7 +111,8 @@ class KVMHostCapsTest(test.TestCase):
     def test_round_trip_and_valid(self):
         xml = self.caps.to_xml()
         rng.assert_capabilities_valid(xml)
-        self.assertEqual(self.caps, config_caps.LibvirtConfigCaps.from_xml(xml))
+        self.assertEqual(self.caps,
+                         config_caps.LibvirtConfigCaps.from_xml(xml))
 
 
 class TestDriverCapsTest(test.TestCase):
@@ -195,7 +208,8 @@ def billion_laughs():
             '</uuid></host></capabilities>' % ''.join(entities))
 
 
-def _cell(cell_id='0', cpus=(0, 1), memory="<memory unit='KiB'>1048576</memory>",
+def _cell(
+        cell_id='0', cpus=(0, 1), memory="<memory unit='KiB'>1048576</memory>",
           extra=''):
     """A <cell>: ``cpus`` are ids or raw ``<cpu .../>`` strings."""
     cpu_xml = ''.join(c if isinstance(c, str) else "<cpu id='%d'/>" % c
@@ -573,7 +587,7 @@ class LoadCapabilitiesFileTest(test.TestCase):
         fifo = os.path.join(self.tmp, 'fifo')
         os.mkfifo(fifo)
         regular = os.stat(os.path.join(FIXTURES, 'caps_kvm_2numa_smt.xml'))
-        with mock.patch.object(config_caps.os, 'stat',
+        with mock.patch.object(config_caps.os, 'stat', autospec=True,
                                return_value=regular):
             self.assertRefused(fifo, 'is a FIFO (named pipe)')
 

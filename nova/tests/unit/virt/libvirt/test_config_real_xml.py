@@ -80,7 +80,8 @@ class RealXMLRoundTripTest(test.TestCase):
 
     def _driver_guests(self, virt_type):
         """Domain XML of guests the driver builds for ``virt_type``,
-        planned against the test driver's 16-CPU, 2-node host."""
+        planned against the test driver's 16-CPU, 2-node host.
+        """
         self.flags(virt_type=virt_type, group='libvirt')
         self.flags(cpu_dedicated_set='1-7,9-15', cpu_shared_set='0,8',
                    group='compute')

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """LibvirtDriver against a real libvirt: the embedded test:///default driver.
 
 test:///default keeps its state per process for as long as one connection
@@ -80,7 +92,7 @@ class TestGuestConfig(DriverTestCase):
         instance, guest = self.spawn('rt', vcpus=4, **RT)
         pinning = instance.numa_topology.cpu_pinning
         self.assertEqual({0, 1, 2, 3}, set(pinning))
-        self.assertTrue(set(pinning.values()) <= set(range(2, 8)))
+        self.assertLessEqual(set(pinning.values()), set(range(2, 8)))
         self.assertEqual(4, len(set(pinning.values())))
 
         # We write exactly one <vcpusched> for the real-time set ...
@@ -287,7 +299,8 @@ class TestLifecycle(DriverTestCase):
 class _FailingStart(object):
     """Wraps a real virDomain so create() fails as libvirt does on a host
     without an RT budget or memlock rights; a fault this machine's test
-    driver cannot cause, so only create() is replaced."""
+    driver cannot cause, so only create() is replaced.
+    """
 
     def __init__(self, domain, message):
         self._domain = domain
@@ -479,7 +492,7 @@ class TestClaimedPcpusMetadata(DriverTestCase):
         cell = next(c for c in host.cells
                     if c.id == instance.numa_topology.cells[0].host_node)
         siblings = set().union(*(cell.sibling_set(cpu) for cpu in pins))
-        self.assertTrue(siblings > pins)
+        self.assertGreater(siblings, pins)
         claimed = guest.get_metadata().claimed_pcpus
         self.assertEqual(siblings, claimed)
         parsed = vconfig.LibvirtConfigGuest.from_xml(guest.to_xml())

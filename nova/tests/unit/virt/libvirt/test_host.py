@@ -85,7 +85,7 @@ class VanishingDomain(object):
 class HostConnectionTest(test.TestCase):
     def _host(self, *connections):
         opened = list(connections)
-        patcher = mock.patch.object(libvirt, 'open',
+        patcher = mock.patch.object(libvirt, 'open', autospec=True,
                                     side_effect=lambda uri: opened.pop(0))
         patcher.start()
         self.addCleanup(patcher.stop)
@@ -126,7 +126,7 @@ class HostConnectionTest(test.TestCase):
 
     def test_daemon_down_is_hypervisor_unavailable(self):
         patcher = mock.patch.object(
-            libvirt, 'open', side_effect=libvirt_error(
+            libvirt, 'open', autospec=True, side_effect=libvirt_error(
                 libvirt.VIR_ERR_SYSTEM_ERROR,
                 "Failed to connect socket to '/run/libvirt/libvirt-sock'"))
         patcher.start()

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """host_checks against fake /proc and /sys trees (fixtures.TempDir)."""
 
 import json
@@ -23,7 +35,8 @@ CAP_NO_SYS_RESOURCE = '000001fffeffffff'
 def limits_text(soft, hard):
     return ('Limit                     Soft Limit           Hard Limit'
             '           Units     \n'
-            'Max locked memory         %-20s %-20s bytes     \n' % (soft, hard))
+            'Max locked memory         %-20s %-20s bytes     \n' % (
+                    soft, hard))
 
 
 class FakeHostTestCase(test.TestCase):
@@ -293,7 +306,8 @@ class TestPowerChecks(FakeHostTestCase):
 
 def compute_host(case):
     """A Host on this machine's qemu:///system (a compute host's libvirt,
-    as check-host expects); skips the test when libvirtd is not running."""
+    as check-host expects); skips the test when libvirtd is not running.
+    """
     host = host_mod.Host('qemu:///system')
     try:
         host.get_version()
@@ -312,7 +326,8 @@ class TestLibvirtChecks(test.TestCase):
         # Reached, but it is not a compute host's libvirt.
         self.assertEqual(hc.FAIL, results['libvirt.connection'].status)
         self.assertFalse(results['libvirt.connection'].unknown)
-        self.assertIn('not a compute host', results['libvirt.connection'].found)
+        self.assertIn('not a compute host',
+                      results['libvirt.connection'].found)
         self.assertFalse(hc.libvirt_unreachable(list(results.values())))
         self.assertEqual(hc.OK, results['libvirt.version'].status)
         self.assertEqual(hc.WARN, results['libvirt.virt_type'].status)

@@ -48,7 +48,8 @@ def domain_xml(name=NAME, vcpu='<vcpu placement="static">2</vcpu>',
 
 def stat_line(tid, comm, state='S', flags=0x400000, priority=0, policy=0):
     """/proc/<pid>/stat: field 3 state, 9 flags, 40 rt_priority, 41
-    policy (49 fields after the command name, as Linux 6.x writes)."""
+    policy (49 fields after the command name, as Linux 6.x writes).
+    """
     fields = ['0'] * 50
     fields[0] = state
     fields[6] = str(flags)
@@ -60,7 +61,8 @@ def stat_line(tid, comm, state='S', flags=0x400000, priority=0, policy=0):
 class FakeProcTestCase(test_host_checks.FakeHostTestCase):
     """A fake host with one QEMU process for NAME, as libvirt starts it:
     vCPU 0 on pCPU 0 (SCHED_OTHER), vCPU 1 on pCPU 1 (SCHED_FIFO 1),
-    three emulator threads on pCPU 0, and per-CPU kernel threads."""
+    three emulator threads on pCPU 0, and per-CPU kernel threads.
+    """
 
     def setUp(self):
         super().setUp()
@@ -625,7 +627,8 @@ class TestVerifyAndFormat(FakeProcTestCase):
 
 class TestCommand(FakeProcTestCase):
     """The real command on libvirt's test driver (its ``test`` domain is
-    running and has no QEMU process below --root)."""
+    running and has no QEMU process below --root).
+    """
 
     def _run(self, *args):
         conf = os.path.join(self.root, 'nova.conf')

@@ -11,7 +11,8 @@
 # under the License.
 
 """Every key upstream Nova validates: accepted, classified, bad values and
-misspelt keys refused, and the table-driven rules fuzzed."""
+misspelt keys refused, and the table-driven rules fuzzed.
+"""
 
 import re
 import time

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """The registry: known keys, unknown keys, whole flavors, the reference."""
 
 import time
@@ -196,7 +208,8 @@ class TestValidateAll(test.TestCase):
     def test_unknown_key(self):
         exc = self.assertRaises(exception.InvalidProperty,
                                 extra_specs.validate_all,
-                                dict(RT_FLAVOR, **{'hw:cpu_realtime_mak': 'x'}))
+                                dict(RT_FLAVOR,
+                                     **{'hw:cpu_realtime_mak': 'x'}))
         self.assertIn('did you mean hw:cpu_realtime_mask?', str(exc))
 
     def test_cross_key_rules_only_with_a_size(self):
