@@ -14,6 +14,7 @@
 
 from nova.conf import compute
 from nova.conf import libvirt
+from nova.conf import placement
 from nova.conf import realtime
 
 
@@ -21,5 +22,6 @@ def list_opts():
     opts = {}
     for module in (compute, libvirt):
         opts.update(module.list_opts())
+    opts.update(placement.list_opts())
     opts.update(realtime.list_opts())
     return [(group, options) for group, options in opts.items()]

@@ -130,7 +130,9 @@ UPSTREAM_SECTIONS = frozenset((
 # Sections of upstream nova.conf that hold options this tool does not
 # implement (see the module docstring). Groups we register that are not
 # listed here are owned in full. DEFAULT is never checked for options.
-SHARED_SECTIONS = ('libvirt', 'compute')
+# [placement] holds keystoneauth1's options, whose auth plugin options
+# depend on auth_type: only misspellings of ours are judged there.
+SHARED_SECTIONS = ('libvirt', 'compute', 'placement')
 
 _WRITABLE_DIR = os.W_OK | os.X_OK
 # Longest value quoted in a message; the rest is elided.

@@ -279,7 +279,9 @@ class OptionsReadDirective(_GeneratedRst):
         for group, options in opts.list_opts():
             name = getattr(group, 'name', group)
             for opt in options:
-                yield '* ``[%s] %s``' % (name, opt.name)
+                # dest: the name as written in nova.conf (auth_url, not
+                # keystoneauth1's auth-url).
+                yield '* ``[%s] %s``' % (name, opt.dest)
         yield ''
 
 

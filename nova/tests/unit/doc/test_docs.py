@@ -857,7 +857,7 @@ class TestInstallation(test.TestCase):
             r'^\* ``\[(\w+)\] (\w+)``$',
             '\n'.join(sphinxext.OptionsReadDirective.rst_lines(None)),
             re.M))
-        registered = {(getattr(group, 'name', group), opt.name)
+        registered = {(getattr(group, 'name', group), opt.dest)
                       for group, options in opts.list_opts()
                       for opt in options}
         self.assertEqual(registered, listed)
