@@ -12,8 +12,9 @@
 
 """Section 4: the same parse and fit cases against upstream Nova.
 
-Upstream runs in its own virtualenv (default /work/upstream-venv, outside
-this tree; NOVA_RT_BENCH_UPSTREAM_VENV overrides it) through
+Upstream runs in its own virtualenv (default ``.upstream-venv`` in the
+repository, ignored by git, the one tools/upstream-compare uses too;
+NOVA_RT_BENCH_UPSTREAM_VENV overrides it) through
 tools/upstream-bench/upstream_bench.py. That child process gets a memory
 rlimit and every case a timeout: when a case times out or the child dies,
 the child is killed and restarted at the next case, and the case is
@@ -34,13 +35,13 @@ import tempfile
 import threading
 import time
 
-DEFAULT_VENV = '/work/upstream-venv'
 UPSTREAM_REQUIREMENT = 'nova==34.0.0'
 INSTALL_TIMEOUT_S = 1200
 READY_TIMEOUT_S = 120
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))))
+DEFAULT_VENV = os.path.join(REPO_ROOT, '.upstream-venv')
 SCRIPT = os.path.join(REPO_ROOT, 'tools', 'upstream-bench',
                       'upstream_bench.py')
 
