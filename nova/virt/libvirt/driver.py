@@ -19,6 +19,7 @@ runs the claim -> define -> start sequence with nothing left behind on
 failure.
 """
 
+import collections
 import contextlib
 import os
 import shutil
@@ -104,6 +105,30 @@ def translate_start_error(name, error):
     return exception.InstanceStartFailed(name=name, reason=message)
 
 
+class HostContext(collections.namedtuple('HostContext', (
+        'cpu_sets', 'realtime_priority', 'cpu_mode', 'cpu_models',
+        'cpu_model_extra_flags', 'instances_path'))):
+    """The host facts and operator settings a guest config is built from.
+
+    Built once per plan or spawn (from_conf) and passed down, so the
+    builders below read no configuration: the same inputs give the same
+    guest, and tests can build any host without touching CONF.
+    ``cpu_sets`` is hardware.HostCPUSets ([compute] cpu_dedicated_set and
+    cpu_shared_set).
+    """
+
+    @classmethod
+    def from_conf(cls):
+        return cls(
+            cpu_sets=hardware.get_host_cpu_sets(),
+            realtime_priority=CONF.libvirt.realtime_scheduler_priority,
+            cpu_mode=CONF.libvirt.cpu_mode,
+            cpu_models=list(CONF.libvirt.cpu_models or []),
+            cpu_model_extra_flags=list(
+                CONF.libvirt.cpu_model_extra_flags or []),
+            instances_path=CONF.libvirt.instances_path)
+
+
 class LibvirtDriver(object):
     def __init__(self, host=None, host_root='/'):
         self._host = host or host_mod.Host()
@@ -117,7 +142,7 @@ class LibvirtDriver(object):
     # -- planning -----------------------------------------------------------
 
     @staticmethod
-    def get_instance_constraints(flavor, image_meta):
+    def get_instance_constraints(flavor, image_meta, context=None):
         """Validate flavor + image; the requested InstanceNUMATopology.
 
         A flavor key asking for what this driver cannot provide (a virtual
@@ -126,8 +151,9 @@ class LibvirtDriver(object):
         properties are refused when its metadata is read.)
         """
         extra_specs.refuse_unsupported(flavor.extra_specs)
+        context = context or HostContext.from_conf()
         return hardware.numa_get_constraints(
-            flavor, image_meta, host_cpus=hardware.get_host_cpu_sets())
+            flavor, image_meta, host_cpus=context.cpu_sets)
 
     def _claim(self, instance, request, host_topology=None):
         """Fit a validated request to the host; set instance.numa_topology.
@@ -156,10 +182,12 @@ class LibvirtDriver(object):
         host.
         """
         validate_instance_name(instance.name)
-        request = self.get_instance_constraints(instance.flavor, image_meta)
+        context = HostContext.from_conf()
+        request = self.get_instance_constraints(instance.flavor, image_meta,
+                                                context)
         used = self._claim(instance, request, host_topology)
         guest = self._build_guest(
-            instance, image_meta, used,
+            instance, image_meta, used, context,
             virt_type=None if host_topology is None
             else CONF.libvirt.virt_type)
         _record_claimed_pcpus(guest, used, instance.numa_topology)
@@ -167,7 +195,7 @@ class LibvirtDriver(object):
 
     # -- guest config -------------------------------------------------------
 
-    def _build_guest(self, instance, image_meta, host_topology,
+    def _build_guest(self, instance, image_meta, host_topology, context,
                      virt_type=None):
         """Assemble the config from a validated, claimed instance and the
         host topology the claim used.
@@ -178,7 +206,7 @@ class LibvirtDriver(object):
         host_topology_is_live = virt_type is None
         if virt_type is None:
             virt_type = self._host.get_domain_type()
-        floating = floating_pcpus(host_topology, topology)
+        floating = floating_pcpus(host_topology, topology, context.cpu_sets)
 
         guest = vconfig.LibvirtConfigGuest()
         guest.virt_type = virt_type
@@ -202,9 +230,10 @@ class LibvirtDriver(object):
         # A plan against a saved capabilities document has no live host:
         # the CPU model and feature names are then not checked.
         guest.cpu = _get_guest_cpu_config(
-            flavor, topology, image_props, virt_type,
+            flavor, topology, context, image_props, virt_type,
             self._host if host_topology_is_live else None)
-        guest.cputune = _get_guest_cputune(topology, host_topology, floating)
+        guest.cputune = _get_guest_cputune(topology, host_topology, floating,
+                                           context)
         if topology is not None:
             guest.numatune = _get_guest_numatune(topology)
         elif floating is not None:
@@ -216,7 +245,8 @@ class LibvirtDriver(object):
         guest.memtune = guest_cpu.get_memtune(guest.membacking, guest.memory,
                                               guest.vcpus, virt_type)
         guest.devices = _get_guest_devices(
-            None if virt_type == 'test' else console_log_path(instance.name),
+            None if virt_type == 'test' else console_log_path(
+                instance.name, context.instances_path),
             realtime)
         guest.metadata = [_get_guest_metadata(instance, topology)]
         return guest
@@ -238,7 +268,9 @@ class LibvirtDriver(object):
         """
         # Validate before taking the host lock: bad input waits for nobody.
         validate_instance_name(instance.name)
-        request = self.get_instance_constraints(instance.flavor, image_meta)
+        context = HostContext.from_conf()
+        request = self.get_instance_constraints(instance.flavor, image_meta,
+                                                context)
         with host_lock():
             usage = self._host.get_host_usage()
             if usage.orphans:
@@ -249,7 +281,8 @@ class LibvirtDriver(object):
             if instance.name in {d.name for d in usage.domains}:
                 raise exception.InstanceExists(name=instance.name)
             host_topology = self._claim(instance, request, usage.topology)
-            guest = self._build_guest(instance, image_meta, host_topology)
+            guest = self._build_guest(instance, image_meta, host_topology,
+                                      context)
             _record_claimed_pcpus(guest, host_topology,
                                   instance.numa_topology)
             guest.metadata.append(_build_marker())
@@ -655,7 +688,7 @@ def _describe_pagesize(pagesize):
 
 # -- pure builders: fitted topology -> config elements ------------------------
 
-def _get_guest_cpu_config(flavor, topology, image_props=None,
+def _get_guest_cpu_config(flavor, topology, context, image_props=None,
                           virt_type='kvm', host=None):
     """<cpu>: mode, model and features ([libvirt] cpu_mode, cpu_models,
     cpu_model_extra_flags; real-time needs), the topology (sockets, cores,
@@ -674,14 +707,14 @@ def _get_guest_cpu_config(flavor, topology, image_props=None,
         [set(cell.total_cpus) for cell in cells])
     known_models = known_features = None
     if host is not None and virt_type in guest_cpu.MODEL_VIRT_TYPES:
-        if CONF.libvirt.cpu_mode == 'custom':
+        if context.cpu_mode == 'custom':
             known_models = _host_cpu_models(host)
-        if CONF.libvirt.cpu_model_extra_flags and \
+        if context.cpu_model_extra_flags and \
                 not urlparse.urlsplit(host.uri).hostname:
             known_features = _libvirt_cpu_features()
     return guest_cpu.get_cpu(
-        virt_type, CONF.libvirt.cpu_mode, CONF.libvirt.cpu_models,
-        CONF.libvirt.cpu_model_extra_flags, realtime, topology=best,
+        virt_type, context.cpu_mode, context.cpu_models,
+        context.cpu_model_extra_flags, realtime, topology=best,
         numa_cells=[guest_cpu.get_numa_cell(cell, hardware.SMALLEST_PAGE_KB)
                     for cell in cells],
         known_models=known_models, known_features=known_features)
@@ -711,7 +744,7 @@ def _libvirt_cpu_features(path=LIBVIRT_CPU_FEATURES):
         return None
 
 
-def floating_pcpus(host_topology, topology):
+def floating_pcpus(host_topology, topology, cpu_sets):
     """Host CPUs that floating (unpinned) vCPUs and emulator threads may run
     on: [compute] cpu_shared_set; with only cpu_dedicated_set set, every
     online CPU outside it (upstream Nova would let them float everywhere);
@@ -721,22 +754,21 @@ def floating_pcpus(host_topology, topology):
     InstanceNUMATopology, None for a guest without one) has floating vCPUs
     and cpu_dedicated_set takes every online CPU, leaving none for them.
     """
-    if hardware.get_cpu_dedicated_set() is None and \
-            hardware.get_cpu_shared_set() is None:
+    if cpu_sets.dedicated is None and cpu_sets.shared is None:
         return None
     cpus = set().union(*(cell.cpuset for cell in host_topology.cells))
     floats = topology is None or any(cell.cpuset for cell in topology.cells)
     if not cpus and floats:
         raise exception.ConfigurationInvalid(
             group='compute', option='cpu_dedicated_set',
-            value=CONF.compute.cpu_dedicated_set,
+            value=hardware.format_cpu_spec(cpu_sets.dedicated or ()),
             reason=_('takes every online host CPU, so guests without '
                      'hw:cpu_policy=dedicated have nowhere to run; leave '
                      'CPUs for them in [compute] cpu_shared_set'))
     return cpus
 
 
-def _get_guest_cputune(topology, host_topology, floating):
+def _get_guest_cputune(topology, host_topology, floating, context):
     """vcpupin for every vCPU, emulatorpin, and vcpusched for RT vCPUs.
 
     Dedicated vCPUs: each on its pCPU. Floating vCPUs (a shared guest
@@ -775,13 +807,13 @@ def _get_guest_cputune(topology, host_topology, floating):
         emulator = shared
     else:
         emulator = hardware.get_emulator_thread_pcpus(
-            topology, hardware.get_cpu_shared_set())
+            topology, context.cpu_sets.shared)
     cputune.emulatorpin = vconfig.LibvirtConfigGuestCPUTuneEmulatorPin(
         cpuset=emulator)
     if topology.realtime_cpus:
         cputune.vcpusched.append(vconfig.LibvirtConfigGuestCPUTuneVCPUSched(
             vcpus=set(topology.realtime_cpus), scheduler='fifo',
-            priority=CONF.libvirt.realtime_scheduler_priority))
+            priority=context.realtime_priority))
     return cputune
 
 
@@ -826,8 +858,12 @@ def _get_guest_memory_backing(topology, extra_specs=None, image_props=None):
     return backing
 
 
-def console_log_path(name):
-    return os.path.join(CONF.libvirt.instances_path, name, 'console.log')
+def console_log_path(name, instances_path=None):
+    """The serial console log of guest ``name`` under ``instances_path``
+    ([libvirt] instances_path when not given).
+    """
+    return os.path.join(instances_path or CONF.libvirt.instances_path, name,
+                        'console.log')
 
 
 def _set_direct_kernel_boot(guest, instance, image_meta):

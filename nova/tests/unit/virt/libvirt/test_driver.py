@@ -894,3 +894,30 @@ class TestRefusedKeys(DriverTestCase):
     def test_not_applied_keys_still_boot(self):
         self.spawn('plain', vcpus=1, **{'hw:boot_menu': 'true',
                                         'hw:watchdog_action': 'reset'})
+
+
+class TestHostContext(DriverTestCase):
+    """The builders read the host context they are given, not CONF."""
+
+    def test_context_is_read_once_and_passed_down(self):
+        self.flags(cpu_dedicated_set='2-15', cpu_shared_set='0-1',
+                   group='compute')
+        self.flags(realtime_scheduler_priority=3, group='libvirt')
+        context = libvirt_driver.HostContext.from_conf()
+        self.assertEqual({0, 1}, context.cpu_sets.shared)
+        guests = []
+        for name, specs in (('ctx-rt', RT), ('ctx-float', {})):
+            instance = make_instance(name, vcpus=2, **specs)
+            request = self.driver.get_instance_constraints(
+                instance.flavor, image(), context)
+            guests.append((instance, request,
+                           self.driver._claim(instance, request)))
+        # Change the configuration: the builds must not see it.
+        self.flags(realtime_scheduler_priority=50, group='libvirt')
+        self.flags(cpu_shared_set='1', group='compute')
+        rt, floating = [
+            self.driver._build_guest(instance, image(), host, context)
+            for instance, _request, host in guests]
+        self.assertEqual(3, rt.cputune.vcpusched[0].priority)
+        self.assertEqual({0, 1}, floating.cpuset)
+        self.assertEqual({0, 1}, floating.cputune.emulatorpin.cpuset)
