@@ -206,17 +206,9 @@ class LibvirtConfigObject:
         instead of lxml's ValueError; nothing is added to ``_parent`` then.
         """
         if _text is not None:
-            try:
-                text = str(_text)
-            except ValueError as e:  # an int of over 4300 digits
-                text, reason = None, str(e)
-            else:
-                reason = hardware.xml_unsafe_reason(text)
-            if reason is not None:
-                parent = etree.QName(_parent).localname
-                raise exception.LibvirtConfigInvalid(
-                    element='%s/%s' % (parent, _tag), attribute='text',
-                    value=hardware.display_value(text), reason=reason)
+            text = self._xml_text(
+                _text, '%s/%s' % (etree.QName(_parent).localname, _tag),
+                'text')
         node = etree.SubElement(_parent, self._qname(_tag))
         if _text is not None:
             node.text = text
@@ -234,25 +226,32 @@ class LibvirtConfigObject:
         A value XML 1.0 cannot carry raises LibvirtConfigInvalid naming the
         element (``parent/element``) and the attribute.
         """
+        element = etree.QName(node).localname
+        parent = node.getparent()
+        if parent is not None:
+            element = '%s/%s' % (etree.QName(parent).localname, element)
         for key, value in attrs.items():
-            if value is None:
-                continue
-            try:
-                text = str(value)
-            except ValueError as e:  # an int of over 4300 digits
-                text, reason = None, str(e)
-            else:
-                reason = hardware.xml_unsafe_reason(text)
-            if reason is not None:
-                element = etree.QName(node).localname
-                parent = node.getparent()
-                if parent is not None:
-                    element = '%s/%s' % (etree.QName(parent).localname,
-                                         element)
-                raise exception.LibvirtConfigInvalid(
-                    element=element, attribute=key,
-                    value=hardware.display_value(text), reason=reason)
-            node.set(key, text)
+            if value is not None:
+                node.set(key, LibvirtConfigObject._xml_text(value, element,
+                                                            key))
+
+    @staticmethod
+    def _xml_text(value, element, attribute):
+        """``str(value)``, or LibvirtConfigInvalid naming ``element`` and
+        ``attribute`` when XML 1.0 cannot carry it (or it cannot even be
+        written: an int of over 4300 digits).
+        """
+        try:
+            text = str(value)
+        except ValueError as e:
+            text, reason = None, str(e)
+        else:
+            reason = hardware.xml_unsafe_reason(text)
+        if reason is not None:
+            raise exception.LibvirtConfigInvalid(
+                element=element, attribute=attribute,
+                value=hardware.display_value(text), reason=reason)
+        return text
 
     def _invalid(self, attribute, value, reason, element=None):
         return exception.LibvirtConfigInvalid(
