@@ -60,6 +60,22 @@ class UsageError(exception.Invalid):
     msg_fmt = _('%(option)s=%(value)r is invalid: %(reason)s')
 
 
+def _add_connection_arg(parser):
+    parser.add_argument('--connection', default=None, metavar='URI',
+                        help='Libvirt URI; overrides [libvirt] '
+                             'connection_uri.')
+
+
+def _add_format_arg(parser):
+    parser.add_argument('--format', dest='output_format', default='text',
+                        choices=('text', 'json'), help='Output format.')
+
+
+def _add_root_arg(parser, what='/proc and /sys'):
+    parser.add_argument('--root', default='/', metavar='DIR',
+                        help='Read %s below DIR (for testing).' % what)
+
+
 def _add_instance_args(parser, name_required):
     # dest must not be 'name': oslo.config keeps the sub-command there.
     parser.add_argument('--name', dest='guest_name', required=name_required,
@@ -79,9 +95,7 @@ def _add_instance_args(parser, name_required):
                         metavar='KEY=VALUE',
                         help='Image property, e.g. hw_cpu_realtime_mask=^0. '
                              'Repeatable.')
-    parser.add_argument('--connection', default=None, metavar='URI',
-                        help='Libvirt URI; overrides [libvirt] '
-                             'connection_uri.')
+    _add_connection_arg(parser)
     parser.add_argument('--kernel', default=None, metavar='PATH',
                         help='Boot this kernel directly (no disk); its '
                              'command line is the image property '
@@ -106,15 +120,14 @@ def add_command_parsers(subparsers):
 
     listing = subparsers.add_parser(
         'list', help='List the guests this tool created.')
-    listing.add_argument('--connection', default=None, metavar='URI')
-    listing.add_argument('--format', dest='output_format', default='text',
-                         choices=('text', 'json'), help='Output format.')
+    _add_connection_arg(listing)
+    _add_format_arg(listing)
     listing.set_defaults(func=do_list)
 
     delete = subparsers.add_parser('delete', help='Stop and undefine a '
                                                   'guest.')
     delete.add_argument('guest_name', metavar='NAME')
-    delete.add_argument('--connection', default=None, metavar='URI')
+    _add_connection_arg(delete)
     delete.set_defaults(func=do_delete)
 
     check = subparsers.add_parser(
@@ -124,13 +137,9 @@ def add_command_parsers(subparsers):
              'status: 0 READY (no FAIL); 3 NOT READY (a FAIL, including a '
              'check that could not read its fact); 2 invalid input (e.g. '
              'no such root directory); 1 other error (libvirt unreachable).')
-    check.add_argument('--connection', default=None, metavar='URI',
-                       help='Libvirt URI; overrides [libvirt] '
-                            'connection_uri.')
-    check.add_argument('--format', dest='output_format', default='text',
-                       choices=('text', 'json'), help='Output format.')
-    check.add_argument('--root', default='/', metavar='DIR',
-                       help='Read /proc and /sys below DIR (for testing).')
+    _add_connection_arg(check)
+    _add_format_arg(check)
+    _add_root_arg(check)
     check.set_defaults(func=do_check_host)
 
     verify = subparsers.add_parser(
@@ -148,14 +157,9 @@ def add_command_parsers(subparsers):
     verify.add_argument('--all', dest='all_guests', action='store_true',
                         help='Verify every running domain with '
                              '<vcpusched>, <vcpupin> or <vcpu cpuset>.')
-    verify.add_argument('--connection', default=None, metavar='URI',
-                        help='Libvirt URI; overrides [libvirt] '
-                             'connection_uri.')
-    verify.add_argument('--format', dest='output_format', default='text',
-                        choices=('text', 'json'), help='Output format.')
-    verify.add_argument('--root', default='/', metavar='DIR',
-                        help='Read /proc, /sys and /run/libvirt below DIR '
-                             '(for testing).')
+    _add_connection_arg(verify)
+    _add_format_arg(verify)
+    _add_root_arg(verify, '/proc, /sys and /run/libvirt')
     verify.set_defaults(func=do_verify)
 
     advertise = subparsers.add_parser(
@@ -177,12 +181,8 @@ def add_command_parsers(subparsers):
     advertise.add_argument('--dry-run', action='store_true',
                            help='Print what would be done; change nothing '
                                 'in Placement.')
-    advertise.add_argument('--connection', default=None, metavar='URI',
-                           help='Libvirt URI; overrides [libvirt] '
-                                'connection_uri.')
-    advertise.add_argument('--root', default='/', metavar='DIR',
-                           help='Read /proc and /sys below DIR (for '
-                                'testing).')
+    _add_connection_arg(advertise)
+    _add_root_arg(advertise)
     advertise.set_defaults(func=do_advertise)
 
 
