@@ -399,6 +399,16 @@ def do_delete(args):
     return 0
 
 
+def _root_dir(args):
+    """--root, which must be a directory (UsageError otherwise)."""
+    root = args.root
+    if not os.path.isdir(root):
+        raise UsageError(option='--root', value=root, reason=(
+            _('not a directory') if os.path.exists(root)
+            else _('no such directory')))
+    return root
+
+
 def do_check_host(args):
     """Print every check; the exit status says what the report means.
 
@@ -408,11 +418,7 @@ def do_check_host(args):
     finish: libvirt is unreachable (the report is still printed, its
     libvirt lines FAIL, and one ERROR line goes to stderr).
     """
-    root = args.root
-    if not os.path.isdir(root):
-        raise UsageError(option='--root', value=root, reason=(
-            _('not a directory') if os.path.exists(root)
-            else _('no such directory')))
+    root = _root_dir(args)
     host = _host(args)
     try:
         results = host_checks.run_checks(
@@ -448,11 +454,7 @@ def do_verify(args):
         raise UsageError(option='NAME', value=' '.join(names) or '',
                          reason=_('give guest names or --all, not both')
                          if names else _('give guest names or --all'))
-    root = args.root
-    if not os.path.isdir(root):
-        raise UsageError(option='--root', value=root, reason=(
-            _('not a directory') if os.path.exists(root)
-            else _('no such directory')))
+    root = _root_dir(args)
     host = _host(args)
     try:
         try:
@@ -484,11 +486,7 @@ def do_advertise(args):
     """
     from nova.compute import realtime_trait
 
-    root = args.root
-    if not os.path.isdir(root):
-        raise UsageError(option='--root', value=root, reason=(
-            _('not a directory') if os.path.exists(root)
-            else _('no such directory')))
+    root = _root_dir(args)
     interval = None
     if args.interval is not None:
         interval = _parse_positive_int(
