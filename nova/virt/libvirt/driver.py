@@ -443,21 +443,13 @@ class LibvirtDriver(object):
         remove its instance directory. Any other domain is refused.
         """
         domain = self._host.lookup(name)
-        usage = self._domain_usage(domain)
+        usage = self._host.domain_usage(domain)
         if not usage.ours:
             raise exception.InstanceNotOwned(name=name, action='delete')
         self._stop_and_undefine(domain)
         if valid_instance_name(name):
             remove_instance_dir(name)
         LOG.info('Destroyed %s', name)
-
-    @staticmethod
-    def _domain_usage(domain):
-        merged = None
-        for flags in (0, libvirt.VIR_DOMAIN_XML_INACTIVE):
-            merged = usage_mod.merge(
-                merged, usage_mod.parse_domain(domain.XMLDesc(flags)))
-        return merged
 
     def list_instances(self):
         """[(name, running, LibvirtConfigGuest or None, DomainUsage)] for

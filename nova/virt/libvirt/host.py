@@ -241,15 +241,23 @@ class Host(object):
     def list_domains(self):
         return self._call(lambda conn: conn.listAllDomains())
 
-    def _domain_xmls(self, dom):
-        """(running, [XML documents]) of one domain: a running domain's
-        live definition and the persistent one its next start uses.
+    @staticmethod
+    def domain_usage(dom):
+        """The DomainUsage of one domain, from its own XML: a running
+        domain's live definition merged with the persistent one its next
+        start uses (a CPU either may run on counts).
         """
         running = bool(dom.isActive())
         xmls = [dom.XMLDesc(0)]
         if running and dom.isPersistent():
             xmls.append(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
-        return running, xmls
+        merged = None
+        for xml in xmls:
+            merged = usage_mod.merge(merged,
+                                     usage_mod.parse_domain(xml, running))
+        merged.name = dom.name()
+        merged.xml = xmls[0]
+        return merged
 
     def get_domain_usages(self):
         """[(virDomain, DomainUsage)] for every defined or running domain,
@@ -258,19 +266,10 @@ class Host(object):
         result = []
         for dom in self.list_domains():
             try:
-                running, xmls = self._domain_xmls(dom)
-                name = dom.name()
+                result.append((dom, self.domain_usage(dom)))
             except libvirt.libvirtError as e:
-                if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                    continue
-                raise
-            merged = None
-            for xml in xmls:
-                merged = usage_mod.merge(
-                    merged, usage_mod.parse_domain(xml, running))
-            merged.name = name
-            merged.xml = xmls[0]
-            result.append((dom, merged))
+                if e.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                    raise
         return sorted(result, key=lambda item: item[1].name)
 
     def list_guests(self):
@@ -288,21 +287,23 @@ class Host(object):
             guests.append((usage.name, usage.running, guest, usage))
         return guests
 
-    def lookup(self, name):
+    def _lookup(self, func, key):
+        """``func(conn, key)``; InstanceNotFound (naming ``key``) when
+        libvirt has no such domain.
+        """
         try:
-            return self._call(lambda conn: conn.lookupByName(name))
+            return self._call(func, key)
         except libvirt.libvirtError as e:
             if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                raise exception.InstanceNotFound(name=name)
+                raise exception.InstanceNotFound(name=key)
             raise
 
+    def lookup(self, name):
+        return self._lookup(lambda conn, name: conn.lookupByName(name), name)
+
     def lookup_by_uuid(self, uuid):
-        try:
-            return self._call(lambda conn: conn.lookupByUUIDString(uuid))
-        except libvirt.libvirtError as e:
-            if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                raise exception.InstanceNotFound(name=uuid)
-            raise
+        return self._lookup(
+            lambda conn, uuid: conn.lookupByUUIDString(uuid), uuid)
 
     def define(self, xml):
         return self._call(lambda conn: conn.defineXML(xml))
