@@ -396,8 +396,7 @@ class LibvirtDriver(object):
                     orphan.uuid))
             except exception.InstanceNotFound:
                 pass
-            if valid_instance_name(orphan.name):
-                remove_instance_dir(orphan.name)
+            remove_instance_dir(orphan.name)
 
     def preflight_applies(self, guest):
         """Whether the preflight can judge where ``guest`` would run.
@@ -447,8 +446,7 @@ class LibvirtDriver(object):
         if not usage.ours:
             raise exception.InstanceNotOwned(name=name, action='delete')
         self._stop_and_undefine(domain)
-        if valid_instance_name(name):
-            remove_instance_dir(name)
+        remove_instance_dir(name)
         LOG.info('Destroyed %s', name)
 
     def list_instances(self):
@@ -467,14 +465,6 @@ class LibvirtDriver(object):
             for line in host_usage.warnings():
                 LOG.warning('%s', line)
         return [item for item in guests if item[3].ours]
-
-
-def valid_instance_name(name):
-    try:
-        validate_instance_name(name)
-    except exception.InvalidInstanceName:
-        return False
-    return True
 
 
 def validate_instance_name(name):
@@ -508,13 +498,12 @@ def validate_instance_name(name):
 
 
 def instance_dir(name):
-    """[libvirt] instances_path/NAME, checked to stay below it."""
-    base = os.path.realpath(CONF.libvirt.instances_path)
-    path = os.path.join(base, name)
-    if os.path.dirname(path) != base:
-        raise exception.InvalidInstanceName(
-            name=name, reason=_('would leave [libvirt] instances_path'))
-    return path
+    """[libvirt] instances_path/NAME. The name is checked first
+    (validate_instance_name: no '/', not '.' or '..'), so the path always
+    stays directly below instances_path.
+    """
+    validate_instance_name(name)
+    return os.path.join(os.path.realpath(CONF.libvirt.instances_path), name)
 
 
 def make_instance_dir(name):
@@ -540,9 +529,12 @@ def make_instance_dir(name):
 
 def remove_instance_dir(name):
     """Remove a guest's directory (only a real directory, never through a
-    symbolic link).
+    symbolic link). A name no guest can have has no directory of ours.
     """
-    path = instance_dir(name)
+    try:
+        path = instance_dir(name)
+    except exception.InvalidInstanceName:
+        return
     if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path, ignore_errors=True)
 

@@ -715,6 +715,20 @@ class TestNames(DriverTestCase):
         libvirt_driver.remove_instance_dir('guest-1')
         self.assertFalse(os.path.exists(path))
 
+    def test_instance_dir_checks_the_name_itself(self):
+        base = self.useFixture(fixtures.TempDir()).path
+        inner = os.path.join(base, 'instances')
+        os.mkdir(inner)
+        open(os.path.join(base, 'keep'), 'w').close()
+        self.flags(instances_path=inner, group='libvirt')
+        for name in ('..', '.', '../x', ''):
+            self.assertRaises(exception.InvalidInstanceName,
+                              libvirt_driver.instance_dir, name)
+            # Removing never reaches outside instances_path either.
+            libvirt_driver.remove_instance_dir(name)
+        self.assertTrue(os.path.exists(os.path.join(base, 'keep')))
+        self.assertTrue(os.path.isdir(inner))
+
     def test_remove_never_follows_a_symlink(self):
         base = self.useFixture(fixtures.TempDir()).path
         elsewhere = self.useFixture(fixtures.TempDir()).path
