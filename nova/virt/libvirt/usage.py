@@ -36,6 +36,7 @@ from lxml import etree
 from nova import exception
 from nova.i18n import _
 from nova.virt import hardware
+from nova.virt.libvirt import config
 
 # Our metadata namespaces (nova.virt.libvirt.config writes them). A domain
 # carrying NOVA_RT_NS was created by this tool; BUILD_NS marks a domain
@@ -52,13 +53,6 @@ _MAX_INT_DIGITS = 20
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True,
                           huge_tree=False, remove_comments=True)
-
-_UNIT_KIB = {
-    'b': 1 / 1024, 'bytes': 1 / 1024, 'kb': 1000 / 1024, 'k': 1, 'kib': 1,
-    'mb': 1000 ** 2 / 1024, 'm': 1024, 'mib': 1024,
-    'gb': 1000 ** 3 / 1024, 'g': 1024 ** 2, 'gib': 1024 ** 2,
-    'tb': 1000 ** 4 / 1024, 't': 1024 ** 3, 'tib': 1024 ** 3,
-}
 
 
 class _Unreadable(Exception):
@@ -155,12 +149,15 @@ def _cpus(spec, what):
                                                       'error': e})
 
 
-def _kib(node, what):
-    unit = (node.get('unit') or 'KiB').lower()
-    if unit not in _UNIT_KIB:
+def _kib(number, unit, what):
+    """A libvirt scaled integer (``number`` in ``unit``, KiB when None) in
+    KiB.
+    """
+    try:
+        return config.to_kib(_int(number, what), unit)
+    except exception.LibvirtConfigInvalid:
         raise _Unreadable(_('%(what)s has unknown unit %(unit)r') % {
-            'what': what, 'unit': unit[:20]})
-    return int(_int(node.text, what) * _UNIT_KIB[unit])
+            'what': what, 'unit': (unit or '')[:20]})
 
 
 def parse_domain(xml, running=False):
@@ -267,7 +264,8 @@ def _read_memory(root, usage):
             default_nodes = _cpus(nodeset, '<numatune memory nodeset>')
     pages = []
     for page in root.iterfind('memoryBacking/hugepages/page'):
-        size = _kib(_sized(page), '<hugepages page size>')
+        size = _kib(page.get('size'), page.get('unit'),
+                    '<hugepages page size>')
         cells = page.get('nodeset')
         pages.append((size, _cpus(cells, '<page nodeset>')
                       if cells else None))
@@ -286,26 +284,14 @@ def _read_memory(root, usage):
             cell_id = _int(cell.get('id', '0'), '<numa cell id>')
             nodes = memnodes.get(cell_id, default_nodes)
             if nodes is not None and len(nodes) == 1:
-                memory = _kib(_attr_node(cell, 'memory'), '<numa cell memory>')
+                memory = _kib(cell.get('memory'), cell.get('unit'),
+                              '<numa cell memory>')
                 usage.memory[(min(nodes), pagesize(cell_id))] += memory
     elif default_nodes is not None and len(default_nodes) == 1:
         memory = root.find('memory')
         if memory is not None:
             usage.memory[(min(default_nodes), pagesize(0))] += _kib(
-                memory, '<memory>')
-
-
-def _sized(page):
-    """A <page size= unit=> as a node whose text is the size."""
-    node = etree.Element('size', unit=page.get('unit') or 'KiB')
-    node.text = page.get('size')
-    return node
-
-
-def _attr_node(cell, attribute):
-    node = etree.Element(attribute, unit=cell.get('unit') or 'KiB')
-    node.text = cell.get(attribute)
-    return node
+                memory.text, memory.get('unit'), '<memory>')
 
 
 def merge(first, second):
