@@ -621,21 +621,26 @@ GLOBAL_OPTIONS = {'--config-file': True, '--config-dir': True,
                   '--log-file': True, '--log-dir': True}
 
 
+# The sub-commands add_command_parsers declares (a test keeps the two in
+# step; building the parsers here only to read their names would cost every
+# command a second argparse set-up).
+COMMANDS = frozenset(('plan', 'boot', 'list', 'delete', 'check-host',
+                      'verify', 'advertise'))
+
+
 def hoist_global_options(argv):
     """``argv`` with the global options found after the sub-command moved
     in front of it, so ``nova-realtime plan ... --config-file X`` means
     what ``nova-realtime --config-file X plan ...`` means.
     """
     argv = list(argv)
-    commands = {'plan', 'boot', 'list', 'delete', 'check-host', 'verify',
-                'advertise'}
     position = None
     index = 0
     while index < len(argv):
         arg = argv[index]
         if arg == '--':
             break
-        if arg in commands:
+        if arg in COMMANDS:
             position = index
             break
         name = arg.split('=', 1)[0]

@@ -12,6 +12,7 @@
 
 """The nova-realtime command, run as a real process on test:///default."""
 
+import argparse
 import json
 import os
 import subprocess
@@ -295,6 +296,12 @@ class TestCommandLineConventions(CommandTestCase):
             ['--config-file', 'list', 'plan', '--name', 'plan'],
             realtime.hoist_global_options(
                 ['--config-file', 'list', 'plan', '--name', 'plan']))
+
+    def test_commands_are_the_declared_sub_commands(self):
+        parser = argparse.ArgumentParser()
+        subparsers = parser.add_subparsers()
+        realtime.add_command_parsers(subparsers)
+        self.assertEqual(set(subparsers.choices), realtime.COMMANDS)
 
     def test_version(self):
         proc = subprocess.run(
