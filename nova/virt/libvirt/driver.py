@@ -297,14 +297,15 @@ class LibvirtDriver(object):
         return guest
 
     def _define_and_start(self, instance, guest, xml):
-        instance_dir = None
+        dir_created = False
         try:
             LOG.debug('Defining %s:\n%s', instance.name, xml)
             domain = self._define(instance.name, xml)
             # After define: a process killed in between leaves a marked
             # domain (found and removed later), never a lone directory.
             if guest.virt_type != 'test':
-                instance_dir = make_instance_dir(instance.name)
+                make_instance_dir(instance.name)
+                dir_created = True
             try:
                 self._start(domain, instance.name)
             except libvirt.libvirtError as e:
@@ -314,7 +315,7 @@ class LibvirtDriver(object):
             LOG.error('Booting %s failed, removing what it defined: %s',
                       instance.name, error)
             with _signals_deferred():
-                self._clean_up_failed_boot(instance, instance_dir)
+                self._clean_up_failed_boot(instance, dir_created)
             raise
 
     def _define(self, name, xml):
@@ -340,7 +341,7 @@ class LibvirtDriver(object):
                     raise
                 domain = self._host.lookup_by_uuid(instance.uuid)
 
-    def _clean_up_failed_boot(self, instance, instance_dir):
+    def _clean_up_failed_boot(self, instance, dir_created):
         """Undefine what this boot defined (found by its UUID), retrying
         through new connections for [libvirt] cleanup_timeout seconds
         while libvirt is unreachable; then remove the instance directory.
@@ -361,7 +362,7 @@ class LibvirtDriver(object):
                     return
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
-        if instance_dir is not None:
+        if dir_created:
             remove_instance_dir(instance.name)
 
     def _undefine_uuid(self, uuid):
