@@ -30,9 +30,16 @@ def _exit_on_signal(signum, _frame):
     sys.exit(128 + signum)
 
 
-def main():
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+def exit_on_signals(signums):
+    """Make each signal of ``signums`` end the process by SystemExit(128 +
+    signal), raised where the main thread is, so clean-ups run.
+    """
+    for signum in signums:
         signal.signal(signum, _exit_on_signal)
+
+
+def main():
+    exit_on_signals((signal.SIGINT, signal.SIGTERM, signal.SIGHUP))
     from nova.cmd import realtime
     return realtime.main()
 

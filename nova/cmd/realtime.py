@@ -33,6 +33,7 @@ from oslo_utils import uuidutils
 import pbr.version
 
 from nova.api.validation import extra_specs
+from nova.cmd import launcher
 import nova.conf
 from nova.conf import validation
 from nova import exception
@@ -324,20 +325,13 @@ def do_plan(args):
     return 0
 
 
-def _raise_on_termination():
-    """SIGTERM and SIGHUP end a boot like Ctrl-C does: by an exception, so
-    the driver removes what the boot defined before the process exits.
-    """
-    def handler(signum, _frame):
-        raise SystemExit(128 + signum)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, handler)
-
-
 def do_boot(args):
     instance, image_meta = build_request(args)
     driver = libvirt_driver.LibvirtDriver(_host(args))
-    _raise_on_termination()
+    # SIGTERM and SIGHUP end a boot as Ctrl-C does, by an exception, so
+    # the driver removes what it defined (the console script installs
+    # this already; main() may also be called without it).
+    launcher.exit_on_signals((signal.SIGTERM, signal.SIGHUP))
     guest = driver.spawn(instance, image_meta)
     sys.stdout.write(format_summary(instance.name, guest, running=True))
     return 0
