@@ -51,11 +51,11 @@ MAX_DOMAIN_VCPUS = 16384
 MAX_DOMAIN_XML_BYTES = 16 * 1024 * 1024
 _MAX_INT_DIGITS = 20
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True,
+XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True,
                           huge_tree=False, remove_comments=True)
 
 
-class _Unreadable(Exception):
+class Unreadable(Exception):
     """One part of a domain's XML could not be understood."""
 
 
@@ -132,31 +132,31 @@ def process_alive(identity):
     return process_identity(int(pid)) == identity
 
 
-def _int(text, what):
+def read_int(text, what):
     text = (text or '').strip()
     if not text or len(text) > _MAX_INT_DIGITS or not text.isascii() or \
             not text.isdigit():
-        raise _Unreadable(_('%(what)s %(value)r is not a number') % {
+        raise Unreadable(_('%(what)s %(value)r is not a number') % {
             'what': what, 'value': text[:40]})
     return int(text)
 
 
-def _cpus(spec, what):
+def read_cpus(spec, what):
     try:
         return set(hardware.parse_cpu_spec(spec))
     except exception.Invalid as e:
-        raise _Unreadable(_('%(what)s: %(error)s') % {'what': what,
+        raise Unreadable(_('%(what)s: %(error)s') % {'what': what,
                                                       'error': e})
 
 
-def _kib(number, unit, what):
+def read_kib(number, unit, what):
     """A libvirt scaled integer (``number`` in ``unit``, KiB when None) in
     KiB.
     """
     try:
-        return config.to_kib(_int(number, what), unit)
+        return config.to_kib(read_int(number, what), unit)
     except exception.LibvirtConfigInvalid:
-        raise _Unreadable(_('%(what)s has unknown unit %(unit)r') % {
+        raise Unreadable(_('%(what)s has unknown unit %(unit)r') % {
             'what': what, 'unit': (unit or '')[:20]})
 
 
@@ -171,7 +171,7 @@ def parse_domain(xml, running=False):
         usage.unconfined.append('all threads')
         return usage
     try:
-        root = etree.fromstring(xml, _PARSER)
+        root = etree.fromstring(xml, XML_PARSER)
     except etree.XMLSyntaxError as e:
         usage = DomainUsage('?', running=running)
         usage.problems.append(_('domain XML does not parse: %s') % e)
@@ -183,7 +183,7 @@ def parse_domain(xml, running=False):
     for reader in (_read_cpus, _read_memory):
         try:
             reader(root, usage)
-        except _Unreadable as e:
+        except Unreadable as e:
             usage.problems.append(str(e))
     return usage
 
@@ -198,8 +198,9 @@ def _read_ownership(root, usage):
             claimed = child.findtext('{%s}claimed_pcpus' % NOVA_RT_NS)
             if claimed is not None:
                 try:
-                    usage.claimed = _cpus(claimed, 'metadata claimed_pcpus')
-                except _Unreadable as e:
+                    usage.claimed = read_cpus(claimed,
+                                              'metadata claimed_pcpus')
+                except Unreadable as e:
                     usage.problems.append(str(e))
         elif namespace == BUILD_NS:
             usage.building = True
@@ -209,20 +210,20 @@ def _read_ownership(root, usage):
 
 def _read_cpus(root, usage):
     vcpu = root.find('vcpu')
-    count = _int(vcpu.text if vcpu is not None else '1', '<vcpu>')
+    count = read_int(vcpu.text if vcpu is not None else '1', '<vcpu>')
     if count > MAX_DOMAIN_VCPUS:
-        raise _Unreadable(_('<vcpu> %d is more than %d') % (
+        raise Unreadable(_('<vcpu> %d is more than %d') % (
             count, MAX_DOMAIN_VCPUS))
     default = None
     if vcpu is not None and vcpu.get('cpuset'):
-        default = _cpus(vcpu.get('cpuset'), '<vcpu cpuset>')
+        default = read_cpus(vcpu.get('cpuset'), '<vcpu cpuset>')
     pins = {}
     # Each pin counts as soon as it is read: what could be read holds even
     # when a later part of the document cannot be.
     for pin in root.iterfind('cputune/vcpupin'):
-        cpus = _cpus(pin.get('cpuset'), '<vcpupin cpuset>')
+        cpus = read_cpus(pin.get('cpuset'), '<vcpupin cpuset>')
         usage.cpus |= cpus
-        pins[_int(pin.get('vcpu'), '<vcpupin vcpu>')] = cpus
+        pins[read_int(pin.get('vcpu'), '<vcpupin vcpu>')] = cpus
     floating = [v for v in range(count) if v not in pins]
     if floating and default is None:
         usage.unconfined.append(_('vCPU %s') % hardware.format_cpu_spec(
@@ -231,18 +232,18 @@ def _read_cpus(root, usage):
         usage.cpus |= default
     emulator = root.find('cputune/emulatorpin')
     if emulator is not None:
-        usage.cpus |= _cpus(emulator.get('cpuset'), '<emulatorpin cpuset>')
+        usage.cpus |= read_cpus(emulator.get('cpuset'), '<emulatorpin cpuset>')
     elif default is not None:
         usage.cpus |= default
     else:
         usage.unconfined.append(_('emulator threads'))
     iothread_pins = {}
     for pin in root.iterfind('cputune/iothreadpin'):
-        cpus = _cpus(pin.get('cpuset'), '<iothreadpin cpuset>')
+        cpus = read_cpus(pin.get('cpuset'), '<iothreadpin cpuset>')
         usage.cpus |= cpus
         iothread_pins[pin.get('iothread')] = cpus
     iothreads = root.findtext('iothreads')
-    if iothreads and _int(iothreads, '<iothreads>') > len(iothread_pins):
+    if iothreads and read_int(iothreads, '<iothreads>') > len(iothread_pins):
         if default is None:
             usage.unconfined.append(_('I/O threads'))
         else:
@@ -255,19 +256,19 @@ def _read_memory(root, usage):
     memnodes = {}
     if tune is not None:
         for memnode in tune.iterfind('memnode'):
-            memnodes[_int(memnode.get('cellid'), '<memnode cellid>')] = \
-                _cpus(memnode.get('nodeset'), '<memnode nodeset>')
+            memnodes[read_int(memnode.get('cellid'), '<memnode cellid>')] = \
+                read_cpus(memnode.get('nodeset'), '<memnode nodeset>')
     default_nodes = None
     if tune is not None and tune.find('memory') is not None:
         nodeset = tune.find('memory').get('nodeset')
         if nodeset:
-            default_nodes = _cpus(nodeset, '<numatune memory nodeset>')
+            default_nodes = read_cpus(nodeset, '<numatune memory nodeset>')
     pages = []
     for page in root.iterfind('memoryBacking/hugepages/page'):
-        size = _kib(page.get('size'), page.get('unit'),
+        size = read_kib(page.get('size'), page.get('unit'),
                     '<hugepages page size>')
         cells = page.get('nodeset')
-        pages.append((size, _cpus(cells, '<page nodeset>')
+        pages.append((size, read_cpus(cells, '<page nodeset>')
                       if cells else None))
 
     def pagesize(cell_id):
@@ -281,16 +282,16 @@ def _read_memory(root, usage):
     cells = root.findall('cpu/numa/cell')
     if cells:
         for cell in cells:
-            cell_id = _int(cell.get('id', '0'), '<numa cell id>')
+            cell_id = read_int(cell.get('id', '0'), '<numa cell id>')
             nodes = memnodes.get(cell_id, default_nodes)
             if nodes is not None and len(nodes) == 1:
-                memory = _kib(cell.get('memory'), cell.get('unit'),
+                memory = read_kib(cell.get('memory'), cell.get('unit'),
                               '<numa cell memory>')
                 usage.memory[(min(nodes), pagesize(cell_id))] += memory
     elif default_nodes is not None and len(default_nodes) == 1:
         memory = root.find('memory')
         if memory is not None:
-            usage.memory[(min(default_nodes), pagesize(0))] += _kib(
+            usage.memory[(min(default_nodes), pagesize(0))] += read_kib(
                 memory.text, memory.get('unit'), '<memory>')
 
 

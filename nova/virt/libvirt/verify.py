@@ -187,7 +187,7 @@ def parse_guest(xml):
                              usage_mod.MAX_DOMAIN_XML_BYTES)
         return spec
     try:
-        root = etree.fromstring(xml, usage_mod._PARSER)
+        root = etree.fromstring(xml, usage_mod.XML_PARSER)
     except etree.XMLSyntaxError as e:
         spec = GuestSpec('?')
         spec.problems.append(_('domain XML does not parse: %s') % e)
@@ -197,57 +197,58 @@ def parse_guest(xml):
     for reader in (_read_vcpus, _read_cputune, _read_memory):
         try:
             reader(root, spec)
-        except usage_mod._Unreadable as e:
+        except usage_mod.Unreadable as e:
             spec.problems.append(str(e))
     return spec
 
 
 def _read_vcpus(root, spec):
     vcpu = root.find('vcpu')
-    count = usage_mod._int(vcpu.text if vcpu is not None else '1', '<vcpu>')
+    count = usage_mod.read_int(vcpu.text if vcpu is not None else '1',
+                               '<vcpu>')
     if count > usage_mod.MAX_DOMAIN_VCPUS:
-        raise usage_mod._Unreadable(_('<vcpu> %(n)d is more than %(max)d') % {
+        raise usage_mod.Unreadable(_('<vcpu> %(n)d is more than %(max)d') % {
             'n': count, 'max': usage_mod.MAX_DOMAIN_VCPUS})
     current = count
     if vcpu is not None and vcpu.get('current'):
-        current = min(count, usage_mod._int(vcpu.get('current'),
+        current = min(count, usage_mod.read_int(vcpu.get('current'),
                                             '<vcpu current>'))
     listed = root.findall('vcpus/vcpu')
     if listed:
         # A live definition with vCPU hotplug lists each vCPU's state.
         spec.vcpus = sorted(
-            usage_mod._int(item.get('id'), '<vcpus><vcpu id>')
+            usage_mod.read_int(item.get('id'), '<vcpus><vcpu id>')
             for item in listed if item.get('enabled', 'yes') == 'yes')
     else:
         spec.vcpus = list(range(current))
     if vcpu is not None and vcpu.get('cpuset'):
-        spec.default = usage_mod._cpus(vcpu.get('cpuset'), '<vcpu cpuset>')
+        spec.default = usage_mod.read_cpus(vcpu.get('cpuset'), '<vcpu cpuset>')
 
 
 def _read_cputune(root, spec):
     for pin in root.iterfind('cputune/vcpupin'):
-        spec.pins[usage_mod._int(pin.get('vcpu'), '<vcpupin vcpu>')] = \
-            usage_mod._cpus(pin.get('cpuset'), '<vcpupin cpuset>')
+        spec.pins[usage_mod.read_int(pin.get('vcpu'), '<vcpupin vcpu>')] = \
+            usage_mod.read_cpus(pin.get('cpuset'), '<vcpupin cpuset>')
     emulator = root.find('cputune/emulatorpin')
     if emulator is not None:
-        spec.emulator = usage_mod._cpus(emulator.get('cpuset'),
+        spec.emulator = usage_mod.read_cpus(emulator.get('cpuset'),
                                         '<emulatorpin cpuset>')
     for pin in root.iterfind('cputune/iothreadpin'):
-        spec.iothreads[usage_mod._int(pin.get('iothread'),
+        spec.iothreads[usage_mod.read_int(pin.get('iothread'),
                                       '<iothreadpin iothread>')] = \
-            usage_mod._cpus(pin.get('cpuset'), '<iothreadpin cpuset>')
+            usage_mod.read_cpus(pin.get('cpuset'), '<iothreadpin cpuset>')
     for sched in root.iterfind('cputune/vcpusched'):
         scheduler = (sched.get('scheduler') or '').lower()
         if scheduler not in SCHEDULERS:
-            raise usage_mod._Unreadable(_(
+            raise usage_mod.Unreadable(_(
                 '<vcpusched scheduler> %r is not one libvirt knows') %
                 scheduler[:20])
         priority = None
         if sched.get('priority') is not None:
-            priority = usage_mod._int(sched.get('priority'),
+            priority = usage_mod.read_int(sched.get('priority'),
                                       '<vcpusched priority>')
         # Without vcpus= the setting is for every vCPU.
-        vcpus = (usage_mod._cpus(sched.get('vcpus'), '<vcpusched vcpus>')
+        vcpus = (usage_mod.read_cpus(sched.get('vcpus'), '<vcpusched vcpus>')
                  if sched.get('vcpus') else set(spec.vcpus))
         for vcpu in vcpus:
             spec.sched[vcpu] = (SCHEDULERS[scheduler], priority)
@@ -260,7 +261,8 @@ def _read_memory(root, spec):
         spec.hugepages = backing.find('hugepages') is not None
     memory = root.find('memory')
     if memory is not None:
-        spec.memory_kib = usage_mod._kib(memory, '<memory>')
+        spec.memory_kib = usage_mod.read_kib(memory.text, memory.get('unit'),
+                                          '<memory>')
 
 
 def wants_verify(spec):
@@ -420,7 +422,7 @@ def _status_xml(facts, name):
     if text is None:
         return None
     try:
-        return etree.fromstring(text.encode('utf-8'), usage_mod._PARSER)
+        return etree.fromstring(text.encode('utf-8'), usage_mod.XML_PARSER)
     except etree.XMLSyntaxError:
         return None
 
