@@ -442,6 +442,9 @@ class LibvirtDriver(object):
         """Stop (if running) and undefine a guest this tool created, and
         remove its instance directory. Any other domain is refused.
         """
+        # A name no guest of ours can have (and that must not reach a
+        # terminal raw: control characters) is refused before any lookup.
+        validate_instance_name(name)
         domain = self._host.lookup(name)
         usage = self._host.domain_usage(domain)
         if not usage.ours:

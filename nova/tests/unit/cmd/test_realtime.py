@@ -251,6 +251,12 @@ class TestHostileNames(CommandTestCase):
             self.assertOneLineError(result, 'guest name')
         self.assertEqual([], os.listdir(base))
 
+    def test_delete_refuses_names_no_guest_can_have(self):
+        for name in ('a\x1b[2Jb', '../x', ''):
+            result = self.run_cmd('delete', name)
+            self.assertOneLineError(result, 'guest name')
+            self.assertNotIn('\x1b', result[2])
+
     def test_delete_refuses_what_we_did_not_create(self):
         # 'test' is the test driver's own domain.
         self.assertOneLineError(self.run_cmd('delete', 'test'),
