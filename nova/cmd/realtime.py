@@ -427,7 +427,7 @@ def do_check_host(args):
     if host_checks.libvirt_unreachable(results):
         sys.stdout.flush()
         connection = [r for r in results if r.id == 'libvirt.connection'][0]
-        sys.stderr.write('ERROR: libvirt: %s\n' % connection.found)
+        print_error('libvirt: %s' % connection.found)
         return 1
     return 0 if host_checks.host_is_ready(results) else 3
 
@@ -455,7 +455,7 @@ def do_verify(args):
             reports = verify_mod.verify(host, host_facts.HostFacts(root),
                                         names, args.all_guests)
         except exception.InstanceNotFound as e:
-            sys.stderr.write('ERROR: no such guest on %s: %s\n' % (
+            print_error('no such guest on %s: %s' % (
                 host.uri, e.kwargs.get('name')))
             return 2
     finally:
@@ -491,10 +491,6 @@ def do_advertise(args):
         sys.stdout.write(line + '\n')
         sys.stdout.flush()
 
-    def err(line):
-        sys.stderr.write('ERROR: %s\n' % line)
-        sys.stderr.flush()
-
     printed = set()
 
     def print_warnings():
@@ -518,7 +514,8 @@ def do_advertise(args):
         if interval is None:
             agent.run_once()
             return 0
-        return agent.run_forever(interval, err, after_pass=print_warnings)
+        return agent.run_forever(interval, print_error,
+                                 after_pass=print_warnings)
     finally:
         host.close()
 
@@ -603,6 +600,15 @@ class _BufferedStderr(std_logging.Handler):
         self.records = []
 
 
+def print_error(message):
+    """The one ERROR line of a failed command, on stderr. Characters that
+    could end the line or drive a terminal (newlines, escape sequences from
+    a name or a file) are shown escaped.
+    """
+    sys.stderr.write('ERROR: %s\n' % validation.one_line(message))
+    sys.stderr.flush()
+
+
 def version_string():
     """This package's version, as pbr computes it."""
     return pbr.version.VersionInfo('nova-realtime').version_string()
@@ -680,10 +686,10 @@ def _main(argv):
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) > MAX_ARGUMENTS:
         # argparse's cost grows with the square of the argument count.
-        sys.stderr.write(
-            'ERROR: %d command-line arguments: at most %d are accepted (a '
+        print_error(
+            '%d command-line arguments: at most %d are accepted (a '
             'flavor has at most %d extra specs and an image at most %d '
-            'properties)\n' % (
+            'properties)' % (
                 len(argv), MAX_ARGUMENTS, hardware_parse.MAX_EXTRA_SPECS,
                 hardware_parse.MAX_IMAGE_PROPERTIES))
         return 2
@@ -694,15 +700,14 @@ def _main(argv):
         validation.load(CONF, argv, project='nova', prog='nova-realtime',
                         version=version_string())
     except exception.Invalid as e:
-        sys.stderr.write('ERROR: %s\n' % validation.one_line(e))
+        print_error(e)
         return 2
     buffered = None
     if CONF.debug:
         try:
             logging.setup(CONF, 'nova-realtime')
         except (logging.LogConfigError, OSError, ValueError) as e:
-            sys.stderr.write('ERROR: cannot set up logging: %s\n' %
-                             validation.one_line(e))
+            print_error('cannot set up logging: %s' % e)
             return 2
     else:
         buffered = _BufferedStderr()
@@ -714,13 +719,13 @@ def _main(argv):
     try:
         status = args.func(args)
     except exception.Invalid as e:
-        sys.stderr.write('ERROR: %s\n' % e)
+        print_error(e)
         return 2
     except exception.NovaException as e:
-        sys.stderr.write('ERROR: %s\n' % e)
+        print_error(e)
         return 1
     except libvirt.libvirtError as e:
-        sys.stderr.write('ERROR: libvirt: %s\n' % e.get_error_message())
+        print_error('libvirt: %s' % e.get_error_message())
         return 1
     if buffered is not None:
         sys.stdout.flush()

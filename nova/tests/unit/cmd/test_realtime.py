@@ -257,6 +257,14 @@ class TestHostileNames(CommandTestCase):
             self.assertOneLineError(result, 'guest name')
             self.assertNotIn('\x1b', result[2])
 
+    def test_error_line_never_carries_raw_control_characters(self):
+        # A guest name reaches the error as given (verify: "no such guest"):
+        # a newline must not make two lines, an escape sequence must not
+        # reach the terminal.
+        result = self.run_cmd('verify', 'a\nb\x1b[2J')
+        self.assertOneLineError(result, 'no such guest', 'a\\nb\\x1b[2J')
+        self.assertNotIn('\x1b', result[2])
+
     def test_delete_refuses_what_we_did_not_create(self):
         # 'test' is the test driver's own domain.
         self.assertOneLineError(self.run_cmd('delete', 'test'),
