@@ -386,51 +386,79 @@ def _memory_overcommit(record, ours, up):
     return False
 
 
-# (label, reason, nova-realtime test pinning it, predicate): each
-# predicate matches one documented difference only.
+def _mask_outside_flavor(record, ours, up):
+    """A mask naming vCPUs the flavor does not have: refused, naming them."""
+    return (record['func'] == 'get_realtime_cpu_constraint' and
+            _raises(ours, 'RealtimeMaskNotFoundOrInvalid') and
+            'outside' in ours.get('message', '') and
+            not _raises(up, 'RealtimeMaskNotFoundOrInvalid'))
+
+
+def _spec_bounds(record, ours, up):
+    """A hostile CPU spec: refused at once, where upstream expands it."""
+    return (record['func'] in ('parse_cpu_spec',
+                               'get_realtime_cpu_constraint') and
+            isinstance(ours, dict) and 'Invalid' in ours.get('mro', ()) and
+            _raises(up, 'MemoryError', 'OverflowError'))
+
+
+def _cpu_spec_limits(record, ours, up):
+    """CPU numbers above 4095, specs over 4096 characters: refused here."""
+    message = ours.get('message', '') if isinstance(ours, dict) else ''
+    return (record['func'] in ('parse_cpu_spec',
+                               'get_realtime_cpu_constraint') and
+            ('above the highest CPU number' in message or
+             'longer than' in message) and
+            not _raises(up, 'MemoryError', 'OverflowError'))
+
+
+# (label, reason, nova-realtime test pinning it, predicate, the patch of
+# upstream/patches that carries it or None): each predicate matches one
+# documented difference only. compare.py --series (against the patched
+# upstream) accepts only the differences the series does not carry.
 DESIGN = [
     ('default real-time mask ^0',
      'hw:cpu_realtime=yes without a mask makes every vCPU but vCPU 0 real '
      'time, whatever the emulator threads policy (upstream: every vCPU '
      'with a policy, refused without one)',
      'test_hardware.RealtimeTest.test_default_mask_keeps_vcpu0',
-     _realtime_without_mask),
+     _realtime_without_mask, None),
     ('emulator share needs pinning',
      'hw:emulator_threads_policy=share without dedicated/mixed CPUs is '
      'refused (upstream ignores it)',
      'test_hardware.ThreadAndEmulatorPolicyTest.'
      'test_emulator_share_needs_dedicated',
-     _emulator_share_unpinned),
+     _emulator_share_unpinned, None),
     ('placement-only CPU keys',
      'resources:VCPU/PCPU and trait:HW_CPU_HYPERTHREADING (or an image\'s '
      'traits_required) neither set nor check the CPU or thread policy: '
      'nova-realtime has no placement; say hw:cpu_policy / '
      'hw:cpu_thread_policy',
      'test_hardware.NUMAConstraintsTest.test_placement_keys_ignored',
-     _placement_keys),
+     _placement_keys, None),
     ('no vPMEM',
      'hw:pmem (virtual persistent memory) is not supported, so it asks '
      'for no NUMA topology',
      'test_hardware.NUMAConstraintsTest.test_placement_keys_ignored',
-     _vpmem),
+     _vpmem, None),
     ('pCPU choice',
      'same host cells, page sizes and pCPU counts, other pCPUs: prefer '
      'packs onto the fewest cores, isolate takes the lowest whole free '
      'cores, the emulator pCPU comes after the vCPUs',
      'test_hardware_fit.FitDedicatedTest.test_prefer_packs_onto_siblings',
-     _pinning_choice),
+     _pinning_choice, None),
     ('host cell order',
      'host cells are tried lowest id first (pack); upstream by default '
      'spreads over the least used cells first '
      '([compute] packing_host_numa_cells_allocation_strategy=False)',
      'test_hardware_fit.FitNUMATest.test_prefers_low_host_cells',
-     _host_cell_order),
+     _host_cell_order, None),
     ('emulator pCPU on a whole core',
      'hw:emulator_threads_policy=isolate with hw:cpu_thread_policy=isolate '
      'gives the emulator threads a whole free core too (upstream: any free '
      'thread, whose sibling may run another guest)',
      'test_hardware_fit.FitDedicatedTest.test_isolate_emulator_whole_core',
-     _emulator_whole_core),
+     _emulator_whole_core, None),
     ('no memory overcommit',
      'a guest cell needs its memory free on the host cell (memory - '
      'memory_usage), also for floating vCPUs and whatever '
@@ -438,23 +466,53 @@ DESIGN = [
      'cell\'s total memory, and with limits allows the ratio',
      'test_hardware_fit.UpstreamSignatureTest.'
      'test_limits_bound_floating_cells',
-     _memory_overcommit),
+     _memory_overcommit, None),
+    ('mask outside the flavor',
+     'a real-time mask naming a vCPU the flavor does not have is refused '
+     'with the vCPUs and the flavor\'s range (upstream ignores an excluded '
+     'one and refuses an included one with a generic message)',
+     'test_hardware.RealtimeTest.test_vcpu_outside_flavor',
+     _mask_outside_flavor, 'mask-outside-flavor'),
+    ('bounded CPU specs',
+     'a CPU spec or mask with a huge range or number is refused before '
+     'any set is built (upstream expands it until MemoryError)',
+     'test_hardware_parse.ParseCPUSpecTest.'
+     'test_huge_numbers_fail_without_expanding',
+     _spec_bounds, 'bounded-cpu-spec'),
+    ('CPU spec limits',
+     'CPU numbers above 4095 and CPU specs longer than 4096 characters are '
+     'refused (the series, for every Nova host, allows what Linux allows)',
+     'test_hardware_parse.ParseCPUSpecTest.'
+     'test_huge_numbers_fail_without_expanding',
+     _cpu_spec_limits, None),
 ]
 
 
-def _classify(record, ours, up, design=True):
+def carried(patch_slug, patches_dir=None):
+    """The patch file of upstream/patches whose name has ``patch_slug``."""
+    patches_dir = patches_dir or os.path.join(ROOT, 'upstream', 'patches')
+    names = [n for n in sorted(os.listdir(patches_dir))
+             if n.endswith('.patch') and patch_slug in n]
+    return names[0] if names else None
+
+
+def _classify(record, ours, up, design=True, series=False):
     if _same(ours, up):
         return 'agree', None
-    for label, _reason, _test, predicate in DESIGN if design else ():
+    for label, _reason, _test, predicate, slug in DESIGN if design else ():
+        if series and slug:
+            continue
         if predicate(record, ours, up):
             return 'differ-by-design', label
     return 'differ-unexpected', None
 
 
-def _run_upstream(python):
+def _run_upstream(python, tree=None):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(('PYTHON', 'VIRTUAL_ENV'))}
     env['PYTHONWARNINGS'] = 'ignore'
+    if tree:
+        env['PYTHONPATH'] = tree
     proc = subprocess.run(
         [python, os.path.join(HERE, 'upstream_side.py')],
         capture_output=True, text=True, env=env, cwd=HERE, timeout=1200)
@@ -472,6 +530,13 @@ def _show(value, limit=160):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--upstream-python', default=DEFAULT_UPSTREAM_PYTHON)
+    parser.add_argument('--upstream-tree', metavar='DIR',
+                        help='Import upstream nova from this source tree '
+                             '(e.g. .upstream/series, the patched one).')
+    parser.add_argument('--series', action='store_true',
+                        help='Upstream is patched with upstream/patches: '
+                             'a difference the series carries is '
+                             'unexpected.')
     parser.add_argument('--json', metavar='FILE',
                         help='Also write every case to FILE.')
     parser.add_argument('-v', '--verbose', action='store_true',
@@ -481,7 +546,9 @@ def main(argv=None):
                              'review the DESIGN list).')
     args = parser.parse_args(argv)
     objects.register_all()
-    records = _run_upstream(args.upstream_python)
+    records = _run_upstream(
+        os.path.abspath(args.upstream_python),
+        os.path.abspath(args.upstream_tree) if args.upstream_tree else None)
     table = collections.OrderedDict()
     cases = []
     for record in records:
@@ -502,7 +569,8 @@ def main(argv=None):
         else:
             ours = _ours(func, call_args, kwargs)
         up = _canon(func, record['result'])
-        outcome, label = _classify(record, ours, up, not args.no_design)
+        outcome, label = _classify(record, ours, up, not args.no_design,
+                                   args.series)
         row['cases'] += 1
         row[outcome] += 1
         cases.append(dict(record, outcome=outcome, design=label,
@@ -520,7 +588,7 @@ def main(argv=None):
     print('\nDifferences by design:')
     labels = collections.Counter(c['design'] for c in cases
                                  if c['outcome'] == 'differ-by-design')
-    for label, reason, test, _predicate in DESIGN:
+    for label, reason, test, _predicate, _slug in DESIGN:
         if labels[label]:
             print('  %3d  %s: %s\n       (nova.tests.unit.virt.%s)' %
                   (labels[label], label, reason, test))

@@ -475,6 +475,9 @@ class TestUpstreamDifferences(test.TestCase):
         'host cell order': 'host-cell-order',
         'emulator pCPU on a whole core': 'emulator-isolate',
         'no memory overcommit': 'no-memory-overcommit',
+        'mask outside the flavor': 'mask-outside-flavor',
+        'bounded CPU specs': 'input-limits',
+        'CPU spec limits': 'input-limits',
     }
 
     def _design(self):
