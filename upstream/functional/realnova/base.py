@@ -67,6 +67,9 @@ SHARED = '0'
 BOOT_TIMEOUT = 120
 # Where the state and instance directories are made (world-traversable).
 INSTANCES_ROOT = '/tmp'
+# A fault that says why memory cannot be locked here.
+MEMLOCK_FAULT = re.compile(r'CAP_SYS_RESOURCE|memlock|RLIMIT_MEMLOCK',
+                           re.IGNORECASE)
 # Set to 1 to make a missing feature of the patch series a failure
 # instead of a skip (see RealLibvirtTestCase.series_feature).
 EXPECT_SERIES = os.environ.get('NOVA_RT_EXPECT_SERIES', '') not in ('', '0')
@@ -223,8 +226,11 @@ class RealLibvirtTestCase(test.TestCase,
     """API, conductor, scheduler and one compute on the real libvirt."""
 
     REQUIRES_LOCKING = True
-    # Whether <locked/> is removed at define (see real_fixtures).
+    # Whether <locked/> is removed at define, and the spawn preflight's
+    # memory-locking check to neutralise (None: real_fixtures' default;
+    # False: none). See real_fixtures.
     STRIP_LOCKED = True
+    MEMLOCK_CHECK = None
     api_major_version = 'v2.1'
     microversion = 'latest'
 
@@ -264,7 +270,8 @@ class RealLibvirtTestCase(test.TestCase,
             'nova.virt.libvirt.host.Host._log_host_capabilities',
             lambda *a, **kw: None))
         self.real = self.useFixture(real_fixtures.RealLibvirtFixture(
-            strip_locked=self.STRIP_LOCKED))
+            strip_locked=self.STRIP_LOCKED,
+            memlock_check=self.MEMLOCK_CHECK))
         self.addCleanup(self._reap_domains)
 
         self.placement_fixture = self.useFixture(TCPPlacementFixture())
@@ -306,6 +313,12 @@ class RealLibvirtTestCase(test.TestCase,
         self.addCleanup(self._delete_quietly, server['id'])
         server = self.wait_for_build(server)
         seconds = time.monotonic() - start
+        fault = server.get('fault', {}).get('message', '')
+        if (expected == 'ACTIVE' and self.real.strip_locked and
+                not self.real.memlock_check and MEMLOCK_FAULT.search(fault)):
+            self.fail('this Nova refuses locked memory before define (%s): '
+                      'name its check in NOVA_RT_MEMLOCK_PREFLIGHT or '
+                      'realnova.fixtures.MEMLOCK_PREFLIGHT' % fault)
         self.assertEqual(expected, server['status'], server.get('fault'))
         self.addDetail('boot-seconds-%s' % server['id'][:8],
                        content.text_content('%.2f' % seconds))

@@ -122,6 +122,10 @@ class RealLibvirtFixture(fixtures.Fixture):
     """
 
     def __init__(self, strip_locked=True, memlock_check=None):
+        """``memlock_check``: dotted path of the preflight check to
+        neutralise; None: ``$NOVA_RT_MEMLOCK_PREFLIGHT`` or
+        ``MEMLOCK_PREFLIGHT``; False: none (the test wants the refusal).
+        """
         super().__init__()
         self.strip_locked = strip_locked
         if memlock_check is None:

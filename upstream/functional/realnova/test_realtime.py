@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 
+from lxml import etree
 from testtools import content
 
 from nova import conf
@@ -44,7 +45,8 @@ def nova_realtime():
     return os.environ.get('NOVA_REALTIME')
 
 
-class RealtimeServerTest(base.RealLibvirtTestCase):
+class RealtimeTestBase(base.RealLibvirtTestCase):
+    """What a real-time server is checked for (no tests of its own)."""
 
     def setUp(self):
         super().setUp()
@@ -122,6 +124,9 @@ class RealtimeServerTest(base.RealLibvirtTestCase):
             self.assertEqual('OK', statuses[check], check)
         return warns
 
+
+class RealtimeServerTest(RealtimeTestBase):
+
     def test_boot_realtime_server(self):
         server, seconds = self.boot(RT_MIXED)
         sys.stdout.write('\n%s: ACTIVE in %.2f s\n' % (self.id(), seconds))
@@ -133,3 +138,60 @@ class RealtimeServerTest(base.RealLibvirtTestCase):
         self.addDetail('verify-warns', content.text_content(
             ' '.join(sorted(warns))))
         self.delete_and_check_gone(server)
+
+
+class LockedMemoryRefusedTest(RealtimeTestBase):
+    """Unstripped <locked/>: this host's libvirtd cannot lock memory."""
+
+    STRIP_LOCKED = False
+    MEMLOCK_CHECK = False
+
+    def test_locked_memory_refused_with_a_clear_fault(self):
+        server, seconds = self.boot(RT_MIXED, expected='ERROR')
+        fault = server['fault']['message']
+        self.addDetail('fault', content.text_content(fault))
+        # Nothing was left behind by the failed spawn either.
+        self._wait_for_assert(lambda: self.assertEqual(
+            {}, self._get_allocations_by_server_uuid(server['id'])))
+        self.assertEqual([], [d.name() for d in
+                              self.libvirt_conn().listAllDomains()
+                              if d.name().startswith(self.name_prefix)])
+        # Unpatched Nova: libvirt refuses to start the guest, the compute
+        # reschedules, and the fault only says "Exceeded maximum number
+        # of retries" (the libvirt error is in the compute's log).
+        self.series_feature(
+            base.MEMLOCK_FAULT.search(fault),
+            'a spawn preflight that refuses locked memory on a host whose '
+            'libvirtd lacks CAP_SYS_RESOURCE with a fault naming it; the '
+            'fault was: %r' % fault)
+        self.assertEqual('ERROR', server['status'])
+        self.assertNotIn('Exceeded maximum number of retries', fault)
+
+
+class HardLimitTest(RealtimeTestBase):
+
+    def test_locked_memory_has_a_hard_limit(self):
+        server, _seconds = self.boot(RT_MIXED)
+        name = server['OS-EXT-SRV-ATTR:instance_name']
+        # As Nova generated it, before <locked/> was stripped.
+        defined = [x for x in self.real.defined if name in x]
+        self.assertTrue(defined)
+        xml = etree.fromstring(defined[-1])
+        self.assertIsNotNone(xml.find('./memoryBacking/locked'))
+        hard_limit = xml.find('./memtune/hard_limit')
+        self.series_feature(
+            hard_limit is not None,
+            '<memtune><hard_limit> in the XML of a guest with locked '
+            'memory')
+        memory_kib = int(xml.findtext('./memory'))
+        self.assertGreater(_kib(hard_limit), memory_kib)
+        # It reaches libvirt (only <locked/> is stripped).
+        live = self.live_xml(name).find('./memtune/hard_limit')
+        self.assertEqual(_kib(hard_limit), _kib(live))
+        self.delete_and_check_gone(server)
+
+
+def _kib(element):
+    units = {'b': 1 / 1024, 'bytes': 1 / 1024, 'k': 1, 'kib': 1,
+             'm': 1024, 'mib': 1024, 'g': 1024 ** 2, 'gib': 1024 ** 2}
+    return int(int(element.text) * units[element.get('unit', 'KiB').lower()])
