@@ -86,7 +86,8 @@ def libvirt_answers(timeout=10):
             capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return False, 'no answer in %ds' % timeout
-    return proc.returncode == 0, proc.stderr.strip()[-300:]
+    lines = proc.stderr.strip().splitlines()
+    return proc.returncode == 0, lines[-1][:300] if lines else ''
 
 
 def command_env():
@@ -245,7 +246,10 @@ class RealLibvirtTestCase(test.TestCase,
             self.skipTest('no %s: nova must be imported from its source '
                           'tree (PYTHONPATH)' % api_paste_ini())
         super().setUp()
+        waited = time.monotonic()
         self.useFixture(HostLock())
+        self.addDetail('host-lock-wait-seconds', content.text_content(
+            '%.2f' % (time.monotonic() - waited)))
         self.rt_runtime = self.useFixture(SchedRtRuntime(-1))
 
         # Where Nova keeps state and instances: QEMU (not root) must

@@ -19,6 +19,7 @@ import sys
 
 from lxml import etree
 from testtools import content
+import testtools
 
 from nova import conf
 from nova.virt import hardware
@@ -48,12 +49,16 @@ def nova_realtime():
 class RealtimeTestBase(base.RealLibvirtTestCase):
     """What a real-time server is checked for (no tests of its own)."""
 
+    # Whether the tests run the nova-realtime command ($NOVA_REALTIME).
+    NEEDS_NOVA_REALTIME = False
+
     def setUp(self):
+        if self.NEEDS_NOVA_REALTIME and not (
+                nova_realtime() and os.access(nova_realtime(), os.X_OK)):
+            self.skipTest('NOVA_REALTIME (the nova-realtime command: '
+                          'verify, advertise) is not set or not '
+                          'executable: %r' % nova_realtime())
         super().setUp()
-        if not nova_realtime() or not os.access(nova_realtime(), os.X_OK):
-            self.skipTest('NOVA_REALTIME (the nova-realtime command, for '
-                          'its verify) is not set or not executable: %r' %
-                          nova_realtime())
 
     def verify(self, name):
         proc = subprocess.run(
@@ -127,6 +132,8 @@ class RealtimeTestBase(base.RealLibvirtTestCase):
 
 class RealtimeServerTest(RealtimeTestBase):
 
+    NEEDS_NOVA_REALTIME = True
+
     def test_boot_realtime_server(self):
         server, seconds = self.boot(RT_MIXED)
         sys.stdout.write('\n%s: ACTIVE in %.2f s\n' % (self.id(), seconds))
@@ -138,6 +145,29 @@ class RealtimeServerTest(RealtimeTestBase):
         self.addDetail('verify-warns', content.text_content(
             ' '.join(sorted(warns))))
         self.delete_and_check_gone(server)
+
+
+class SchedRtRuntimeTest(testtools.TestCase):
+    """The sysctl <vcpusched> needs here, and that it is put back."""
+
+    def test_set_and_restored_whatever_happens(self):
+        if os.geteuid() != 0:
+            self.skipTest('needs root to write %s' % base.RT_RUNTIME)
+        self.useFixture(base.HostLock())
+        before = _read(base.RT_RUNTIME)
+        fixture = base.SchedRtRuntime(-1)
+        try:
+            with fixture:
+                self.assertEqual('-1', _read(base.RT_RUNTIME))
+                raise RuntimeError('the test failed')
+        except RuntimeError:
+            pass
+        self.assertEqual(before, _read(base.RT_RUNTIME))
+
+
+def _read(path):
+    with open(path) as f:
+        return f.read().strip()
 
 
 class LockedMemoryRefusedTest(RealtimeTestBase):

@@ -34,6 +34,7 @@ memlock limit (check-host: FAIL memory.locking).
 
 import os
 import subprocess
+import sys
 
 from testtools import content
 
@@ -74,6 +75,8 @@ def fake_host(root, ready):
 
 
 class AdvertisedTraitTest(test_realtime.RealtimeTestBase):
+
+    NEEDS_NOVA_REALTIME = True
 
     def advertise(self, ready):
         work = self.useFixture(base.fixtures.TempDir()).path
@@ -130,6 +133,7 @@ class AdvertisedTraitTest(test_realtime.RealtimeTestBase):
                          'READY\n' % (TRAIT, provider), out)
         self.assertEqual(nova_traits | {TRAIT}, self.traits())
         server, seconds = self.boot(RT_TRAIT)
+        sys.stdout.write('\n%s: ACTIVE in %.2f s\n' % (self.id(), seconds))
         self.assertEqual(self.nodename,
                          server['OS-EXT-SRV-ATTR:hypervisor_hostname'])
         self.assertRealtimeThreads(server['OS-EXT-SRV-ATTR:instance_name'],
