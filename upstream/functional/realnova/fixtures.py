@@ -192,8 +192,8 @@ class RealLibvirtFixture(fixtures.Fixture):
 
 # -- the image ----------------------------------------------------------------
 
-# cli; hlt; jmp back to hlt: the guest's one vCPU sleeps (a boot sector of
-# zeros would run through memory, spinning its real-time thread).
+# cli; hlt; jmp back to hlt: the boot vCPU halts for good (a boot sector of
+# zeros would run through memory, keeping a pCPU busy under TCG).
 _HALT = b'\xfa\xf4\xeb\xfd'
 
 
