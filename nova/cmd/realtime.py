@@ -167,12 +167,17 @@ def add_command_parsers(subparsers):
         'advertise',
         help='Keep the [realtime] trait (default CUSTOM_REALTIME_HOST) on '
              'this host\'s compute node resource provider in Placement '
-             'while check-host finds the host READY, and off it while it '
-             'does not; only that trait is changed. Exit status: 0 the '
-             'trait matches the verdict (a --dry-run that could read '
-             'Placement); 1 Placement or libvirt error (no provider, '
-             'Placement unreachable, conflicts that did not stop), nothing '
-             'changed; 2 invalid input or configuration.')
+             '(found by nova-compute\'s node UUID in compute_id, else by '
+             'libvirt\'s hostname) while check-host finds the host READY, '
+             'and off it otherwise; only that trait is changed. Exit '
+             'status: 0 the trait matches the verdict (a --dry-run that '
+             'could read Placement); 1 libvirt unreachable (the trait was '
+             'taken off when Placement answered), or a Placement or node '
+             'identity error (no provider, Placement unreachable, conflicts '
+             'that did not stop: the trait was not changed); 2 invalid '
+             'input or configuration (the trait was taken off when '
+             'Placement answered, except with --dry-run). The ERROR line '
+             'says where the trait is.')
     when = advertise.add_mutually_exclusive_group()
     when.add_argument('--once', action='store_true',
                       help='One pass, then exit (the default).')
@@ -467,29 +472,86 @@ def do_verify(args):
     return 0 if verify_mod.all_ok(reports) else 3
 
 
+def _out(line):
+    sys.stdout.write(line + '\n')
+    sys.stdout.flush()
+
+
+class AdvertiseInvalid(exception.Invalid):
+    msg_fmt = _('%(problem)s; %(state)s')
+
+
+def advertise_invalid(problem, config_args, connection, dry_run):
+    """The error for an advertise command whose configuration or command
+    line is invalid: unless it is a --dry-run, the trait is taken off first
+    (fail closed), and the error says where it is.
+    """
+    from nova.compute import realtime_trait
+
+    if dry_run:
+        return AdvertiseInvalid(problem=problem, state=_(
+            'a dry run, the trait was not changed'))
+    state = realtime_trait.withdraw_on_invalid(problem, config_args,
+                                               connection, _out)
+    return AdvertiseInvalid(problem=problem, state=state)
+
+
+def advertise_invalid_argv(problem, argv):
+    """advertise_invalid for a command line that did not load: the config
+    files, --connection and --dry-run are read from ``argv`` as written.
+    """
+    args = list(argv)
+    if '--' in args:
+        args = args[:args.index('--')]
+    config_args = []
+    connection = None
+    for index, arg in enumerate(args):
+        name, sep, value = arg.partition('=')
+        if name not in ('--config-file', '--config-dir', '--connection'):
+            continue
+        if not sep:
+            if index + 1 >= len(args):
+                continue
+            value = args[index + 1]
+        if name == '--connection':
+            connection = value
+        else:
+            config_args += [name, value]
+    return advertise_invalid(problem, config_args, connection,
+                             '--dry-run' in args)
+
+
 def do_advertise(args):
     """Keep the real-time trait on this host's provider matching check-host.
 
     0: the trait matches the verdict (added, removed or already right; a
-    --dry-run that read Placement). 1: Placement or libvirt error (no
-    provider for this host, Placement unreachable or refusing, generation
-    conflicts that did not stop; libvirt unreachable, after the trait was
-    taken off); one ERROR line. 2: invalid input or configuration, nothing
-    done. With --interval, errors are printed once while they last and the
-    loop goes on; SIGTERM ends it with 0.
+    --dry-run that read Placement). 1: libvirt unreachable (the trait was
+    taken off first when Placement answered), or a Placement or node
+    identity error (no provider for this host, Placement unreachable or
+    refusing, generation conflicts that did not stop: the trait was not
+    changed); one ERROR line. 2: invalid input or configuration: the trait
+    is taken off first (not with --dry-run) and the ERROR line says where
+    it is. With --interval, errors of status 1 are printed once while they
+    last and the loop goes on; SIGTERM ends it with 0.
     """
     from nova.compute import realtime_trait
 
-    root = _root_dir(args)
-    interval = None
-    if args.interval is not None:
-        interval = _parse_positive_int(
-            '--interval', args.interval, realtime_trait.MAX_INTERVAL,
-            _(' (a day)'))
-
-    def out(line):
-        sys.stdout.write(line + '\n')
-        sys.stdout.flush()
+    try:
+        root = _root_dir(args)
+        interval = None
+        if args.interval is not None:
+            interval = _parse_positive_int(
+                '--interval', args.interval, realtime_trait.MAX_INTERVAL,
+                _(' (a day)'))
+    except UsageError as e:
+        config_args = []
+        for path in CONF.config_file or []:
+            config_args += ['--config-file', path]
+        for path in CONF.config_dir or []:
+            config_args += ['--config-dir', path]
+        raise advertise_invalid(str(e), config_args, args.connection,
+                                args.dry_run)
+    out = _out
 
     printed = set()
 
@@ -628,6 +690,21 @@ COMMANDS = frozenset(('plan', 'boot', 'list', 'delete', 'check-host',
                       'verify', 'advertise'))
 
 
+def sub_command(argv):
+    """The sub-command named in ``argv`` (None when there is none)."""
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        if arg == '--':
+            return None
+        if arg in COMMANDS:
+            return arg
+        if GLOBAL_OPTIONS.get(arg.split('=', 1)[0]) and '=' not in arg:
+            index += 1
+        index += 1
+    return None
+
+
 def hoist_global_options(argv):
     """``argv`` with the global options found after the sub-command moved
     in front of it, so ``nova-realtime plan ... --config-file X`` means
@@ -700,6 +777,9 @@ def _main(argv):
         validation.load(CONF, argv, project='nova', prog='nova-realtime',
                         version=version_string())
     except exception.Invalid as e:
+        if sub_command(argv) == 'advertise':
+            # Fail closed: the trait comes off what cannot be judged.
+            e = advertise_invalid_argv(str(e), argv)
         print_error(e)
         return 2
     buffered = None
