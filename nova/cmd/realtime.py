@@ -662,6 +662,111 @@ class _BufferedStderr(std_logging.Handler):
         self.records = []
 
 
+class LoggingUnavailable(exception.Invalid):
+    msg_fmt = _('%(problem)s; %(command)s changes guests and keeps its log: '
+                'nothing was done (fix the option, or run it with '
+                '--log-file pointing somewhere writable)')
+
+
+# Commands that change something on the host and so must leave their log
+# where the operator asked for it; every other command (advertise too,
+# whose pass must not be held up by its log) goes on without the file.
+LOGGED_COMMANDS = frozenset(('boot', 'delete'))
+
+
+def log_file_problem():
+    """None, or one line on why the configured log file cannot be written.
+
+    A missing log directory is created (mode 0750), as nova-compute's
+    packaging would have.
+    """
+    if CONF.log_config_append:
+        if not os.path.isfile(CONF.log_config_append):
+            return _('[DEFAULT] log_config_append = %s: no such logging '
+                     'configuration file') % CONF.log_config_append
+        return None
+    if CONF.log_file:
+        option = 'log_file'
+        path = (os.path.join(CONF.log_dir, CONF.log_file) if CONF.log_dir
+                else CONF.log_file)
+    elif CONF.log_dir:
+        option = 'log_dir'
+        path = os.path.join(CONF.log_dir, os.path.basename(
+            sys.argv[0] or 'nova-realtime') + '.log')
+    else:
+        return None
+    directory = os.path.dirname(os.path.abspath(path))
+    where = _('[DEFAULT] %(option)s = %(value)s') % {
+        'option': option, 'value': CONF[option]}
+    if not os.path.isdir(directory):
+        try:
+            os.makedirs(directory, 0o750)
+        except OSError as e:
+            return _('%(where)s: cannot create the log directory %(dir)s: '
+                     '%(why)s') % {'where': where, 'dir': directory,
+                                   'why': e.strerror or e}
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return _('%(where)s: the log directory %(dir)s is not writable by '
+                 'uid %(uid)d') % {'where': where, 'dir': directory,
+                                   'uid': os.getuid()}
+    if os.path.isdir(path):
+        return _('%(where)s: %(path)s is a directory, not a file') % {
+            'where': where, 'path': path}
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        return _('%(where)s: %(path)s is not writable by uid %(uid)d') % {
+            'where': where, 'path': path, 'uid': os.getuid()}
+    return None
+
+
+def setup_logging(command):
+    """Logging as configured, with or without --debug.
+
+    The log file, syslog or journal named in nova.conf or on the command
+    line get every message from INFO up (DEBUG with --debug). stderr gets
+    what _BufferedStderr holds (warnings, after the command succeeded) or,
+    with --debug and no log file, everything as it happens. A log file that
+    cannot be written stops boot and delete (LoggingUnavailable); any other
+    command says so in one WARNING line and goes on without it. Returns the
+    _BufferedStderr handler (None with --debug).
+    """
+    problem = log_file_problem()
+    if problem:
+        if command in LOGGED_COMMANDS:
+            raise LoggingUnavailable(problem=problem, command=command)
+        sys.stderr.write('WARNING: %s; not logging to a file\n' %
+                         validation.one_line(problem))
+        for option in ('log_file', 'log_dir', 'log_config_append'):
+            CONF.set_override(option, None)
+    configured = bool(CONF.log_file or CONF.log_dir or
+                      CONF.log_config_append or CONF.use_syslog or
+                      CONF.use_journal)
+    root = std_logging.getLogger()
+    if CONF.debug or configured:
+        try:
+            logging.setup(CONF, 'nova-realtime')
+        except (logging.LogConfigError, OSError, ValueError) as e:
+            raise LoggingUnavailable(problem=_(
+                'cannot set up logging: %s') % e, command=command)
+        if CONF.debug:
+            return None
+        if not CONF.log_config_append:
+            # oslo.log's own console handler (stdout when nothing else is
+            # configured): stdout is the command's output, stderr is
+            # _BufferedStderr's.
+            root.handlers = [
+                handler for handler in root.handlers
+                if not (isinstance(handler, std_logging.StreamHandler) and
+                        not isinstance(handler, std_logging.FileHandler) and
+                        handler.stream in (sys.stdout, sys.stderr))]
+    else:
+        root.handlers = []
+        root.setLevel(std_logging.WARNING)
+    buffered = _BufferedStderr()
+    buffered.setLevel(std_logging.WARNING)
+    root.addHandler(buffered)
+    return buffered
+
+
 def print_error(message):
     """The one ERROR line of a failed command, on stderr. Characters that
     could end the line or drive a terminal (newlines, escape sequences from
@@ -782,20 +887,12 @@ def _main(argv):
             e = advertise_invalid_argv(str(e), argv)
         print_error(e)
         return 2
-    buffered = None
-    if CONF.debug:
-        try:
-            logging.setup(CONF, 'nova-realtime')
-        except (logging.LogConfigError, OSError, ValueError) as e:
-            print_error('cannot set up logging: %s' % e)
-            return 2
-    else:
-        buffered = _BufferedStderr()
-        buffered.setLevel(std_logging.WARNING)
-        root = std_logging.getLogger()
-        root.handlers = [buffered]
-        root.setLevel(std_logging.WARNING)
     args = CONF.command
+    try:
+        buffered = setup_logging(args.name)
+    except LoggingUnavailable as e:
+        print_error(e)
+        return 2
     try:
         status = args.func(args)
     except exception.Invalid as e:
