@@ -117,6 +117,13 @@ def add_command_parsers(subparsers):
     boot = subparsers.add_parser(
         'boot', help='Define and start a guest; print its pinning.')
     _add_instance_args(boot, name_required=True)
+    boot.add_argument('--beside-nova-compute', action='store_true',
+                      help='Boot even on a host where nova-compute runs or '
+                           'has registered a compute node (its compute_id '
+                           'under [DEFAULT] state_path): the guest is '
+                           'unknown to Nova and Placement, and nova-compute '
+                           'may pin its own guests to the same pCPUs.')
+    _add_root_arg(boot, '/proc (where nova-compute is looked for)')
     boot.set_defaults(func=do_boot)
 
     listing = subparsers.add_parser(
@@ -330,8 +337,53 @@ def do_plan(args):
     return 0
 
 
+class NovaComputeHere(exception.Invalid):
+    msg_fmt = _('this host is a Nova compute node (%(evidence)s): a guest '
+                'booted here is unknown to Nova and Placement, and '
+                'nova-compute pins its own guests to the same [compute] '
+                'cpu_dedicated_set; boot real-time guests through Nova '
+                '(openstack server create with a real-time flavor), or pass '
+                '--beside-nova-compute to boot anyway')
+
+
+def nova_compute_evidence(root):
+    """What shows that nova-compute runs, or ran, on this host: running
+    nova-compute processes, and the compute_id it (2023.1 and later) writes
+    when it registers the host's compute node. [] when nothing does.
+    """
+    from nova.compute import realtime_trait
+
+    evidence = []
+    processes = host_facts.HostFacts(root).nova_compute_processes()
+    if processes:
+        pid, command = processes[0]
+        evidence.append(_('nova-compute is running: pid %(pid)d %(cmd)s') % {
+            'pid': pid, 'cmd': hardware.display_value(command)} + (
+            _(' and %d more') % (len(processes) - 1)
+            if len(processes) > 1 else ''))
+    try:
+        node, path = realtime_trait.read_node_uuid()
+    except realtime_trait.NodeIdentityError as e:
+        evidence.append(str(e.kwargs.get('reason')))
+    else:
+        if node:
+            evidence.append(_('%(path)s names compute node %(node)s') % {
+                'path': path, 'node': node})
+    return evidence
+
+
 def do_boot(args):
+    evidence = nova_compute_evidence(_root_dir(args))
+    if evidence and not args.beside_nova_compute:
+        raise NovaComputeHere(evidence='; '.join(evidence))
     instance, image_meta = build_request(args)
+    if evidence:
+        # Seen now, not after the boot: the operator chose this.
+        LOG.warning('booting beside nova-compute (%s): Nova and Placement '
+                    'do not know this guest, and nova-compute may pin its '
+                    'own guests to its pCPUs (check-host\'s guests.pinning '
+                    'FAILs when it does)', '; '.join(evidence),
+                    extra={'immediate': True})
     driver = libvirt_driver.LibvirtDriver(_host(args))
     # SIGTERM and SIGHUP end a boot as Ctrl-C does, by an exception, so
     # the driver removes what it defined (the console script installs
