@@ -41,6 +41,7 @@ from nova.i18n import _
 from nova import objects
 from nova.virt import hardware
 from nova.virt import hardware_parse
+from nova.virt import upstream_notes
 from nova.virt.libvirt import config_caps
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as host_mod
@@ -107,7 +108,10 @@ def _add_instance_args(parser, name_required):
 
 def add_command_parsers(subparsers):
     plan = subparsers.add_parser(
-        'plan', help='Validate and fit a guest; print its domain XML.')
+        'plan', help='Validate and fit a guest as this tree\'s driver (the '
+                     'patched nova-compute) would; print its domain XML, and '
+                     'a warning for each way upstream nova-compute 34 would '
+                     'refuse or build it differently.')
     _add_instance_args(plan, name_required=False)
     plan.add_argument('--host-capabilities', default=None, metavar='FILE',
                       help='Plan against a saved "virsh capabilities" '
@@ -334,6 +338,10 @@ def do_plan(args):
         driver = libvirt_driver.LibvirtDriver(_host(args))
         guest = driver.plan(instance, image_meta)
     sys.stdout.write(guest.to_xml())
+    # Until the patch series is applied, upstream nova-compute builds the
+    # cloud's guests: say where it would not build this one the same way.
+    for note in upstream_notes.notes(instance.flavor, image_meta, guest):
+        LOG.warning('not as upstream: %s', note)
     return 0
 
 

@@ -86,6 +86,40 @@ class TestPlan(CommandTestCase):
         self.assertNotIn('Warning', err)
         self.assertNotIn('Deprecat', err)
 
+    def test_plan_says_where_upstream_differs(self):
+        """Until the patch series is applied upstream nova-compute builds
+        the cloud's guests: plan names each way it would refuse or build
+        this flavor differently, and whether the series changes that.
+        """
+        caps = os.path.join(FIXTURES, 'caps_kvm_2numa_smt.xml')
+        kvm = '[libvirt]\nconnection_uri = qemu:///system\nvirt_type = kvm\n'
+        status, out, err = self.run_cmd(
+            'plan', '--host-capabilities', caps, *RT_FLAVOR, config=kvm)
+        self.assertEqual(0, status, err)
+        notes = [line for line in err.splitlines()
+                 if line.startswith('WARNING: not as upstream: ')]
+        self.assertEqual(3, len(notes), err)
+        self.assertIn('upstream nova-compute 34 refuses this flavor '
+                      '(hw:cpu_realtime without a real-time mask', notes[0])
+        self.assertIn('(also with the patch series): set '
+                      'hw:cpu_realtime_mask=^0', notes[0])
+        self.assertIn('host-model CPU', notes[1])
+        self.assertIn('no <memtune> hard limit', notes[2])
+        self.assertIn('(the patch series does the same)', notes[2])
+        # The flavor both accept: only what the series changes remains.
+        status, out, err = self.run_cmd(
+            'plan', '--host-capabilities', caps, *RT_FLAVOR, '--property',
+            'hw:cpu_realtime_mask=^0', config=kvm)
+        self.assertEqual(0, status, err)
+        self.assertNotIn('refuses', err)
+        self.assertEqual(2, err.count('not as upstream'), err)
+        # A plain flavor is built as upstream builds it.
+        status, out, err = self.run_cmd(
+            'plan', '--host-capabilities', caps, '--vcpus', '2', '--ram',
+            '512', '--property', 'hw:cpu_policy=dedicated', config=kvm)
+        self.assertEqual(0, status, err)
+        self.assertNotIn('not as upstream', err)
+
     def test_priority_from_config_file(self):
         status, out, err = self.run_cmd(
             'plan', *RT_FLAVOR,
