@@ -630,9 +630,14 @@ def do_advertise(args):
 
     host = _host(args)
     try:
-        agent = realtime_trait.Advertiser(
-            host, lambda: host_facts.HostFacts(root), out,
-            dry_run=args.dry_run)
+        try:
+            agent = realtime_trait.Advertiser(
+                host, lambda: host_facts.HostFacts(root), out,
+                dry_run=args.dry_run)
+        except realtime_trait.PlacementConfigInvalid as e:
+            raise AdvertiseInvalid(problem=str(e), state=_(
+                'the trait was not changed (Placement cannot be reached '
+                'without [placement])'))
         if interval is None:
             agent.run_once()
             return 0

@@ -47,6 +47,7 @@ All at Placement microversion 1.6, the first with traits; the name filter of
 import collections
 import contextlib
 import io
+import logging as std_logging
 import os
 import re
 import signal
@@ -352,7 +353,9 @@ class PlacementClient(object):
         try:
             return self._adapter.request(url, method,
                                          microversion=MICROVERSION, **kwargs)
-        except ks_exc.ClientException as e:
+        except Exception as e:
+            # keystoneauth1's plugins raise bare Exceptions too (an auth
+            # option a plugin needs and does not have): one line anyway.
             raise PlacementError(reason=_(
                 '%(method)s %(url)s: %(err)s') % {
                     'method': method, 'url': url, 'err': _client_error(e)})
@@ -626,6 +629,17 @@ def withdraw_on_invalid(problem, config_args, connection, out):
     be taken off. Never raises.
     """
     problem = _one_line(problem)
+    # Logging is not set up yet: keystoneauth1's warnings must not reach
+    # stderr around the one ERROR line.
+    root = std_logging.getLogger()
+    handlers, root.handlers = root.handlers, [std_logging.NullHandler()]
+    try:
+        return _withdraw(problem, config_args, connection, out)
+    finally:
+        root.handlers = handlers
+
+
+def _withdraw(problem, config_args, connection, out):
     try:
         conf = _withdraw_conf(config_args)
         trait = conf.realtime.trait

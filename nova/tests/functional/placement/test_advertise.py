@@ -317,10 +317,10 @@ class TestAdvertise(AdvertiseTestCase):
         proc = subprocess.run(command, capture_output=True, text=True,
                               timeout=120)
         self.assertOneError(proc, 'ERROR: Placement: GET /resource_providers'
-                                  '?name=%s' % self.hostname,
+                                  '/%s' % self.rp_uuid,
                             'cannot connect to http://127.0.0.1:%d/'
-                            'resource_providers?name=%s: Connection refused'
-                            % (self.placement.port, self.hostname))
+                            'resource_providers/%s: Connection refused'
+                            % (self.placement.port, self.rp_uuid))
         self.placement.start()
         self.assertEqual(before, self.placement.traits(self.rp_uuid))
 
