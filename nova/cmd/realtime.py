@@ -41,12 +41,12 @@ from nova.i18n import _
 from nova import objects
 from nova.virt import hardware
 from nova.virt import hardware_parse
-from nova.virt import upstream_notes
 from nova.virt.libvirt import config_caps
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as host_mod
 from nova.virt.libvirt import host_checks
 from nova.virt.libvirt import host_facts
+from nova.virt import upstream_notes
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
