@@ -305,7 +305,7 @@ class HostFacts(object):
         """[(pid, command line)] of the nova-compute processes running, as
         /proc shows them: a program named nova-compute, run directly (a
         packaged or virtualenv console script, a container's entry point:
-        containers share the host's process list) or by a Python
+        the host's /proc shows the processes of its containers) or by a Python
         interpreter. The process reading /proc is never one.
         """
         try:
