@@ -15,13 +15,14 @@
 # distro packages when missing, then a virtualenv at .venv in the repo root
 # with the project installed (console script .venv/bin/nova-realtime).
 #   tools/setup.sh          packages needed to build and run the command
-#   tools/setup.sh --test   also libvirtd, QEMU, xmllint, rt-tests and tox
+#   tools/setup.sh --test   also libvirtd, QEMU, xmllint, rt-tests, tox and
+#                           systemd (systemd-analyze verify for the units)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(libvirt-dev pkg-config gcc python3-dev python3-venv)
 if [ "${1:-}" = "--test" ]; then
-    PKGS+=(libvirt-daemon-system libvirt-clients qemu-system-x86 libxml2-utils rt-tests procps)
+    PKGS+=(libvirt-daemon-system libvirt-clients qemu-system-x86 libxml2-utils rt-tests procps systemd)
 fi
 
 missing=()

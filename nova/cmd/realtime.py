@@ -46,6 +46,7 @@ from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as host_mod
 from nova.virt.libvirt import host_checks
 from nova.virt.libvirt import host_facts
+from nova.virt import upstream_notes
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -107,7 +108,10 @@ def _add_instance_args(parser, name_required):
 
 def add_command_parsers(subparsers):
     plan = subparsers.add_parser(
-        'plan', help='Validate and fit a guest; print its domain XML.')
+        'plan', help='Validate and fit a guest as this tree\'s driver (the '
+                     'patched nova-compute) would; print its domain XML, and '
+                     'a warning for each way upstream nova-compute 34 would '
+                     'refuse or build it differently.')
     _add_instance_args(plan, name_required=False)
     plan.add_argument('--host-capabilities', default=None, metavar='FILE',
                       help='Plan against a saved "virsh capabilities" '
@@ -117,6 +121,13 @@ def add_command_parsers(subparsers):
     boot = subparsers.add_parser(
         'boot', help='Define and start a guest; print its pinning.')
     _add_instance_args(boot, name_required=True)
+    boot.add_argument('--beside-nova-compute', action='store_true',
+                      help='Boot even on a host where nova-compute runs or '
+                           'has registered a compute node (its compute_id '
+                           'under [DEFAULT] state_path): the guest is '
+                           'unknown to Nova and Placement, and nova-compute '
+                           'may pin its own guests to the same pCPUs.')
+    _add_root_arg(boot, '/proc (where nova-compute is looked for)')
     boot.set_defaults(func=do_boot)
 
     listing = subparsers.add_parser(
@@ -167,12 +178,17 @@ def add_command_parsers(subparsers):
         'advertise',
         help='Keep the [realtime] trait (default CUSTOM_REALTIME_HOST) on '
              'this host\'s compute node resource provider in Placement '
-             'while check-host finds the host READY, and off it while it '
-             'does not; only that trait is changed. Exit status: 0 the '
-             'trait matches the verdict (a --dry-run that could read '
-             'Placement); 1 Placement or libvirt error (no provider, '
-             'Placement unreachable, conflicts that did not stop), nothing '
-             'changed; 2 invalid input or configuration.')
+             '(found by nova-compute\'s node UUID in compute_id, else by '
+             'libvirt\'s hostname) while check-host finds the host READY, '
+             'and off it otherwise; only that trait is changed. Exit '
+             'status: 0 the trait matches the verdict (a --dry-run that '
+             'could read Placement); 1 libvirt unreachable (the trait was '
+             'taken off when Placement answered), or a Placement or node '
+             'identity error (no provider, Placement unreachable, conflicts '
+             'that did not stop: the trait was not changed); 2 invalid '
+             'input or configuration (the trait was taken off when '
+             'Placement answered, except with --dry-run). The ERROR line '
+             'says where the trait is.')
     when = advertise.add_mutually_exclusive_group()
     when.add_argument('--once', action='store_true',
                       help='One pass, then exit (the default).')
@@ -322,11 +338,60 @@ def do_plan(args):
         driver = libvirt_driver.LibvirtDriver(_host(args))
         guest = driver.plan(instance, image_meta)
     sys.stdout.write(guest.to_xml())
+    # Until the patch series is applied, upstream nova-compute builds the
+    # cloud's guests: say where it would not build this one the same way.
+    for note in upstream_notes.notes(instance.flavor, image_meta, guest):
+        LOG.warning('not as upstream: %s', note)
     return 0
 
 
+class NovaComputeHere(exception.Invalid):
+    msg_fmt = _('this host is a Nova compute node (%(evidence)s): a guest '
+                'booted here is unknown to Nova and Placement, and '
+                'nova-compute pins its own guests to the same [compute] '
+                'cpu_dedicated_set; boot real-time guests through Nova '
+                '(openstack server create with a real-time flavor), or pass '
+                '--beside-nova-compute to boot anyway')
+
+
+def nova_compute_evidence(root):
+    """What shows that nova-compute runs, or ran, on this host: running
+    nova-compute processes, and the compute_id it (2023.1 and later) writes
+    when it registers the host's compute node. [] when nothing does.
+    """
+    from nova.compute import realtime_trait
+
+    evidence = []
+    processes = host_facts.HostFacts(root).nova_compute_processes()
+    if processes:
+        pid, command = processes[0]
+        evidence.append(_('nova-compute is running: pid %(pid)d %(cmd)s') % {
+            'pid': pid, 'cmd': hardware.display_value(command)} + (
+            _(' and %d more') % (len(processes) - 1)
+            if len(processes) > 1 else ''))
+    try:
+        node, path = realtime_trait.read_node_uuid()
+    except realtime_trait.NodeIdentityError as e:
+        evidence.append(str(e.kwargs.get('reason')))
+    else:
+        if node:
+            evidence.append(_('%(path)s names compute node %(node)s') % {
+                'path': path, 'node': node})
+    return evidence
+
+
 def do_boot(args):
+    evidence = nova_compute_evidence(_root_dir(args))
+    if evidence and not args.beside_nova_compute:
+        raise NovaComputeHere(evidence='; '.join(evidence))
     instance, image_meta = build_request(args)
+    if evidence:
+        # Seen now, not after the boot: the operator chose this.
+        LOG.warning('booting beside nova-compute (%s): Nova and Placement '
+                    'do not know this guest, and nova-compute may pin its '
+                    'own guests to its pCPUs (check-host\'s guests.pinning '
+                    'FAILs when it does)', '; '.join(evidence),
+                    extra={'immediate': True})
     driver = libvirt_driver.LibvirtDriver(_host(args))
     # SIGTERM and SIGHUP end a boot as Ctrl-C does, by an exception, so
     # the driver removes what it defined (the console script installs
@@ -467,29 +532,86 @@ def do_verify(args):
     return 0 if verify_mod.all_ok(reports) else 3
 
 
+def _out(line):
+    sys.stdout.write(line + '\n')
+    sys.stdout.flush()
+
+
+class AdvertiseInvalid(exception.Invalid):
+    msg_fmt = _('%(problem)s; %(state)s')
+
+
+def advertise_invalid(problem, config_args, connection, dry_run):
+    """The error for an advertise command whose configuration or command
+    line is invalid: unless it is a --dry-run, the trait is taken off first
+    (fail closed), and the error says where it is.
+    """
+    from nova.compute import realtime_trait
+
+    if dry_run:
+        return AdvertiseInvalid(problem=problem, state=_(
+            'a dry run, the trait was not changed'))
+    state = realtime_trait.withdraw_on_invalid(problem, config_args,
+                                               connection, _out)
+    return AdvertiseInvalid(problem=problem, state=state)
+
+
+def advertise_invalid_argv(problem, argv):
+    """advertise_invalid for a command line that did not load: the config
+    files, --connection and --dry-run are read from ``argv`` as written.
+    """
+    args = list(argv)
+    if '--' in args:
+        args = args[:args.index('--')]
+    config_args = []
+    connection = None
+    for index, arg in enumerate(args):
+        name, sep, value = arg.partition('=')
+        if name not in ('--config-file', '--config-dir', '--connection'):
+            continue
+        if not sep:
+            if index + 1 >= len(args):
+                continue
+            value = args[index + 1]
+        if name == '--connection':
+            connection = value
+        else:
+            config_args += [name, value]
+    return advertise_invalid(problem, config_args, connection,
+                             '--dry-run' in args)
+
+
 def do_advertise(args):
     """Keep the real-time trait on this host's provider matching check-host.
 
     0: the trait matches the verdict (added, removed or already right; a
-    --dry-run that read Placement). 1: Placement or libvirt error (no
-    provider for this host, Placement unreachable or refusing, generation
-    conflicts that did not stop; libvirt unreachable, after the trait was
-    taken off); one ERROR line. 2: invalid input or configuration, nothing
-    done. With --interval, errors are printed once while they last and the
-    loop goes on; SIGTERM ends it with 0.
+    --dry-run that read Placement). 1: libvirt unreachable (the trait was
+    taken off first when Placement answered), or a Placement or node
+    identity error (no provider for this host, Placement unreachable or
+    refusing, generation conflicts that did not stop: the trait was not
+    changed); one ERROR line. 2: invalid input or configuration: the trait
+    is taken off first (not with --dry-run) and the ERROR line says where
+    it is. With --interval, errors of status 1 are printed once while they
+    last and the loop goes on; SIGTERM ends it with 0.
     """
     from nova.compute import realtime_trait
 
-    root = _root_dir(args)
-    interval = None
-    if args.interval is not None:
-        interval = _parse_positive_int(
-            '--interval', args.interval, realtime_trait.MAX_INTERVAL,
-            _(' (a day)'))
-
-    def out(line):
-        sys.stdout.write(line + '\n')
-        sys.stdout.flush()
+    try:
+        root = _root_dir(args)
+        interval = None
+        if args.interval is not None:
+            interval = _parse_positive_int(
+                '--interval', args.interval, realtime_trait.MAX_INTERVAL,
+                _(' (a day)'))
+    except UsageError as e:
+        config_args = []
+        for path in CONF.config_file or []:
+            config_args += ['--config-file', path]
+        for path in CONF.config_dir or []:
+            config_args += ['--config-dir', path]
+        raise advertise_invalid(str(e), config_args, args.connection,
+                                args.dry_run)
+    out = _out
 
     printed = set()
 
@@ -508,9 +630,14 @@ def do_advertise(args):
 
     host = _host(args)
     try:
-        agent = realtime_trait.Advertiser(
-            host, lambda: host_facts.HostFacts(root), out,
-            dry_run=args.dry_run)
+        try:
+            agent = realtime_trait.Advertiser(
+                host, lambda: host_facts.HostFacts(root), out,
+                dry_run=args.dry_run)
+        except realtime_trait.PlacementConfigInvalid as e:
+            raise AdvertiseInvalid(problem=str(e), state=_(
+                'the trait was not changed (Placement cannot be reached '
+                'without [placement])'))
         if interval is None:
             agent.run_once()
             return 0
@@ -600,6 +727,111 @@ class _BufferedStderr(std_logging.Handler):
         self.records = []
 
 
+class LoggingUnavailable(exception.Invalid):
+    msg_fmt = _('%(problem)s; %(command)s changes guests and keeps its log: '
+                'nothing was done (fix the option, or run it with '
+                '--log-file pointing somewhere writable)')
+
+
+# Commands that change something on the host and so must leave their log
+# where the operator asked for it; every other command (advertise too,
+# whose pass must not be held up by its log) goes on without the file.
+LOGGED_COMMANDS = frozenset(('boot', 'delete'))
+
+
+def log_file_problem():
+    """None, or one line on why the configured log file cannot be written.
+
+    A missing log directory is created (mode 0750), as nova-compute's
+    packaging would have.
+    """
+    if CONF.log_config_append:
+        if not os.path.isfile(CONF.log_config_append):
+            return _('[DEFAULT] log_config_append = %s: no such logging '
+                     'configuration file') % CONF.log_config_append
+        return None
+    if CONF.log_file:
+        option = 'log_file'
+        path = (os.path.join(CONF.log_dir, CONF.log_file) if CONF.log_dir
+                else CONF.log_file)
+    elif CONF.log_dir:
+        option = 'log_dir'
+        path = os.path.join(CONF.log_dir, os.path.basename(
+            sys.argv[0] or 'nova-realtime') + '.log')
+    else:
+        return None
+    directory = os.path.dirname(os.path.abspath(path))
+    where = _('[DEFAULT] %(option)s = %(value)s') % {
+        'option': option, 'value': CONF[option]}
+    if not os.path.isdir(directory):
+        try:
+            os.makedirs(directory, 0o750)
+        except OSError as e:
+            return _('%(where)s: cannot create the log directory %(dir)s: '
+                     '%(why)s') % {'where': where, 'dir': directory,
+                                   'why': e.strerror or e}
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return _('%(where)s: the log directory %(dir)s is not writable by '
+                 'uid %(uid)d') % {'where': where, 'dir': directory,
+                                   'uid': os.getuid()}
+    if os.path.isdir(path):
+        return _('%(where)s: %(path)s is a directory, not a file') % {
+            'where': where, 'path': path}
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        return _('%(where)s: %(path)s is not writable by uid %(uid)d') % {
+            'where': where, 'path': path, 'uid': os.getuid()}
+    return None
+
+
+def setup_logging(command):
+    """Logging as configured, with or without --debug.
+
+    The log file, syslog or journal named in nova.conf or on the command
+    line get every message from INFO up (DEBUG with --debug). stderr gets
+    what _BufferedStderr holds (warnings, after the command succeeded) or,
+    with --debug and no log file, everything as it happens. A log file that
+    cannot be written stops boot and delete (LoggingUnavailable); any other
+    command says so in one WARNING line and goes on without it. Returns the
+    _BufferedStderr handler (None with --debug).
+    """
+    problem = log_file_problem()
+    if problem:
+        if command in LOGGED_COMMANDS:
+            raise LoggingUnavailable(problem=problem, command=command)
+        sys.stderr.write('WARNING: %s; not logging to a file\n' %
+                         validation.one_line(problem))
+        for option in ('log_file', 'log_dir', 'log_config_append'):
+            CONF.set_override(option, None)
+    configured = bool(CONF.log_file or CONF.log_dir or
+                      CONF.log_config_append or CONF.use_syslog or
+                      CONF.use_journal)
+    root = std_logging.getLogger()
+    if CONF.debug or configured:
+        try:
+            logging.setup(CONF, 'nova-realtime')
+        except (logging.LogConfigError, OSError, ValueError) as e:
+            raise LoggingUnavailable(problem=_(
+                'cannot set up logging: %s') % e, command=command)
+        if CONF.debug:
+            return None
+        if not CONF.log_config_append:
+            # oslo.log's own console handler (stdout when nothing else is
+            # configured): stdout is the command's output, stderr is
+            # _BufferedStderr's.
+            root.handlers = [
+                handler for handler in root.handlers
+                if not (isinstance(handler, std_logging.StreamHandler) and
+                        not isinstance(handler, std_logging.FileHandler) and
+                        handler.stream in (sys.stdout, sys.stderr))]
+    else:
+        root.handlers = []
+        root.setLevel(std_logging.WARNING)
+    buffered = _BufferedStderr()
+    buffered.setLevel(std_logging.WARNING)
+    root.addHandler(buffered)
+    return buffered
+
+
 def print_error(message):
     """The one ERROR line of a failed command, on stderr. Characters that
     could end the line or drive a terminal (newlines, escape sequences from
@@ -626,6 +858,21 @@ GLOBAL_OPTIONS = {'--config-file': True, '--config-dir': True,
 # command a second argparse set-up).
 COMMANDS = frozenset(('plan', 'boot', 'list', 'delete', 'check-host',
                       'verify', 'advertise'))
+
+
+def sub_command(argv):
+    """The sub-command named in ``argv`` (None when there is none)."""
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        if arg == '--':
+            return None
+        if arg in COMMANDS:
+            return arg
+        if GLOBAL_OPTIONS.get(arg.split('=', 1)[0]) and '=' not in arg:
+            index += 1
+        index += 1
+    return None
 
 
 def hoist_global_options(argv):
@@ -700,22 +947,17 @@ def _main(argv):
         validation.load(CONF, argv, project='nova', prog='nova-realtime',
                         version=version_string())
     except exception.Invalid as e:
+        if sub_command(argv) == 'advertise':
+            # Fail closed: the trait comes off what cannot be judged.
+            e = advertise_invalid_argv(str(e), argv)
         print_error(e)
         return 2
-    buffered = None
-    if CONF.debug:
-        try:
-            logging.setup(CONF, 'nova-realtime')
-        except (logging.LogConfigError, OSError, ValueError) as e:
-            print_error('cannot set up logging: %s' % e)
-            return 2
-    else:
-        buffered = _BufferedStderr()
-        buffered.setLevel(std_logging.WARNING)
-        root = std_logging.getLogger()
-        root.handlers = [buffered]
-        root.setLevel(std_logging.WARNING)
     args = CONF.command
+    try:
+        buffered = setup_logging(args.name)
+    except LoggingUnavailable as e:
+        print_error(e)
+        return 2
     try:
         status = args.func(args)
     except exception.Invalid as e:

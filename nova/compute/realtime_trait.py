@@ -21,10 +21,18 @@ READY, and off it while it is not. Real-time flavors require the trait
 that lost a sysctl, the huge pages, libvirtd's memory-lock limit) stops
 receiving real-time guests until it is fixed.
 
+Which provider is this host's is found as nova-compute finds its compute
+node: by the node UUID nova-compute (2023.1 and later) keeps in
+``compute_id`` (next to a ``--config-file``, or in ``[DEFAULT] state_path``),
+which is also its provider's UUID; without that file, by libvirt's hostname,
+the name upstream's libvirt driver gives the node and its provider.
+``[DEFAULT] host`` is never a provider name.
+
 What it touches in Placement, and nothing else:
 
-* ``GET /resource_providers?name=NAME``: the provider nova-compute created
-  for this host (never created or deleted here: no provider is an error).
+* ``GET /resource_providers/{uuid}``, or ``GET /resource_providers?name=NAME``
+  without a node UUID: the provider nova-compute created for this host
+  (never created or deleted here: no provider is an error).
 * ``GET /resource_providers/{uuid}/traits``: its traits and generation.
 * ``PUT /traits/{trait}``: the custom trait exists (only before adding it).
 * ``PUT /resource_providers/{uuid}/traits``: the same set plus or minus our
@@ -37,24 +45,33 @@ All at Placement microversion 1.6, the first with traits; the name filter of
 """
 
 import collections
+import contextlib
+import io
+import logging as std_logging
+import os
 import re
 import signal
 import socket
 import threading
 import time
 from urllib import parse
+import uuid as uuid_lib
 
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 import libvirt
+from oslo_config import cfg
 from oslo_log import log as logging
 import pbr.version
 
 import nova.conf
+from nova.conf import placement as placement_conf
+from nova.conf import realtime as realtime_conf
 from nova.conf import validation
 from nova import exception
 from nova.i18n import _
 from nova.virt import hardware
+from nova.virt.libvirt import host as host_mod
 from nova.virt.libvirt import host_checks
 
 CONF = nova.conf.CONF
@@ -72,6 +89,8 @@ DEFAULT_TIMEOUT = 30
 MAX_INTERVAL = 86400
 # Longest Placement error detail quoted in a message.
 _MAX_DETAIL = 200
+# nova-compute's node identity file (nova/virt/node.py upstream).
+COMPUTE_ID_FILE = 'compute_id'
 
 
 class PlacementError(exception.NovaException):
@@ -83,9 +102,20 @@ class PlacementConfigInvalid(exception.Invalid):
 
 
 class ProviderNotFound(PlacementError):
-    msg_fmt = _('no resource provider named %(name)r in Placement%(source)s: '
+    msg_fmt = _('no resource provider %(what)s in Placement (%(source)s): '
                 'nova-compute has not registered this host yet (start '
-                'nova-compute and run again)%(hint)s')
+                'nova-compute and run again)%(hint)s; the trait was not '
+                'changed')
+
+
+class NodeIdentityError(exception.NovaException):
+    msg_fmt = _('cannot tell which compute node this host is: %(reason)s '
+                '(nova-compute refuses to start with it too); the trait was '
+                'not changed')
+
+
+class TraitNotWithdrawn(exception.Invalid):
+    msg_fmt = _('%(problem)s; the trait could not be taken off: %(error)s')
 
 
 class GenerationConflict(PlacementError):
@@ -100,17 +130,23 @@ class GatingWarningInvalid(exception.Invalid):
 
 
 class LibvirtUnreachable(exception.NovaException):
-    msg_fmt = _('libvirt: %(reason)s (the trait was judged NOT READY)')
+    msg_fmt = _('libvirt: %(reason)s (the host was judged NOT READY: '
+                '%(state)s)')
 
 
 # -- the verdict --------------------------------------------------------------
 
-class Verdict(collections.namedtuple('Verdict', 'ready gating')):
+class Verdict(collections.namedtuple('Verdict', 'ready gating problem')):
     """``ready`` as check-host says it, unless a gating WARN says otherwise;
     ``gating``: the results that keep the trait off (every FAIL, and the
-    WARNs named in [realtime] advertise_gating_warnings).
+    WARNs named in [realtime] advertise_gating_warnings); ``problem``: why
+    the host could not be judged at all (an invalid configuration), which
+    keeps the trait off too.
     """
     __slots__ = ()
+
+    def __new__(cls, ready, gating, problem=None):
+        return super().__new__(cls, ready and not problem, gating, problem)
 
     def reasons(self):
         return ', '.join(
@@ -119,6 +155,8 @@ class Verdict(collections.namedtuple('Verdict', 'ready gating')):
             for r in self.gating)
 
     def describe(self):
+        if self.problem:
+            return _('not judged, invalid configuration: %s') % self.problem
         if self.ready:
             return _('check-host READY')
         return _('check-host NOT READY: %s') % self.reasons()
@@ -133,18 +171,17 @@ def run_checks(host, facts):
 def judge(results, gating_warnings=None):
     """The Verdict for check results.
 
-    A gating id that is not one of the checks is an error (a typo would
-    silently never gate), judged when libvirt answered (otherwise the
-    guests.* checks are missing from the results).
+    A gating id that is not one of check-host's checks (the fixed list
+    host_checks.CHECK_IDS, whichever checks ran this pass) is an error: a
+    typo would silently never gate.
     """
     if gating_warnings is None:
         gating_warnings = CONF.realtime.advertise_gating_warnings
     gating_warnings = set(gating_warnings)
-    known = {r.id for r in results}
-    unknown = sorted(gating_warnings - known)
-    if unknown and not host_checks.libvirt_unreachable(results):
+    unknown = sorted(gating_warnings - set(host_checks.CHECK_IDS))
+    if unknown:
         raise GatingWarningInvalid(ids=', '.join(unknown),
-                                   known=', '.join(sorted(known)))
+                                   known=', '.join(host_checks.CHECK_IDS))
     gating = tuple(r for r in results if r.status == host_checks.FAIL or (
         r.status == host_checks.WARN and r.id in gating_warnings))
     ready = host_checks.host_is_ready(results) and not gating
@@ -153,21 +190,107 @@ def judge(results, gating_warnings=None):
 
 # -- which provider -----------------------------------------------------------
 
+def read_node_uuid(conf=None):
+    """(node UUID, file) from nova-compute's ``compute_id``, or (None, None).
+
+    Looked for where nova-compute looks: next to each ``--config-file``,
+    then in ``[DEFAULT] state_path``. A file that holds no UUID, or files
+    that disagree, are a NodeIdentityError, as they stop nova-compute.
+    """
+    conf = CONF if conf is None else conf
+    files = conf.config_file if 'config_file' in conf else None
+    directories = [os.path.dirname(os.path.abspath(path))
+                   for path in files or []]
+    directories.append(conf.state_path)
+    found = []
+    for directory in directories:
+        path = os.path.join(directory, COMPUTE_ID_FILE)
+        if any(path == seen for _uuid, seen in found):
+            continue
+        try:
+            with open(path, 'rb') as f:
+                content = f.read(40)
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            raise NodeIdentityError(reason=_('cannot read %(path)s: '
+                                             '%(err)s') % {
+                'path': path, 'err': e.strerror or e})
+        try:
+            node = str(uuid_lib.UUID(content.decode('ascii').strip()))
+        except (UnicodeDecodeError, ValueError):
+            raise NodeIdentityError(reason=_('%s does not hold a UUID') %
+                                    path)
+        found.append((node, path))
+    for node, path in found[1:]:
+        if node != found[0][0]:
+            raise NodeIdentityError(reason=_(
+                '%(path)s holds %(uuid)s but %(first)s holds %(other)s') % {
+                    'path': path, 'uuid': node, 'first': found[0][1],
+                    'other': found[0][0]})
+    return found[0] if found else (None, None)
+
+
+def libvirt_style_hostname():
+    """The machine's hostname as libvirt computes it (virGetHostname):
+    gethostname(), and when it has no dot, its canonical name.
+    """
+    name = socket.gethostname()
+    if '.' in name:
+        return name
+    try:
+        info = socket.getaddrinfo(name, None, flags=socket.AI_CANONNAME)
+    except (OSError, UnicodeError):
+        return name
+    for _family, _type, _proto, canonical, _addr in info:
+        if canonical and canonical != 'localhost':
+            return canonical
+    return name
+
+
 def provider_name(host):
     """(name, where it came from) of this host's compute node provider.
 
-    ``[DEFAULT] host`` when set; else libvirt's hostname, the name
-    nova-compute's libvirt driver gives its compute node (and so its
-    provider); else, when libvirt does not answer, the machine's hostname.
+    libvirt's hostname, the name nova-compute's libvirt driver gives its
+    compute node (and so its provider), whatever ``[DEFAULT] host`` says;
+    when libvirt does not answer, the machine's hostname computed as libvirt
+    computes it.
     """
-    if CONF.host:
-        return CONF.host, _('[DEFAULT] host')
     try:
         return host.get_connection().getHostname(), _('libvirt\'s hostname')
     except (exception.NovaException, libvirt.libvirtError) as e:
         LOG.debug('libvirt has no hostname for us (%s); using the '
                   'machine\'s', e)
-        return socket.gethostname(), _('the machine\'s hostname')
+        return libvirt_style_hostname(), _(
+            'the machine\'s hostname, libvirt did not answer')
+
+
+class Provider(collections.namedtuple('Provider', 'uuid name source')):
+    """This host's compute node provider; ``source``: how it was found."""
+    __slots__ = ()
+
+
+def locate_provider(client, host, conf=None):
+    """This host's Provider, found as nova-compute identifies its node:
+    by the UUID in ``compute_id`` when there is one, else by libvirt's
+    hostname. ProviderNotFound when Placement has no such provider.
+    """
+    node, path = read_node_uuid(conf)
+    if node is not None:
+        source = _('node UUID from %s') % path
+        found = client.get_provider(node)
+        if found is None:
+            raise ProviderNotFound(what=_('with UUID %s') % node,
+                                   source=source, hint='')
+        return Provider(node, found, source)
+    name, source = provider_name(host)
+    found = client.find_provider(name)
+    if found is None:
+        raise ProviderNotFound(
+            what=_('named %r') % name, source=source, hint=_(
+                ', or its node has a UUID in a compute_id this tool does not '
+                'see: set [DEFAULT] state_path to nova-compute\'s'))
+    return Provider(found, name, source)
 
 
 # -- Placement ----------------------------------------------------------------
@@ -230,7 +353,9 @@ class PlacementClient(object):
         try:
             return self._adapter.request(url, method,
                                          microversion=MICROVERSION, **kwargs)
-        except ks_exc.ClientException as e:
+        except Exception as e:
+            # keystoneauth1's plugins raise bare Exceptions too (an auth
+            # option a plugin needs and does not have): one line anyway.
             raise PlacementError(reason=_(
                 '%(method)s %(url)s: %(err)s') % {
                     'method': method, 'url': url, 'err': _client_error(e)})
@@ -248,7 +373,7 @@ class PlacementClient(object):
                 'detail': _one_line(detail, _MAX_DETAIL)})
 
     def find_provider(self, name):
-        """(uuid, generation) of the provider named ``name``, or None."""
+        """The UUID of the provider named ``name``, or None."""
         url = '/resource_providers?name=%s' % parse.quote(name, safe='')
         resp = self._request('GET', url)
         if resp.status_code != 200:
@@ -256,7 +381,17 @@ class PlacementClient(object):
         providers = resp.json().get('resource_providers', [])
         if not providers:
             return None
-        return providers[0]['uuid'], providers[0]['generation']
+        return providers[0]['uuid']
+
+    def get_provider(self, uuid):
+        """The name of the provider with this UUID, or None."""
+        url = '/resource_providers/%s' % uuid
+        resp = self._request('GET', url)
+        if resp.status_code == 404:
+            return None
+        if resp.status_code != 200:
+            raise self._failed('GET', url, resp)
+        return resp.json()['name']
 
     def get_traits(self, uuid):
         """(set of trait names, provider generation)."""
@@ -297,23 +432,14 @@ class Outcome(collections.namedtuple(
     __slots__ = ()
 
 
-def sync_trait(client, name, trait, wanted, dry_run=False, sleep=time.sleep,
-               attempts=CONFLICT_ATTEMPTS, source=''):
-    """Put ``trait`` on (``wanted``) or off the provider named ``name``.
+def sync_trait(client, provider, trait, wanted, dry_run=False,
+               sleep=time.sleep, attempts=CONFLICT_ATTEMPTS):
+    """Put ``trait`` on (``wanted``) or off ``provider`` (a Provider).
 
     Every other trait is kept as read; a generation conflict re-reads and
     retries (``attempts`` in all, waits doubling from CONFLICT_BACKOFF).
     """
-    found = client.find_provider(name)
-    if found is None:
-        hint = ''
-        if source == _('[DEFAULT] host'):
-            hint = _('; or [DEFAULT] host is not the name nova-compute '
-                     'gives this host\'s provider (libvirt\'s hostname, '
-                     '"virsh hostname")')
-        raise ProviderNotFound(name=name, hint=hint,
-                               source=' (%s)' % source if source else '')
-    uuid = found[0]
+    name, uuid = provider.name, provider.uuid
     created = False
     for attempt in range(1, attempts + 1):
         traits, generation = client.get_traits(uuid)
@@ -381,26 +507,62 @@ class Advertiser(object):
     def run_once(self):
         """One pass; returns the Outcome or raises (nothing half done: the
         only write is the one PUT of the trait set).
+
+        Fails closed: an invalid [realtime] advertise_gating_warnings or an
+        unreachable libvirt takes the trait off (when Placement answers)
+        before the error is raised; the error says whether it is off.
         """
         results = run_checks(self.host, self.facts_factory())
-        verdict = judge(results)
-        name, source = provider_name(self.host)
-        outcome = sync_trait(self.client, name, CONF.realtime.trait,
+        invalid = None
+        try:
+            verdict = judge(results)
+        except GatingWarningInvalid as e:
+            invalid = e
+            verdict = Verdict(False, (), problem=_one_line(e))
+        try:
+            outcome = self.apply(verdict)
+        except exception.NovaException as e:
+            if invalid is not None:
+                raise TraitNotWithdrawn(problem=_one_line(invalid),
+                                        error=_one_line(e))
+            raise
+        if invalid is not None:
+            raise invalid
+        if host_checks.libvirt_unreachable(results):
+            connection = [r for r in results
+                          if r.id == 'libvirt.connection'][0]
+            raise LibvirtUnreachable(reason=connection.found,
+                                     state=self.state(outcome))
+        return outcome
+
+    def apply(self, verdict):
+        """Make the trait match ``verdict``; print the change (or, in a
+        dry run, what would be done). Returns the Outcome.
+        """
+        provider = locate_provider(self.client, self.host)
+        outcome = sync_trait(self.client, provider, CONF.realtime.trait,
                              verdict.ready, dry_run=self.dry_run,
-                             sleep=self.sleep, source=source)
+                             sleep=self.sleep)
         line = describe_outcome(outcome, verdict, self.dry_run)
         if line:
             LOG.info(line)
             self.out(line)
         else:
             LOG.debug('%(trait)s on %(name)s already matches: %(why)s',
-                      {'trait': outcome.trait, 'name': name,
+                      {'trait': outcome.trait, 'name': provider.name,
                        'why': verdict.describe()})
-        if host_checks.libvirt_unreachable(results):
-            connection = [r for r in results
-                          if r.id == 'libvirt.connection'][0]
-            raise LibvirtUnreachable(reason=connection.found)
         return outcome
+
+    def state(self, outcome):
+        """Where the trait is after a pass, in words."""
+        values = {'trait': outcome.trait, 'name': outcome.name}
+        if outcome.present:
+            return _('a dry run left %(trait)s on resource provider '
+                     '%(name)s') % values
+        if outcome.changed:
+            return _('%(trait)s was taken off resource provider '
+                     '%(name)s') % values
+        return _('%(trait)s is not on resource provider %(name)s') % values
 
     def run_forever(self, interval, err, stop=None, after_pass=None):
         """A pass every ``interval`` seconds until ``stop`` is set (SIGTERM,
@@ -438,3 +600,75 @@ class Advertiser(object):
                 after_pass()
             stop.wait(interval)
         return 0
+
+
+# -- failing closed on an invalid configuration -----------------------------
+
+def _withdraw_conf(config_args):
+    """A ConfigOpts with only what taking the trait off needs, read from
+    the same files with none of the checks that made the full load fail.
+    """
+    conf = cfg.ConfigOpts()
+    placement_conf.register_opts(conf)
+    conf.register_opts(realtime_conf.state_path_opts)
+    conf.register_opts([cfg.StrOpt('trait', default='CUSTOM_REALTIME_HOST')],
+                       group='realtime')
+    conf.register_opts([cfg.StrOpt('connection_uri', default=''),
+                        cfg.StrOpt('virt_type', default='kvm')],
+                       group='libvirt')
+    with contextlib.redirect_stderr(io.StringIO()):
+        conf(config_args, project='nova', prog='nova-realtime',
+             use_env=False)
+    return conf
+
+
+def withdraw_on_invalid(problem, config_args, connection, out):
+    """Take the trait off this host's provider because the configuration
+    (or the command line) is invalid; ``problem`` says how. Returns the
+    words for the ERROR line: where the trait is now, or why it could not
+    be taken off. Never raises.
+    """
+    problem = _one_line(problem)
+    # Logging is not set up yet: keystoneauth1's warnings must not reach
+    # stderr around the one ERROR line.
+    root = std_logging.getLogger()
+    handlers, root.handlers = root.handlers, [std_logging.NullHandler()]
+    try:
+        return _withdraw(problem, config_args, connection, out)
+    finally:
+        root.handlers = handlers
+
+
+def _withdraw(problem, config_args, connection, out):
+    try:
+        conf = _withdraw_conf(config_args)
+        trait = conf.realtime.trait
+        if not (re.match(realtime_conf.CUSTOM_TRAIT_PATTERN, trait) and
+                len(trait) <= realtime_conf.MAX_TRAIT_LENGTH):
+            return _('the trait could not be taken off: [realtime] trait '
+                     'is not a custom trait name')
+        client = PlacementClient(conf)
+        host = host_mod.Host(uri=connection or conf.libvirt.connection_uri or
+                             host_mod.uri_for_virt_type(
+                                 conf.libvirt.virt_type))
+        try:
+            provider = locate_provider(client, host, conf)
+            outcome = sync_trait(client, provider, trait, False)
+        finally:
+            host.close()
+    except (cfg.Error, exception.NovaException, libvirt.libvirtError,
+            OSError, ValueError, SystemExit) as e:
+        if isinstance(e, SystemExit):
+            e = _('the configuration files cannot be read')
+        elif isinstance(e, libvirt.libvirtError):
+            e = e.get_error_message()
+        return _('the trait could not be taken off: %s') % _one_line(
+            e, _MAX_DETAIL * 2)
+    if outcome.changed:
+        line = describe_outcome(outcome, Verdict(False, (), problem=problem))
+        LOG.info(line)
+        out(line)
+        return _('%(trait)s was taken off resource provider %(name)s') % {
+            'trait': trait, 'name': provider.name}
+    return _('%(trait)s is not on resource provider %(name)s') % {
+        'trait': trait, 'name': provider.name}

@@ -54,20 +54,25 @@ An id that is not one of check-host's checks is refused when advertise runs.
 """),
 ]
 
-# Upstream Nova's [DEFAULT] host, registered here because this tool did not
-# have it. Upstream's default is the machine's hostname; here unset means
-# "the name nova-compute's libvirt driver uses", see the help.
-host_opts = [
+# Upstream Nova's [DEFAULT] state_path, registered here because
+# nova-compute keeps its node identity there. [DEFAULT] host is deliberately
+# not read: upstream's libvirt driver names its compute node (and so the
+# node's resource provider) after libvirt's hostname whatever host says.
+state_path_opts = [
     cfg.StrOpt(
-        'host',
-        sample_default='<the hostname libvirt reports>',
+        'state_path',
+        default='/var/lib/nova',
         help="""
-Name of this compute host, as in upstream Nova's nova.conf. ``nova-realtime
-advertise`` looks up the compute node resource provider with this name in
-Placement. When unset, the name is the hostname libvirt reports
-(``virsh hostname``), which is the name nova-compute's libvirt driver gives
-its compute node and resource provider; if libvirt cannot be asked, the
-machine's hostname.
+nova-compute's state directory, as in upstream Nova's nova.conf. Since
+2023.1, nova-compute writes its compute node's UUID, which is also the UUID
+of the node's resource provider in Placement, to ``compute_id`` there;
+``nova-realtime advertise`` finds the provider by that UUID (``compute_id``
+next to a ``--config-file`` is read too, as nova-compute reads it), and only
+without the file by the hostname libvirt reports (``virsh hostname``), the
+name nova-compute's libvirt driver gives its node. ``boot`` refuses to run
+on a host where that file exists. Upstream's default is Nova's install
+directory; packaged and containerised deployments set ``/var/lib/nova``,
+this tool's default. Set it to nova-compute's value when it differs.
 """),
 ]
 
@@ -75,9 +80,9 @@ machine's hostname.
 def register_opts(conf):
     conf.register_group(realtime_group)
     conf.register_opts(realtime_opts, group=realtime_group)
-    conf.register_opts(host_opts)
+    conf.register_opts(state_path_opts)
 
 
 def list_opts():
     return {realtime_group: realtime_opts,
-            cfg.OptGroup('DEFAULT'): host_opts}
+            cfg.OptGroup('DEFAULT'): state_path_opts}

@@ -868,8 +868,39 @@ def _virt_type_result(virt_type, is_test, domain_types):
 
 # -- running them -----------------------------------------------------------
 
+# The id of every check run_checks makes, in its order: the fixed list that
+# names in [realtime] advertise_gating_warnings are judged against (whether
+# or not a check ran on a given pass: without libvirt, the libvirt and
+# guests checks do not).
+CHECK_IDS = (
+    'kernel.preempt_rt',
+    'kernel.sched_rt_runtime_us',
+    'kernel.rt_group_sched',
+    'compute.cpu_dedicated_set',
+    'cpu.isolcpus',
+    'cpu.nohz_full',
+    'cpu.rcu_nocbs',
+    'irq.irqbalance',
+    'irq.affinity',
+    'cpu.smt_siblings',
+    'cpu.tsc',
+    'memory.locking',
+    'memory.hugepages',
+    'memory.thp',
+    'memory.ksm',
+    'power.cpufreq_governor',
+    'power.cstates',
+    'kernel.timer_migration',
+    'libvirt.connection',
+    'libvirt.version',
+    'libvirt.virt_type',
+    'guests.pinning',
+    'guests.confined',
+)
+
+
 def run_checks(facts, dedicated, host, virt_type):
-    """Every check, in a fixed order."""
+    """Every check, in a fixed order (CHECK_IDS)."""
     results = [
         check_preempt_rt(facts),
         check_sched_rt_runtime(facts),

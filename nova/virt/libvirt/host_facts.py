@@ -301,6 +301,32 @@ class HostFacts(object):
             return None
         return [arg for arg in text.split('\0') if arg]
 
+    def nova_compute_processes(self):
+        """[(pid, command line)] of the nova-compute processes running, as
+        /proc shows them: a program named nova-compute, run directly (a
+        packaged or virtualenv console script, a container's entry point:
+        the host's /proc shows the processes of its containers) or by a Python
+        interpreter. The process reading /proc is never one.
+        """
+        try:
+            own = int(os.path.basename(os.readlink(self.path('proc/self'))))
+        except (OSError, ValueError):
+            own = None
+        found = []
+        for entry in self.listdir('proc') or []:
+            if not entry.isdigit() or int(entry) == own:
+                continue
+            pid = int(entry)
+            argv = self.proc_cmdline(pid) or []
+            programs = [os.path.basename(arg) for arg in argv[:1]]
+            if programs and programs[0].startswith('python'):
+                programs += [os.path.basename(arg) for arg in argv[1:2]]
+            if 'nova-compute' in programs or (
+                    not argv and self.read('proc', entry, 'comm') ==
+                    'nova-compute'):
+                found.append((pid, ' '.join(argv) or 'nova-compute'))
+        return found
+
     def proc_environ(self, pid):
         """A process's environment from /proc/<pid>/environ, or None
         (only root, or the process's owner, may read it).

@@ -41,6 +41,7 @@ guest=<name>``), in that order.
 
 import collections
 import json
+import os
 import re
 
 import libvirt
@@ -353,12 +354,27 @@ def list_tasks(facts, pid):
     return tasks
 
 
-def all_tasks(facts):
-    """(every thread on the host as Tasks, number of processes whose
-    threads could not be listed), or (None, 0) when /proc lists no
-    process.
+def reading_pid(facts):
+    """The pid of the process reading this /proc (``/proc/self``), or
+    None: verify itself, which runs wherever the scheduler puts it and must
+    not report itself on the real-time pCPUs.
     """
-    pids = [int(e) for e in facts.listdir('proc') or [] if e.isdigit()]
+    try:
+        target = os.readlink(facts.path('proc/self'))
+    except OSError:
+        return None
+    target = os.path.basename(target.rstrip('/'))
+    return int(target) if target.isdigit() else None
+
+
+def all_tasks(facts):
+    """(every thread on the host as Tasks but those of the process reading
+    /proc, number of processes whose threads could not be listed), or
+    (None, 0) when /proc lists no process.
+    """
+    own = reading_pid(facts)
+    pids = [int(e) for e in facts.listdir('proc') or []
+            if e.isdigit() and int(e) != own]
     if not pids:
         return None, 0
     tasks = []

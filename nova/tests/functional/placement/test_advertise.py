@@ -99,11 +99,24 @@ class AdvertiseTestCase(fake_host.FakeHostTestCase):
 
     # -- the command ---------------------------------------------------------
 
-    def config(self, extra='', host=True):
+    def config(self, extra='', node_uuid=True, host=None):
+        """nova.conf; ``node_uuid``: nova-compute's compute_id in
+        state_path names the provider (as on 2023.1 and later); ``host``:
+        a [DEFAULT] host, which must never name it.
+        """
+        state = os.path.join(self.root, 'state')
+        os.makedirs(state, exist_ok=True)
+        compute_id = os.path.join(state, 'compute_id')
+        if node_uuid:
+            with open(compute_id, 'w') as f:
+                f.write(self.rp_uuid + '\n')
+        elif os.path.exists(compute_id):
+            os.unlink(compute_id)
         path = os.path.join(self.root, 'nova.conf')
         with open(path, 'w') as f:
             f.write(textwrap.dedent('''\
                 [DEFAULT]
+                state_path = %s
                 %s
                 [compute]
                 cpu_dedicated_set = 0-1
@@ -111,15 +124,17 @@ class AdvertiseTestCase(fake_host.FakeHostTestCase):
                 virt_type = qemu
                 [oslo_concurrency]
                 lock_path = %s
-                ''') % ('host = %s' % self.hostname if host else '',
+                ''') % (state, 'host = %s' % host if host else '',
                         self.lock_path))
             f.write(self.placement.config_lines())
             f.write(extra)
         return path
 
-    def command(self, *args, extra='', host=True, connection=base.URI):
+    def command(self, *args, extra='', node_uuid=True, host=None,
+                connection=base.URI):
         return [sys.executable, '-m', 'nova.cmd.realtime', '--config-file',
-                self.config(extra, host), 'advertise', '--root', self.root,
+                self.config(extra, node_uuid, host), 'advertise', '--root',
+                self.root,
                 '--connection', connection] + list(args)
 
     def advertise(self, *args, **kw):
@@ -194,17 +209,67 @@ class TestAdvertise(AdvertiseTestCase):
         self.assertIn('check-host NOT READY: WARN kernel.preempt_rt '
                       '(gating warning)\n', proc.stdout)
         self.assertEqual(NOVA_TRAITS, self.placement.traits(self.rp_uuid)[0])
-        # A check id that does not exist is refused, nothing changed.
+        # A check id that does not exist is refused, and fails closed: the
+        # trait comes off, and the error says so.
         self.placement.set_traits(self.rp_uuid, NOVA_TRAITS | {TRAIT})
         proc = self.advertise(
             extra='[realtime]\nadvertise_gating_warnings = kernel.preempt\n')
         self.assertEqual(2, proc.returncode, proc.stderr)
+        self.assertEqual(
+            'Removed %s from resource provider %s (%s): not judged, '
+            'invalid configuration: [realtime] advertise_gating_warnings: '
+            'kernel.preempt is not a check of check-host; its checks: %s\n'
+            % (TRAIT, self.hostname, self.rp_uuid,
+               ', '.join(realtime_trait.host_checks.CHECK_IDS)),
+            proc.stdout)
         self.assertRegex(proc.stderr, r'^ERROR: \[realtime\] '
                                       r'advertise_gating_warnings: '
                                       r'kernel.preempt is not a check[^\n]+'
                                       r'\n$')
-        self.assertEqual(NOVA_TRAITS | {TRAIT},
-                         self.placement.traits(self.rp_uuid)[0])
+        self.assertEqual(NOVA_TRAITS, self.placement.traits(self.rp_uuid)[0])
+        # A valid id whose check did not run this pass (libvirt down: no
+        # guests.* checks) is still valid: exit 1 for libvirt, not 2.
+        self.placement.set_traits(self.rp_uuid, NOVA_TRAITS | {TRAIT})
+        proc = self.advertise(
+            extra='[realtime]\nadvertise_gating_warnings = guests.confined\n',
+            connection='qemu+unix:///system?socket=/nonexistent/sock')
+        self.assertEqual(1, proc.returncode, proc.stderr)
+        self.assertIn('taken off resource provider %s' % self.hostname,
+                      proc.stderr)
+        self.assertEqual(NOVA_TRAITS, self.placement.traits(self.rp_uuid)[0])
+
+    def test_invalid_nova_conf_takes_the_trait_off(self):
+        """A nova.conf this tool refuses (here a misspelt option) is not a
+        reason to leave the trait on: it is taken off, then exit 2.
+        """
+        self.ready_host()
+        self.compute_node(traits=NOVA_TRAITS | {TRAIT})
+        proc = self.advertise(
+            extra='[libvirt]\nrealtime_scheduler_prority = 2\n')
+        self.assertEqual(2, proc.returncode, proc.stderr)
+        self.assertTrue(proc.stdout.startswith(
+            'Removed %s from resource provider %s (%s): not judged, '
+            'invalid configuration: ' % (TRAIT, self.hostname,
+                                         self.rp_uuid)), proc.stdout)
+        self.assertRegex(proc.stderr, r'^ERROR: [^\n]*realtime_scheduler_'
+                                      r'prority[^\n]*; %s was taken off '
+                                      r'resource provider %s\n$' % (
+                                          TRAIT, self.hostname))
+        self.assertEqual(NOVA_TRAITS, self.placement.traits(self.rp_uuid)[0])
+        # Again: nothing to take off, and the error says where it is.
+        proc = self.advertise('--interval', '0')
+        self.assertEqual(2, proc.returncode, proc.stderr)
+        self.assertEqual('', proc.stdout)
+        self.assertRegex(proc.stderr, r'^ERROR: --interval=[^\n]*; %s is '
+                                      r'not on resource provider %s\n$' % (
+                                          TRAIT, self.hostname))
+        # A dry run changes nothing, and says so.
+        self.placement.set_traits(self.rp_uuid, NOVA_TRAITS | {TRAIT})
+        proc = self.advertise('--dry-run', extra='[libvrt]\n')
+        self.assertEqual(2, proc.returncode, proc.stderr)
+        self.assertEqual('', proc.stdout)
+        self.assertIn('a dry run, the trait was not changed', proc.stderr)
+        self.assertIn(TRAIT, self.placement.traits(self.rp_uuid)[0])
 
     def test_configured_trait_name(self):
         self.ready_host()
@@ -252,10 +317,10 @@ class TestAdvertise(AdvertiseTestCase):
         proc = subprocess.run(command, capture_output=True, text=True,
                               timeout=120)
         self.assertOneError(proc, 'ERROR: Placement: GET /resource_providers'
-                                  '?name=%s' % self.hostname,
+                                  '/%s' % self.rp_uuid,
                             'cannot connect to http://127.0.0.1:%d/'
-                            'resource_providers?name=%s: Connection refused'
-                            % (self.placement.port, self.hostname))
+                            'resource_providers/%s: Connection refused'
+                            % (self.placement.port, self.rp_uuid))
         self.placement.start()
         self.assertEqual(before, self.placement.traits(self.rp_uuid))
 
@@ -263,9 +328,11 @@ class TestAdvertise(AdvertiseTestCase):
         self.ready_host()
         proc = self.advertise()
         self.assertOneError(
-            proc, "no resource provider named '%s' in Placement "
-                  "([DEFAULT] host)" % self.hostname,
-            'nova-compute has not registered this host yet')
+            proc, "no resource provider with UUID %s in Placement (node "
+                  "UUID from %s)" % (self.rp_uuid, os.path.join(
+                      self.root, 'state', 'compute_id')),
+            'nova-compute has not registered this host yet',
+            'the trait was not changed')
         self.assertFalse(self.placement.trait_exists(TRAIT))
 
     def test_libvirt_unreachable_takes_the_trait_off_and_fails(self):
@@ -280,24 +347,57 @@ class TestAdvertise(AdvertiseTestCase):
             'libvirt.virt_type\n' % (TRAIT, self.hostname, self.rp_uuid),
             proc.stdout)
         self.assertRegex(proc.stderr, r'^ERROR: libvirt: %s: [^\n]+\(the '
-                                      r'trait was judged NOT READY\)\n$'
-                         % re.escape(uri))
+                                      r'host was judged NOT READY: %s was '
+                                      r'taken off resource provider %s\)\n$'
+                         % (re.escape(uri), TRAIT, self.hostname))
         self.assertEqual(NOVA_TRAITS, self.placement.traits(self.rp_uuid)[0])
 
     def test_provider_named_after_libvirt_hostname(self):
-        """Without [DEFAULT] host: the name nova-compute's libvirt driver
-        gives its node.
+        """Without compute_id: the name nova-compute's libvirt driver gives
+        its node, whatever [DEFAULT] host says; a provider named after
+        [DEFAULT] host (another host's, say) is left alone.
         """
         self.ready_host()
         conn = base.libvirt.open(base.URI)
         self.addCleanup(conn.close)
         self.hostname = conn.getHostname()
         self.compute_node()
-        proc = self.advertise(host=False)
+        other = uuidutils.generate_uuid()
+        self.placement.create_provider('compute-alias-1', other)
+        self.placement.set_traits(other, {'CUSTOM_SOMETHING'})
+        proc = self.advertise(node_uuid=False, host='compute-alias-1')
         self.assertEqual(0, proc.returncode, proc.stderr)
         self.assertIn('resource provider %s (%s)' % (
             self.hostname, self.rp_uuid), proc.stdout)
         self.assertIn(TRAIT, self.placement.traits(self.rp_uuid)[0])
+        self.assertEqual({'CUSTOM_SOMETHING'},
+                         self.placement.traits(other)[0])
+
+    def test_provider_found_by_node_uuid_whatever_host_says(self):
+        """nova-compute's compute_id names the provider even when neither
+        [DEFAULT] host nor libvirt's hostname is its name.
+        """
+        self.ready_host()
+        self.compute_node()
+        decoy = uuidutils.generate_uuid()
+        self.placement.create_provider('compute-alias-2', decoy)
+        proc = self.advertise(host='compute-alias-2')
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        self.assertEqual(
+            'Added %s to resource provider %s (%s): check-host READY\n' % (
+                TRAIT, self.hostname, self.rp_uuid), proc.stdout)
+        self.assertIn(TRAIT, self.placement.traits(self.rp_uuid)[0])
+        self.assertEqual(set(), self.placement.traits(decoy)[0])
+        # Libvirt down: the node UUID still finds the provider, and the
+        # trait comes off it.
+        proc = self.advertise(
+            host='compute-alias-2',
+            connection='qemu+unix:///system?socket=/nonexistent/sock')
+        self.assertEqual(1, proc.returncode, proc.stderr)
+        self.assertTrue(proc.stdout.startswith(
+            'Removed %s from resource provider %s (%s)' % (
+                TRAIT, self.hostname, self.rp_uuid)), proc.stdout)
+        self.assertNotIn(TRAIT, self.placement.traits(self.rp_uuid)[0])
 
     def test_interval_follows_drift_quietly_and_stops_on_sigterm(self):
         self.ready_host()
@@ -338,6 +438,9 @@ class TestAdvertise(AdvertiseTestCase):
 class TestGenerationConflicts(AdvertiseTestCase):
     """Another client changes the provider between our read and write."""
 
+    def provider(self):
+        return realtime_trait.Provider(self.rp_uuid, self.hostname, 'test')
+
     def client(self):
         conf = cfg.ConfigOpts()
         placement_conf.register_opts(conf)
@@ -374,7 +477,7 @@ class TestGenerationConflicts(AdvertiseTestCase):
         self.bumps = ['CUSTOM_NOVA_COMPUTE']
         waits = []
         outcome = realtime_trait.sync_trait(
-            self.client(), self.hostname, TRAIT, True, sleep=waits.append)
+            self.client(), self.provider(), TRAIT, True, sleep=waits.append)
         self.assertTrue(outcome.changed)
         self.assertEqual([False, True], self.puts)
         self.assertEqual([realtime_trait.CONFLICT_BACKOFF], waits)
@@ -385,7 +488,7 @@ class TestGenerationConflicts(AdvertiseTestCase):
         self.compute_node(traits=NOVA_TRAITS | {TRAIT})
         self.bumps = ['CUSTOM_NOVA_COMPUTE']
         outcome = realtime_trait.sync_trait(
-            self.client(), self.hostname, TRAIT, False, sleep=lambda s: None)
+            self.client(), self.provider(), TRAIT, False, sleep=lambda s: None)
         self.assertTrue(outcome.changed)
         self.assertEqual([False, True], self.puts)
         self.assertEqual(NOVA_TRAITS | {'CUSTOM_NOVA_COMPUTE'},
@@ -398,7 +501,7 @@ class TestGenerationConflicts(AdvertiseTestCase):
         waits = []
         error = self.assertRaises(
             realtime_trait.GenerationConflict, realtime_trait.sync_trait,
-            self.client(), self.hostname, TRAIT, True, sleep=waits.append)
+            self.client(), self.provider(), TRAIT, True, sleep=waits.append)
         self.assertEqual([False] * attempts, self.puts)
         self.assertEqual([0.1, 0.2, 0.4, 0.8], waits)
         self.assertIn('changed under us %d times in a row' % attempts,

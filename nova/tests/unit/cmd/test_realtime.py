@@ -39,6 +39,8 @@ class CommandTestCase(test.TestCase):
         argv = [sys.executable, '-m', 'nova.cmd.realtime']
         conf = os.path.join(self.lock_path, 'nova.conf')
         with open(conf, 'w') as f:
+            # No nova-compute identity here, whatever this machine has.
+            f.write('[DEFAULT]\nstate_path = %s\n' % self.lock_path)
             f.write('[oslo_concurrency]\nlock_path = %s\n' % self.lock_path)
             # The test driver unless the test's config names another.
             if 'connection_uri' not in (config or ''):
@@ -83,6 +85,40 @@ class TestPlan(CommandTestCase):
         self.assertEqual('test', doc.get('type'))
         self.assertNotIn('Warning', err)
         self.assertNotIn('Deprecat', err)
+
+    def test_plan_says_where_upstream_differs(self):
+        """Until the patch series is applied upstream nova-compute builds
+        the cloud's guests: plan names each way it would refuse or build
+        this flavor differently, and whether the series changes that.
+        """
+        caps = os.path.join(FIXTURES, 'caps_kvm_2numa_smt.xml')
+        kvm = '[libvirt]\nconnection_uri = qemu:///system\nvirt_type = kvm\n'
+        status, out, err = self.run_cmd(
+            'plan', '--host-capabilities', caps, *RT_FLAVOR, config=kvm)
+        self.assertEqual(0, status, err)
+        notes = [line for line in err.splitlines()
+                 if line.startswith('WARNING: not as upstream: ')]
+        self.assertEqual(3, len(notes), err)
+        self.assertIn('upstream nova-compute 34 refuses this flavor '
+                      '(hw:cpu_realtime without a real-time mask', notes[0])
+        self.assertIn('(also with the patch series): set '
+                      'hw:cpu_realtime_mask=^0', notes[0])
+        self.assertIn('host-model CPU', notes[1])
+        self.assertIn('no <memtune> hard limit', notes[2])
+        self.assertIn('(the patch series does the same)', notes[2])
+        # The flavor both accept: only what the series changes remains.
+        status, out, err = self.run_cmd(
+            'plan', '--host-capabilities', caps, *RT_FLAVOR, '--property',
+            'hw:cpu_realtime_mask=^0', config=kvm)
+        self.assertEqual(0, status, err)
+        self.assertNotIn('refuses', err)
+        self.assertEqual(2, err.count('not as upstream'), err)
+        # A plain flavor is built as upstream builds it.
+        status, out, err = self.run_cmd(
+            'plan', '--host-capabilities', caps, '--vcpus', '2', '--ram',
+            '512', '--property', 'hw:cpu_policy=dedicated', config=kvm)
+        self.assertEqual(0, status, err)
+        self.assertNotIn('not as upstream', err)
 
     def test_priority_from_config_file(self):
         status, out, err = self.run_cmd(
@@ -132,6 +168,71 @@ class TestBoot(CommandTestCase):
         self.assertTrue(all(r[2].startswith('yes') for r in rows[1:]))
         self.assertIn('Emulator threads: pCPUs %s' % rows[0][1], out)
         self.assertIn('locked', out)
+
+
+class TestBesideNovaCompute(CommandTestCase):
+    """boot refuses a host where nova-compute runs or registered a node:
+    its guests would be unknown to Nova and Placement, and share pCPUs
+    with Nova's.
+    """
+
+    def fake_proc(self, argv, pid=4242):
+        root = self.useFixture(fixtures.TempDir()).path
+        os.makedirs(os.path.join(root, 'proc', str(pid)))
+        with open(os.path.join(root, 'proc', str(pid), 'cmdline'), 'w') as f:
+            f.write('\0'.join(argv) + '\0')
+        os.makedirs(os.path.join(root, 'proc', '1'))
+        with open(os.path.join(root, 'proc', '1', 'cmdline'), 'w') as f:
+            f.write('/sbin/init\0')
+        return root
+
+    def test_running_nova_compute_refuses_boot(self):
+        for argv in (['/usr/bin/python3', '/usr/bin/nova-compute',
+                      '--config-file', '/etc/nova/nova.conf'],
+                     ['/var/lib/kolla/venv/bin/nova-compute'],
+                     ['/usr/bin/python3.11', '-s',
+                      '/usr/bin/nova-compute']):
+            root = self.fake_proc(argv)
+            expect_refused = argv[1:2] != ['-s']
+            result = self.run_cmd('boot', '--name', 'rt', '--root', root,
+                                  *RT_FLAVOR)
+            if not expect_refused:
+                # "python -s nova-compute" is not how any packaging runs
+                # it: only argv[0], or argv[1] after an interpreter, count.
+                self.assertEqual(0, result[0], result[2])
+                continue
+            self.assertOneLineError(
+                result, 'this host is a Nova compute node (nova-compute is '
+                        'running: pid 4242 %s' % ' '.join(argv[:2]),
+                'unknown to Nova and Placement', '--beside-nova-compute')
+            self.assertEqual(2, result[0])
+
+    def test_beside_nova_compute_warns_loudly(self):
+        root = self.fake_proc(['/usr/bin/nova-compute'])
+        status, out, err = self.run_cmd('boot', '--name', 'rt', '--root',
+                                        root, '--beside-nova-compute',
+                                        *RT_FLAVOR)
+        self.assertEqual(0, status, err)
+        self.assertIn('Domain: rt (running)', out)
+        self.assertIn('WARNING: booting beside nova-compute (nova-compute is '
+                      'running: pid 4242 /usr/bin/nova-compute): Nova and '
+                      'Placement do not know this guest', err)
+
+    def test_compute_id_refuses_boot(self):
+        with open(os.path.join(self.lock_path, 'compute_id'), 'w') as f:
+            f.write('4e8e5957-649f-477b-8f2c-a2e8b4bb4ca1\n')
+        self.assertOneLineError(
+            self.run_cmd('boot', '--name', 'rt', *RT_FLAVOR),
+            '%s names compute node 4e8e5957-649f-477b-8f2c-a2e8b4bb4ca1' %
+            os.path.join(self.lock_path, 'compute_id'))
+        # plan, list and the other read-only commands are not affected.
+        status, out, err = self.run_cmd('plan', *RT_FLAVOR)
+        self.assertEqual(0, status, err)
+
+    def test_reader_is_never_nova_compute(self):
+        facts = realtime.host_facts.HostFacts('/')
+        self.assertNotIn(os.getpid(),
+                         [pid for pid, _c in facts.nova_compute_processes()])
 
 
 class TestInvalidInput(CommandTestCase):

@@ -28,6 +28,7 @@ from oslo_config import cfg
 from nova.cmd import realtime as command
 from nova.compute import realtime_trait as rt
 from nova.conf import placement as placement_conf
+from nova.conf import realtime as realtime_conf
 from nova import exception
 from nova import test
 from nova.virt.libvirt import host as host_mod
@@ -43,6 +44,7 @@ def result(check_id, status):
     return hc.CheckResult(check_id, status, 'found', 'fix')
 
 
+PROVIDER = rt.Provider(UUID, 'compute-1', "libvirt's hostname")
 READY = [result('kernel.preempt_rt', hc.WARN),
          result('kernel.sched_rt_runtime_us', hc.OK),
          result('libvirt.connection', hc.OK),
@@ -85,11 +87,26 @@ class TestJudge(test.TestCase):
         self.assertIn('kernel.preempt is not a check', str(error))
         self.assertIn('kernel.preempt_rt', str(error))
 
-    def test_unknown_gating_id_not_judged_without_libvirt(self):
-        results = [hc.CheckResult('libvirt.connection', hc.FAIL, 'down', '',
-                                  unknown=True)]
-        verdict = rt.judge(results, ['guests.confined'])
+    def test_gating_ids_are_judged_against_the_fixed_list(self):
+        """Not against the checks that ran: without libvirt the guests.*
+        checks do not run, and a valid id must still be valid; an invalid
+        one is refused even when every check ran.
+        """
+        down = [hc.CheckResult('libvirt.connection', hc.FAIL, 'down', '',
+                               unknown=True)]
+        verdict = rt.judge(down, ['guests.confined'])
         self.assertFalse(verdict.ready)
+        self.assertTrue(rt.judge(READY, ['guests.confined']).ready)
+        error = self.assertRaises(rt.GatingWarningInvalid, rt.judge, down,
+                                  ['guests.confined', 'guests.confine'])
+        self.assertIn('guests.confine is not a check', str(error))
+        self.assertIn(', '.join(hc.CHECK_IDS), str(error))
+
+    def test_a_problem_is_never_ready(self):
+        verdict = rt.Verdict(True, (), problem='bad option')
+        self.assertFalse(verdict.ready)
+        self.assertEqual('not judged, invalid configuration: bad option',
+                         verdict.describe())
 
 
 class FakePlacement(object):
@@ -105,8 +122,14 @@ class FakePlacement(object):
 
     def find_provider(self, name):
         self.calls.append(('find', name))
-        uuid = self.providers.get(name)
-        return None if uuid is None else (uuid, self.generation)
+        return self.providers.get(name)
+
+    def get_provider(self, uuid):
+        self.calls.append(('find', uuid))
+        for name, known in self.providers.items():
+            if known == uuid:
+                return name
+        return None
 
     def get_traits(self, uuid):
         self.calls.append(('get', uuid))
@@ -135,7 +158,7 @@ class TestSyncTrait(test.TestCase):
 
     def test_add_keeps_other_traits(self):
         placement = FakePlacement(traits={'HW_CPU_X86_AVX2', 'CUSTOM_X'})
-        outcome = rt.sync_trait(placement, 'compute-1', TRAIT, True)
+        outcome = rt.sync_trait(placement, PROVIDER, TRAIT, True)
         self.assertEqual((True, True), (outcome.present, outcome.changed))
         self.assertEqual({'HW_CPU_X86_AVX2', 'CUSTOM_X', TRAIT},
                          placement.traits)
@@ -145,7 +168,7 @@ class TestSyncTrait(test.TestCase):
 
     def test_remove_keeps_other_traits_and_creates_nothing(self):
         placement = FakePlacement(traits={'HW_CPU_X86_AVX2', TRAIT})
-        outcome = rt.sync_trait(placement, 'compute-1', TRAIT, False)
+        outcome = rt.sync_trait(placement, PROVIDER, TRAIT, False)
         self.assertEqual((False, True), (outcome.present, outcome.changed))
         self.assertEqual({'HW_CPU_X86_AVX2'}, placement.traits)
         self.assertNotIn('ensure', [c[0] for c in placement.calls])
@@ -153,30 +176,30 @@ class TestSyncTrait(test.TestCase):
     def test_nothing_to_do_writes_nothing(self):
         for wanted, traits in ((True, {TRAIT}), (False, set())):
             placement = FakePlacement(traits=traits)
-            outcome = rt.sync_trait(placement, 'compute-1', TRAIT, wanted)
+            outcome = rt.sync_trait(placement, PROVIDER, TRAIT, wanted)
             self.assertFalse(outcome.changed)
             self.assertEqual(wanted, outcome.present)
-            self.assertEqual(['find', 'get'], [c[0] for c in placement.calls])
+            self.assertEqual(['get'], [c[0] for c in placement.calls])
 
     def test_dry_run_only_reads(self):
         for wanted, traits in ((True, set()), (False, {TRAIT})):
             placement = FakePlacement(traits=traits)
-            outcome = rt.sync_trait(placement, 'compute-1', TRAIT, wanted,
+            outcome = rt.sync_trait(placement, PROVIDER, TRAIT, wanted,
                                     dry_run=True)
             self.assertEqual((not wanted, False),
                              (outcome.present, outcome.changed))
-            self.assertEqual(['find', 'get'], [c[0] for c in placement.calls])
+            self.assertEqual(['get'], [c[0] for c in placement.calls])
             self.assertEqual(traits, placement.traits)
 
     def test_conflict_rereads_and_retries(self):
         placement = FakePlacement(traits={'HW_CPU_X86_AVX2'})
         placement.conflicts = 2
         waits = []
-        outcome = rt.sync_trait(placement, 'compute-1', TRAIT, True,
+        outcome = rt.sync_trait(placement, PROVIDER, TRAIT, True,
                                 sleep=waits.append)
         self.assertTrue(outcome.changed)
         self.assertEqual([0.1, 0.2], waits)
-        self.assertEqual(['find', 'get', 'ensure', 'put', 'get', 'put',
+        self.assertEqual(['get', 'ensure', 'put', 'get', 'put',
                           'get', 'put'], [c[0] for c in placement.calls])
         # Each write carries the generation of the read before it.
         self.assertEqual([3, 4, 5], [c[2] for c in placement.calls
@@ -187,7 +210,7 @@ class TestSyncTrait(test.TestCase):
         placement.conflicts = rt.CONFLICT_ATTEMPTS
         waits = []
         error = self.assertRaises(
-            rt.GenerationConflict, rt.sync_trait, placement, 'compute-1',
+            rt.GenerationConflict, rt.sync_trait, placement, PROVIDER,
             TRAIT, True, sleep=waits.append)
         self.assertEqual(4, len(waits))
         self.assertEqual(rt.CONFLICT_ATTEMPTS,
@@ -198,13 +221,84 @@ class TestSyncTrait(test.TestCase):
 
     def test_no_provider(self):
         placement = FakePlacement(name=None)
-        error = self.assertRaises(
-            rt.ProviderNotFound, rt.sync_trait, placement, 'compute-1',
-            TRAIT, True, source='[DEFAULT] host')
-        self.assertIn("no resource provider named 'compute-1' in Placement "
-                      "([DEFAULT] host)", str(error))
-        self.assertIn('virsh hostname', str(error))
-        self.assertEqual(['find'], [c[0] for c in placement.calls])
+        host = host_mod.Host('test:///default')
+        self.addCleanup(host.close)
+        self.flags(state_path=self.useFixture(fixtures.TempDir()).path)
+        error = self.assertRaises(rt.ProviderNotFound, rt.locate_provider,
+                                  placement, host)
+        name = host.get_connection().getHostname()
+        self.assertIn("no resource provider named %r in Placement "
+                      "(libvirt's hostname)" % name, str(error))
+        self.assertIn('state_path', str(error))
+        self.assertTrue(str(error).endswith('the trait was not changed'))
+        self.assertEqual([('find', name)], placement.calls)
+
+
+class TestFailClosed(test.TestCase):
+    """Advertiser passes against the in-memory Placement, on libvirt's
+    test driver (which check-host fails: the host is NOT READY).
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.flags(state_path=self.useFixture(fixtures.TempDir()).path)
+        self.host = host_mod.Host('test:///default')
+        self.addCleanup(self.host.close)
+        name = self.host.get_connection().getHostname()
+        self.placement = FakePlacement(name=name, traits={TRAIT, 'CUSTOM_X'})
+        self.placement.known.add(TRAIT)
+        self.root = self.useFixture(fixtures.TempDir()).path
+        self.lines = []
+
+    def agent(self, host=None, dry_run=False):
+        from nova.virt.libvirt import host_facts
+        return rt.Advertiser(host or self.host,
+                             lambda: host_facts.HostFacts(self.root),
+                             self.lines.append, dry_run=dry_run,
+                             client=self.placement, sleep=lambda s: None)
+
+    def test_invalid_gating_id_takes_the_trait_off_then_raises(self):
+        self.flags(advertise_gating_warnings=['kernel.preempt'],
+                   group='realtime')
+        self.assertRaises(rt.GatingWarningInvalid, self.agent().run_once)
+        self.assertEqual({'CUSTOM_X'}, self.placement.traits)
+        self.assertEqual(1, len(self.lines))
+        self.assertTrue(self.lines[0].startswith(
+            'Removed %s from resource provider' % TRAIT))
+        self.assertIn('not judged, invalid configuration: [realtime] '
+                      'advertise_gating_warnings: kernel.preempt is not a '
+                      'check', self.lines[0])
+
+    def test_invalid_gating_id_and_placement_failing(self):
+        self.flags(advertise_gating_warnings=['kernel.preempt'],
+                   group='realtime')
+
+        def refuse(*args):
+            raise rt.PlacementError(reason='HTTP 503')
+        self.placement.get_traits = refuse
+        error = self.assertRaises(rt.TraitNotWithdrawn,
+                                  self.agent().run_once)
+        self.assertIsInstance(error, exception.Invalid)
+        self.assertIn('kernel.preempt is not a check', str(error))
+        self.assertIn('; the trait could not be taken off: Placement: '
+                      'HTTP 503', str(error))
+        self.assertEqual([], self.lines)
+
+    def test_libvirt_down_takes_it_off_and_says_so(self):
+        down = host_mod.Host('qemu+unix:///system?socket=/nonexistent/s')
+        self.placement.providers = {rt.libvirt_style_hostname(): UUID}
+        error = self.assertRaises(rt.LibvirtUnreachable,
+                                  self.agent(down).run_once)
+        self.assertIn('(the host was judged NOT READY: %s was taken off '
+                      'resource provider %s)' % (
+                          TRAIT, rt.libvirt_style_hostname()), str(error))
+        self.assertEqual({'CUSTOM_X'}, self.placement.traits)
+        # A dry run says it left it on.
+        self.placement.traits.add(TRAIT)
+        error = self.assertRaises(rt.LibvirtUnreachable,
+                                  self.agent(down, dry_run=True).run_once)
+        self.assertIn('a dry run left %s on' % TRAIT, str(error))
+        self.assertIn(TRAIT, self.placement.traits)
 
 
 class TestDescribe(test.TestCase):
@@ -232,22 +326,79 @@ class TestDescribe(test.TestCase):
 
 class TestProviderName(test.TestCase):
 
-    def test_default_host_first(self):
-        self.flags(host='compute-rt-1')
-        host = host_mod.Host('test:///default')
-        self.addCleanup(host.close)
-        self.assertEqual('compute-rt-1', rt.provider_name(host)[0])
+    def setUp(self):
+        super().setUp()
+        self.state = self.useFixture(fixtures.TempDir()).path
+        self.flags(state_path=self.state)
+        self.host = host_mod.Host('test:///default')
+        self.addCleanup(self.host.close)
 
-    def test_libvirt_hostname(self):
-        host = host_mod.Host('test:///default')
-        self.addCleanup(host.close)
-        name, source = rt.provider_name(host)
-        self.assertEqual(host.get_connection().getHostname(), name)
+    def compute_id(self, text, directory=None):
+        with open(os.path.join(directory or self.state, 'compute_id'),
+                  'w') as f:
+            f.write(text)
+
+    def test_default_host_is_never_the_name(self):
+        name, source = rt.provider_name(self.host)
+        self.assertEqual(self.host.get_connection().getHostname(), name)
         self.assertIn('libvirt', source)
+        self.assertNotIn('host', rt.CONF)
 
-    def test_machine_hostname_without_libvirt(self):
+    def test_machine_hostname_the_libvirt_way_without_libvirt(self):
         host = host_mod.Host('qemu+unix:///system?socket=/nonexistent/sock')
-        self.assertEqual(socket.gethostname(), rt.provider_name(host)[0])
+        name, source = rt.provider_name(host)
+        self.assertEqual(rt.libvirt_style_hostname(), name)
+        self.assertIn('libvirt did not answer', source)
+        self.assertTrue(name.startswith(socket.gethostname().split('.')[0]))
+
+    def test_node_uuid_from_state_path(self):
+        self.assertEqual((None, None), rt.read_node_uuid())
+        self.compute_id(' %s\n' % UUID.upper())
+        self.assertEqual((UUID, os.path.join(self.state, 'compute_id')),
+                         rt.read_node_uuid())
+        placement = FakePlacement(name='libvirt-named-it-so')
+        provider = rt.locate_provider(placement, self.host)
+        self.assertEqual((UUID, 'libvirt-named-it-so'),
+                         (provider.uuid, provider.name))
+        self.assertIn('node UUID from %s' % self.state, provider.source)
+        self.assertEqual([('find', UUID)], placement.calls)
+
+    def test_node_uuid_not_in_placement(self):
+        self.compute_id(UUID)
+        placement = FakePlacement(name=None)
+        error = self.assertRaises(rt.ProviderNotFound, rt.locate_provider,
+                                  placement, self.host)
+        self.assertIn('no resource provider with UUID %s in Placement (node '
+                      'UUID from %s/compute_id)' % (UUID, self.state),
+                      str(error))
+
+    def test_next_to_the_config_file_too(self):
+        etc = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(etc, 'nova.conf')
+        with open(path, 'w') as f:
+            f.write('[DEFAULT]\nstate_path = %s\n' % self.state)
+        conf = cfg.ConfigOpts()
+        conf.register_opts(realtime_conf.state_path_opts)
+        conf(['--config-file', path], project='x', default_config_files=[])
+        self.compute_id(UUID, etc)
+        self.assertEqual((UUID, os.path.join(etc, 'compute_id')),
+                         rt.read_node_uuid(conf))
+        self.compute_id(UUID)
+        self.assertEqual(UUID, rt.read_node_uuid(conf)[0])
+        # Files that disagree stop nova-compute, and advertise.
+        self.compute_id('11111111-2222-3333-4444-555555555555')
+        error = self.assertRaises(rt.NodeIdentityError, rt.read_node_uuid,
+                                  conf)
+        self.assertIn('holds 11111111-2222-3333-4444-555555555555 but',
+                      str(error))
+        self.assertIn('the trait was not changed', str(error))
+
+    def test_unreadable_identity(self):
+        for text in ('', 'not-a-uuid', '\xff' * 36):
+            self.compute_id(text)
+            error = self.assertRaises(rt.NodeIdentityError,
+                                      rt.read_node_uuid)
+            self.assertIn('compute_id does not hold a UUID', str(error))
 
 
 class TestOptions(test.TestCase):
@@ -475,3 +626,54 @@ class TestCommandLine(test.TestCase):
                       '/etc/nova/nova.conf advertise --once', service)
         self.assertIn('OnUnitActiveSec=5min', timer)
         self.assertIn('Unit=nova-realtime-advertise.service', timer)
+        # The boot pass: enabled in multi-user.target, ordered before
+        # nova-compute (under the unit names of Debian/Ubuntu and RDO).
+        self.assertIn('WantedBy=multi-user.target', service)
+        self.assertIn('Before=nova-compute.service '
+                      'openstack-nova-compute.service', service)
+        for line in ('ProtectSystem=strict', 'ProtectHome=yes',
+                     'PrivateTmp=yes', 'NoNewPrivileges=yes'):
+            self.assertIn('\n%s\n' % line, service)
+
+    def test_systemd_analyze_verify(self):
+        """systemd's own check of the units (systemd-analyze verify, which
+        needs no running systemd); skipped only without the binary.
+        """
+        import shutil
+        import subprocess
+        analyze = shutil.which('systemd-analyze')
+        if analyze is None:
+            self.skipTest('systemd-analyze is not installed (tools/setup.sh '
+                          '--test installs it)')
+        work = self.useFixture(fixtures.TempDir()).path
+        # verify requires ExecStart's program: a stand-in at a path of
+        # the same shape.
+        program = os.path.join(work, 'bin', 'nova-realtime')
+        os.makedirs(os.path.dirname(program))
+        with open(program, 'w') as f:
+            f.write('#!/bin/sh\n')
+        os.chmod(program, 0o755)
+        directory = os.path.join(REPO, 'etc', 'systemd')
+        units = []
+        for name in sorted(os.listdir(directory)):
+            with open(os.path.join(directory, name)) as f:
+                text = f.read()
+            with open(os.path.join(work, name), 'w') as f:
+                f.write(text.replace('/usr/local/bin/nova-realtime',
+                                     program))
+            units.append(os.path.join(work, name))
+        proc = subprocess.run([analyze, 'verify'] + units,
+                              capture_output=True, text=True, timeout=120,
+                              env=dict(os.environ, SYSTEMD_LOG_LEVEL='info'))
+        self.assertEqual((0, ''), (proc.returncode, proc.stderr.strip()),
+                         proc.stdout)
+        # And it does judge them: a misplaced hardening key is reported.
+        with open(units[0]) as f:
+            text = f.read()
+        with open(units[0], 'w') as f:
+            f.write(text.replace('[Service]\n', 'ProtectHome=yes\n'
+                                                 '[Service]\n'))
+        proc = subprocess.run([analyze, 'verify'] + units,
+                              capture_output=True, text=True, timeout=120)
+        self.assertIn("Unknown key 'ProtectHome' in section [Unit]",
+                      proc.stderr)

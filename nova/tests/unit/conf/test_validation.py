@@ -493,43 +493,75 @@ class TestLockPath(ConfigTestCase):
 
 
 class TestLogFile(ConfigTestCase):
-    def test_missing_directory(self):
-        self.assertOneLineError(
-            self.run_conf('[DEFAULT]\nlog_file = /nonexistent/dir/rt.log\n'),
-            '[DEFAULT] log_file = /nonexistent/dir/rt.log',
-            '/nonexistent/dir', 'does not exist')
+    """Logging options work without --debug; a log file that cannot be
+    written stops only the commands that change guests.
+    """
 
-    def test_missing_log_dir(self):
-        self.assertOneLineError(
-            self.run_conf('[DEFAULT]\nlog_dir = /nonexistent/dir\n'),
-            '[DEFAULT] log_dir = /nonexistent/dir', 'does not exist')
+    def test_log_file_without_debug(self):
+        log = os.path.join(self.tmp, 'rt.log')
+        status, out, err = self.run_conf(
+            '[DEFAULT]\nlog_file = %s\n' % log, 'plan', '--vcpus', '1',
+            '--ram', '64', '--property', 'hw:boot_menu=true',
+            '--connection', 'test:///default')
+        self.assertEqual(0, status, err)
+        self.assertIn('<domain', out)
+        self.assertTrue(err.startswith(
+            'WARNING: accepted, not applied by this driver: hw:boot_menu\n'),
+            err)
+        with open(log) as f:
+            text = f.read()
+        self.assertIn('WARNING nova.cmd.realtime [-] accepted, not applied '
+                      'by this driver: hw:boot_menu', text)
 
-    def test_missing_directory_with_debug(self):
-        self.assertOneLineError(
-            self.run_conf('[DEFAULT]\nlog_file = /nonexistent/dir/rt.log\n',
-                          '--debug', *LIST),
-            '[DEFAULT] log_file')
+    def test_missing_log_dir_is_created(self):
+        missing = os.path.join(self.tmp, 'log', 'nova')
+        status, out, err = self.run_conf(
+            '[DEFAULT]\nlog_dir = %s\n' % missing)
+        self.assertEqual(0, status, err)
+        self.assertNotIn('log', err)
+        self.assertTrue(os.path.isdir(missing))
 
-    def test_unwritable_only_matters_with_debug(self):
+    def test_uncreatable_directory_does_not_block_read_only_commands(self):
+        text = '[DEFAULT]\nlog_file = /dev/null/dir/rt.log\n'
+        status, out, err = self.run_conf(text)
+        self.assertEqual(0, status, err)
+        self.assertTrue(err.startswith(
+            'WARNING: [DEFAULT] log_file = /dev/null/dir/rt.log: cannot '
+            'create the log directory /dev/null/dir: Not a directory; not '
+            'logging to a file\n'), err)
+        self.assertEqual(1, err.count('log_file'), err)
+        self.assertEqual('No guests.\n', out)
+        # boot changes guests: it stops, nothing done.
+        line = self.assertOneLineError(
+            self.run_conf(text, 'boot', '--name', 'g', '--vcpus', '1',
+                          '--ram', '64', '--connection', 'test:///default'),
+            '[DEFAULT] log_file = /dev/null/dir/rt.log', 'nothing was done')
+        self.assertIn('boot changes guests', line)
+
+    def test_unwritable_directory(self):
         text = '[DEFAULT]\nlog_file = %s\n' % os.path.join(self.tmp, 'l.log')
-        with mock.patch.object(validation.os, 'access', autospec=True,
+        with mock.patch.object(realtime.os, 'access', autospec=True,
                                side_effect=lambda p, m: p != self.tmp):
-            self.assertOk(self.run_conf(text))
+            status, out, err = self.run_conf(text)
+            self.assertEqual(0, status, err)
+            self.assertIn('is not writable by uid', err)
             self.assertOneLineError(
-                self.run_conf(text, '--debug', *LIST),
+                self.run_conf(text, 'delete', 'x', '--connection',
+                              'test:///default'),
                 '[DEFAULT] log_file', 'not writable')
 
     def test_log_file_is_a_directory(self):
         self.assertOneLineError(
             self.run_conf('[DEFAULT]\nlog_file = %s\n' % self.tmp,
-                          '--debug', *LIST),
+                          'delete', 'x', '--connection', 'test:///default'),
             '[DEFAULT] log_file', 'is a directory')
 
-    def test_missing_log_config_with_debug(self):
-        self.assertOneLineError(
-            self.run_conf('[DEFAULT]\nlog_config_append = /nonexistent\n',
-                          '--debug', *LIST),
-            '[DEFAULT] log_config_append = /nonexistent', 'no such')
+    def test_missing_log_config(self):
+        status, out, err = self.run_conf(
+            '[DEFAULT]\nlog_config_append = /nonexistent\n')
+        self.assertEqual(0, status, err)
+        self.assertIn('WARNING: [DEFAULT] log_config_append = /nonexistent: '
+                      'no such logging configuration file', err)
 
     def test_writable_log_file_with_debug(self):
         log = os.path.join(self.tmp, 'rt.log')

@@ -361,6 +361,9 @@ class TestRunAndFormat(FakeHostTestCase):
         results = hc.run_checks(self.facts, {0, 1}, host, 'qemu')
         ids = [r.id for r in results]
         self.assertEqual(len(ids), len(set(ids)))
+        # The fixed list advertise judges gating ids against is exactly
+        # what a pass with libvirt answering runs, in order.
+        self.assertEqual(list(hc.CHECK_IDS), ids)
         self.assertTrue(hc.host_is_ready(results))
         text = hc.format_text(results)
         self.assertEqual(len(results) + 1, len(text.splitlines()))
@@ -376,6 +379,7 @@ class TestRunAndFormat(FakeHostTestCase):
         host = host_mod.Host('test:///default')
         self.addCleanup(host.close)
         results = hc.run_checks(self.facts, {2, 3}, host, 'kvm')
+        self.assertEqual(list(hc.CHECK_IDS), [r.id for r in results])
         self.assertFalse(hc.host_is_ready(results))
         failed = {r.id for r in results if r.status == hc.FAIL}
         self.assertEqual({'kernel.sched_rt_runtime_us',

@@ -460,6 +460,26 @@ class TestPcpuIntruders(FakeProcTestCase):
         self.qemu(vcpu_priority=2)
         self.assertEqual(vf.WARN, self.result('pcpu.intruders', xml).status)
 
+    def test_verify_itself_is_not_counted(self):
+        """The process reading /proc (/proc/self) runs on every CPU while
+        it verifies: it is not what the operator must fix.
+        """
+        self.process(700, 'nova-realtime', threads=2)
+        self.assertIn('process 700 (nova-realtime',
+                      self.result('pcpu.intruders').found)
+        os.symlink('700', os.path.join(self.root, 'proc', 'self'))
+        self.assertEqual(700, vf.reading_pid(vf.host_facts.HostFacts(
+            self.root)))
+        result = self.result('pcpu.intruders')
+        self.assertEqual(vf.OK, result.status, result.found)
+
+    def test_reading_pid_of_the_real_proc(self):
+        self.assertEqual(os.getpid(),
+                         vf.reading_pid(vf.host_facts.HostFacts('/')))
+        tasks, _unlisted = vf.all_tasks(vf.host_facts.HostFacts('/'))
+        self.assertNotIn(os.getpid(), {t.pid for t in tasks})
+        self.assertIn(1, {t.pid for t in tasks})
+
     def test_unbound_kernel_thread_warns(self):
         self.kthread(40, 'kworker/u4:1', '0-1')
         self.kthread(41, 'rcuc/0', '0')
