@@ -127,6 +127,7 @@ class PrivateLibvirtd(fixtures.Fixture):
         self._log_text = None
         self.domains = set()
         self.holder = None
+        self._torn_down = False
         key = ('private-libvirtd', self.root)
         host_guard.register(key, self._teardown)
         self.addCleanup(self._check_system_daemon)
@@ -321,7 +322,10 @@ class PrivateLibvirtd(fixtures.Fixture):
                 self.holder.wait(timeout=30)
 
     def _teardown(self):
-        """Every step runs; the first error is raised at the end."""
+        """Every step runs; the errors are raised at the end. Once."""
+        if self._torn_down:
+            return
+        self._torn_down = True
         errors = []
         steps = [self._destroy_domains, self._stop_if_running,
                  self._kill_left_qemu]
