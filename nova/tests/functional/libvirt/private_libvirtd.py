@@ -271,10 +271,18 @@ class PrivateLibvirtd(fixtures.Fixture):
         try:
             for dom in conn.listAllDomains():
                 self.domains.add(dom.name())
-                if dom.isActive():
-                    dom.destroy()
-                if dom.isPersistent():
-                    dom.undefine()
+                try:
+                    # A transient domain is gone once destroyed.
+                    persistent = dom.isPersistent()
+                    if dom.isActive():
+                        dom.destroy()
+                    if persistent:
+                        dom.undefine()
+                except libvirt.libvirtError as e:
+                    # Just started: a domain whose reconnection fails
+                    # (e.g. as it is destroyed) is dropped by the daemon.
+                    if e.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                        raise
         finally:
             conn.close()
 

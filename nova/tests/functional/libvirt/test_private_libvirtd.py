@@ -74,10 +74,18 @@ class PrivateLibvirtdTest(test.TestCase):
         self.name = 'nrt-%s-private' % uuidutils.generate_uuid()[:8]
 
     def start_daemon(self):
+        """A PrivateLibvirtd; ``self.clean_up(daemon)`` removes it within
+        the test (else the test's cleanup does).
+        """
         daemon = private_libvirtd.PrivateLibvirtd()
         daemon.setUp()
-        self.addCleanup(daemon.cleanUp)
+        self.addCleanup(self.clean_up, daemon)
         return daemon
+
+    def clean_up(self, daemon):
+        if not getattr(daemon, 'cleaned', False):
+            daemon.cleaned = True
+            daemon.cleanUp()
 
     def boot(self, daemon):
         conn = libvirt.open(daemon.uri)
@@ -120,7 +128,7 @@ class PrivateLibvirtdTest(test.TestCase):
         self.assertEqual(mounts, _mounts())
 
         root = daemon.root
-        daemon.cleanUp()
+        self.clean_up(daemon)
         self.assertFalse(_alive(qemu))
         self.assertFalse(_alive(pid))
         self.assertFalse(os.path.exists(root))
@@ -153,7 +161,7 @@ class PrivateLibvirtdTest(test.TestCase):
         qemu = self.boot(daemon)
         daemon.kill(signal.SIGKILL)
         root = daemon.root
-        daemon.cleanUp()
+        self.clean_up(daemon)
         self.assertFalse(_alive(qemu))
         self.assertFalse(os.path.exists(root))
         self.assertEqual([], glob.glob(
