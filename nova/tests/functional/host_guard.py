@@ -18,21 +18,28 @@ setting, a private libvirtd) is also registered here while it is pending:
 when the test worker gets SIGTERM or SIGHUP (stestr or tox interrupted, a
 CI timeout), the handler runs the pending undos, newest first, before the
 worker dies of the signal. SIGINT needs no handler: testtools runs a
-test's cleanups on KeyboardInterrupt. Only SIGKILL leaves a change behind;
-``snapshot`` and ``python -m nova.tests.functional.host_guard`` (run
-before and after the functional tests by tox) then report it.
+test's cleanups on KeyboardInterrupt. A SIGKILLed worker cannot undo
+anything: its kernel settings are journaled in /run/nova-realtime-tests
+and written back by the next test that changes one, its private libvirtd
+is removed by the next one started (private_libvirtd.remove_stale), and
+``snapshot`` with ``python -m nova.tests.functional.host_guard`` (run
+before and after the functional tests by tox) reports what is left.
 """
 
 import collections
+import fcntl
+import glob
 import json
 import os
 import signal
 import sys
 import threading
+import time
 
 import fixtures
 
 SYSTEM_LIBVIRTD_PIDFILE = '/run/libvirtd.pid'
+QEMU_LOG_DIR = '/var/log/libvirt/qemu'
 
 # What the functional tests may touch, compared before and after a run.
 WATCHED = (
@@ -95,13 +102,85 @@ def read(path):
         return f.read().strip()
 
 
+def _journal_dir():
+    return os.environ.get('NOVA_RT_JOURNAL_DIR', '/run/nova-realtime-tests')
+
+
+class _JournalEntry(object):
+    """A file saying what to write back where, flocked by its owner for
+    as long as the change is pending (renamed into place already locked).
+    """
+
+    def __init__(self, record):
+        directory = _journal_dir()
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        name = 'setting-%020d-%d-%d.json' % (time.time_ns(), os.getpid(),
+                                            id(self))
+        self.path = os.path.join(directory, name)
+        try:
+            self.handle = open(self.path + '.new', 'w')
+        except FileNotFoundError:  # removed as the last entry went
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            self.handle = open(self.path + '.new', 'w')
+        fcntl.flock(self.handle, fcntl.LOCK_EX)
+        json.dump(record, self.handle)
+        self.handle.flush()
+        os.rename(self.path + '.new', self.path)
+
+    def remove(self):
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        self.handle.close()
+        _remove_if_empty(os.path.dirname(self.path))
+
+
+def _remove_if_empty(directory):
+    try:
+        os.rmdir(directory)
+    except OSError:
+        pass  # other entries pending, or gone already
+
+
+def recover_settings():
+    """Write back the settings of changes whose owner died without
+    restoring them (SIGKILL), newest first so the oldest value wins.
+    /run is emptied at boot, as the running kernel's settings are.
+    Returns [(path, value written back)].
+    """
+    restored = []
+    entries = glob.glob(os.path.join(_journal_dir(), 'setting-*.json'))
+    for entry in sorted(entries, reverse=True):
+        try:
+            handle = open(entry)
+        except FileNotFoundError:
+            continue
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # its owner is alive
+            if not os.path.exists(entry):
+                continue  # restored by its owner meanwhile
+            record = json.load(handle)
+            with open(record['path'], 'w') as f:
+                f.write('%s\n' % record['previous'])
+            os.unlink(entry)
+            restored.append((record['path'], record['previous']))
+    _remove_if_empty(_journal_dir())
+    return restored
+
+
 class KernelSetting(fixtures.Fixture):
     """Write ``value`` to a /proc/sys or /sys file for one test.
 
     The previous content is written back in the cleanup, also when the test
     fails or the worker is terminated, and read again: a value that did not
     come back fails the test. Files that show a choice (``always [never]``)
-    are restored to the bracketed word.
+    are restored to the bracketed word. While the change is pending it is
+    journaled in /run/nova-realtime-tests: if the worker is SIGKILLed, the
+    next KernelSetting (of any later test run) writes the value back.
     """
 
     def __init__(self, path, value):
@@ -110,12 +189,15 @@ class KernelSetting(fixtures.Fixture):
         self.value = value
 
     def _setUp(self):
+        self.recovered = recover_settings()
         self.previous = self._current()
+        self._journal = _JournalEntry({'path': self.path,
+                                       'previous': self.previous})
         key = ('kernel-setting', self.path, id(self))
-        register(key, self._restore)
+        register(key, self._undo)
         self.addCleanup(self._verify_restored)
         self.addCleanup(unregister, key)
-        self.addCleanup(self._restore)
+        self.addCleanup(self._undo)
         self._write(self.value)
 
     def _current(self):
@@ -128,8 +210,9 @@ class KernelSetting(fixtures.Fixture):
         with open(self.path, 'w') as f:
             f.write('%s\n' % value)
 
-    def _restore(self):
+    def _undo(self):
         self._write(self.previous)
+        self._journal.remove()
 
     def _verify_restored(self):
         now = self._current()
@@ -183,7 +266,18 @@ def snapshot():
     with open('/proc/self/mountinfo') as f:
         mounts = sorted(' '.join(line.split()[3:5]) for line in f)
     return {'settings': settings, 'libvirtd': system_libvirtd(),
-            'mounts': mounts}
+            'mounts': mounts, 'leftovers': leftovers()}
+
+
+def leftovers():
+    """Journal entries, private libvirtd directories and the system
+    daemon's QEMU logs of test guests (named nrt-...) that exist.
+    """
+    from nova.tests.functional.libvirt import private_libvirtd
+    return sorted(glob.glob(os.path.join(_journal_dir(), '*')) +
+                  glob.glob(os.path.join(private_libvirtd.parent_dir(),
+                                         'nova-rt-libvirtd-*')) +
+                  glob.glob(os.path.join(QEMU_LOG_DIR, 'nrt-*.log*')))
 
 
 def _pid_start(value):
@@ -204,12 +298,16 @@ def differences(before, after):
         lines.append('mount added: %s' % mount)
     for mount in sorted(set(before['mounts']) - set(after['mounts'])):
         lines.append('mount gone: %s' % mount)
+    for path in sorted(set(after.get('leftovers', ())) -
+                       set(before.get('leftovers', ()))):
+        lines.append('left behind: %s' % path)
     return lines
 
 
 def main(argv=None):
-    """``save FILE`` before a run, ``compare FILE`` after it (exit 1 and
-    the differences when the host changed).
+    """``save FILE`` before a run (after undoing what a killed earlier
+    run left), ``compare FILE`` after it (exit 1 and the differences when
+    the host changed).
     """
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 2 or argv[0] not in ('save', 'compare'):
@@ -217,6 +315,14 @@ def main(argv=None):
         return 2
     action, path = argv
     if action == 'save':
+        # What a SIGKILLed earlier run left goes first.
+        from nova.tests.functional.libvirt import private_libvirtd
+        for setting, value in recover_settings():
+            print('host_guard: %s written back to %s (left by a killed '
+                  'test run)' % (setting, value))
+        for root in private_libvirtd.remove_stale():
+            print('host_guard: removed the private libvirtd %s (left by '
+                  'a killed test run)' % root)
         with open(path, 'w') as f:
             json.dump(snapshot(), f)
         return 0

@@ -88,6 +88,28 @@ class KernelSettingTest(test.TestCase):
             self.assertEqual(-sig, proc.returncode, err)
             self.assertEqual(self.before, host_guard.read(self.path))
 
+    def test_killed_worker_s_setting_written_back_by_the_next_run(self):
+        proc = subprocess.Popen(
+            [sys.executable, '-c', WORKER, RT_RUNTIME, self.value],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        self.assertEqual('changed\n', proc.stdout.readline())
+        proc.kill()
+        proc.communicate(timeout=60)
+        # No cleanup ran: the setting is left changed...
+        self.assertEqual(self.value, host_guard.read(self.path))
+        # ... until the next run starts (tox's host_guard save).
+        saved = subprocess.run(
+            [sys.executable, '-m', 'nova.tests.functional.host_guard',
+             'save', os.path.join(self.useFixture(
+                 fixtures.TempDir()).path, 'host.json')],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(0, saved.returncode, saved.stderr)
+        self.assertIn('host_guard: %s written back to %s' % (
+            self.path, self.before), saved.stdout)
+        self.assertEqual(self.before, host_guard.read(self.path))
+        self.assertFalse(os.path.exists(host_guard._journal_dir()))
+
 
 class SnapshotTest(test.TestCase):
     """python -m nova.tests.functional.host_guard save/compare (tox runs

@@ -27,6 +27,7 @@ talked to: tests that kill or restart a libvirtd run one of their own
 
 import collections
 import fcntl
+import glob
 import os
 import re
 import textwrap
@@ -50,6 +51,7 @@ from nova.virt.libvirt import host_facts
 
 URI = 'qemu:///system'
 QEMU_PID_DIR = '/run/libvirt/qemu'
+QEMU_LOG_DIR = '/var/log/libvirt/qemu'
 HOST_LOCK = '/run/lock/nova-realtime-functional.lock'
 DEDICATED = '0-1'
 
@@ -249,6 +251,12 @@ class RealQemuTestCase(test.TestCase):
                     dom.undefine()
         finally:
             conn.close()
+        if not self.libvirtd:
+            # The system daemon keeps a QEMU log per domain name (a private
+            # daemon's go with its directory).
+            for path in glob.glob(os.path.join(
+                    QEMU_LOG_DIR, glob.escape(self.prefix) + '*.log*')):
+                os.unlink(path)
 
     # -- helpers ------------------------------------------------------------
 

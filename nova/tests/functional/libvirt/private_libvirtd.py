@@ -34,10 +34,13 @@ them in cgroups named after the domain (qemu-<id>-<name>.libvirt-qemu)
 under the ``machine`` partition, as the system daemon does: the cleanup
 destroys every domain through the daemon, stops it, kills any QEMU it left,
 removes the cgroups of its domains, and the ``machine`` partitions it
-created, and the temporary directory. Client URI:
+created, and the temporary directory. A test worker that is SIGKILLed
+cannot clean up: the next PrivateLibvirtd (or ``host_guard save``) removes
+what it left (``remove_stale``). Client URI:
 ``qemu+unix:///system?socket=<tmp>/sock/libvirt-sock``.
 """
 
+import fcntl
 import glob
 import os
 import shutil
@@ -102,6 +105,93 @@ def _rmdir_tree(path):
         os.rmdir(dirpath)
 
 
+def _kill_qemu(run_dir):
+    """SIGKILL the QEMU processes named by the pid files of a private
+    daemon's /run/libvirt/qemu, and wait until they are gone.
+    """
+    for path in glob.glob(os.path.join(run_dir, '*.pid')):
+        try:
+            pid = int(host_guard.read(path))
+            with open('/proc/%d/cmdline' % pid, 'rb') as f:
+                is_qemu = b'qemu' in f.read().split(b'\0')[0]
+            comm = host_guard.read('/proc/%d/comm' % pid)
+        except (OSError, ValueError):
+            continue
+        if is_qemu:
+            os.kill(pid, signal.SIGKILL)
+            _wait_gone(pid, comm, 30)
+
+
+def _kill_by_pidfile(path, comm, sig=signal.SIGKILL):
+    try:
+        pid = int(host_guard.read(path))
+    except (OSError, ValueError):
+        return
+    if _running(pid, comm):
+        os.kill(pid, sig)
+        if not _wait_gone(pid, comm, 30) and sig != signal.SIGKILL:
+            os.kill(pid, signal.SIGKILL)
+            _wait_gone(pid, comm, 30)
+
+
+def _domain_names(run_dir):
+    return {os.path.basename(path)[:-len('.xml')]
+            for path in glob.glob(os.path.join(run_dir, '*.xml'))}
+
+
+def _remove_domain_cgroups(names):
+    for name in names:
+        pattern = os.path.join(CGROUP_ROOT, '*', 'machine',
+                               'qemu-*-%s.libvirt-qemu' % glob.escape(name))
+        for path in glob.glob(pattern):
+            _rmdir_tree(path)
+
+
+def parent_dir():
+    return os.environ.get('NOVA_RT_PRIVATE_LIBVIRTD_DIR', '/tmp')
+
+
+def remove_stale(min_age=60):
+    """Remove what private daemons of dead test workers left (a worker
+    SIGKILLed before its cleanup): their QEMU processes, libvirtd,
+    virtlogd, their guests' cgroups and their directories. A daemon's
+    owner holds an flock on <root>/owner.lock for the daemon's life, so a
+    lock that can be taken means the owner is gone. Returns the
+    directories removed.
+    """
+    removed = []
+    for root in glob.glob(os.path.join(parent_dir(), 'nova-rt-libvirtd-*')):
+        lock = os.path.join(root, 'owner.lock')
+        try:
+            handle = open(lock, 'a')
+        except FileNotFoundError:
+            # Not locked yet, or never: only an old one is stale.
+            try:
+                if time.time() - os.stat(root).st_mtime < min_age:
+                    continue
+            except FileNotFoundError:
+                continue
+            handle = None
+        try:
+            if handle is not None:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # its owner is alive
+            run_dir = os.path.join(root, 'run', 'qemu')
+            names = _domain_names(run_dir)
+            _kill_by_pidfile(os.path.join(root, 'libvirtd.pid'), 'libvirtd')
+            _kill_qemu(run_dir)
+            _kill_by_pidfile(os.path.join(root, 'virtlogd.pid'), 'virtlogd')
+            _remove_domain_cgroups(names)
+            shutil.rmtree(root, ignore_errors=True)
+            removed.append(root)
+        finally:
+            if handle is not None:
+                handle.close()
+    return removed
+
+
 class PrivateLibvirtd(fixtures.Fixture):
     """libvirtd and virtlogd as root, on directories of their own.
 
@@ -114,11 +204,15 @@ class PrivateLibvirtd(fixtures.Fixture):
     VIRTLOGD = 'virtlogd'
 
     def _setUp(self):
+        self.stale_removed = remove_stale()
         self.system_before = host_guard.system_libvirtd()
         self.partitions_before = _machine_partitions()
-        self.root = tempfile.mkdtemp(
-            prefix='nova-rt-libvirtd-',
-            dir=os.environ.get('NOVA_RT_PRIVATE_LIBVIRTD_DIR', '/tmp'))
+        self.root = tempfile.mkdtemp(prefix='nova-rt-libvirtd-',
+                                     dir=parent_dir())
+        # Held for the daemon's life: remove_stale leaves it alone.
+        self._owner_lock = open(os.path.join(self.root, 'owner.lock'), 'w')
+        fcntl.flock(self._owner_lock, fcntl.LOCK_EX)
+        self.addCleanup(self._owner_lock.close)
         self.socket = os.path.join(self.root, 'sock', 'libvirt-sock')
         self.uri = 'qemu+unix:///system?socket=%s' % self.socket
         self.qemu_run_dir = os.path.join(self.root, 'run', 'qemu')
@@ -259,12 +353,6 @@ class PrivateLibvirtd(fixtures.Fixture):
                 return ''
         return self._log_text
 
-    def _domain_names(self):
-        names = set(self.domains)
-        for path in glob.glob(os.path.join(self.qemu_run_dir, '*.xml')):
-            names.add(os.path.basename(path)[:-len('.xml')])
-        return names
-
     def _destroy_domains(self):
         self.ensure_running()
         conn = libvirt.open(self.uri)
@@ -295,25 +383,12 @@ class PrivateLibvirtd(fixtures.Fixture):
                 _wait_gone(pid, self.LIBVIRTD, 30)
 
     def _kill_left_qemu(self):
-        for path in glob.glob(os.path.join(self.qemu_run_dir, '*.pid')):
-            try:
-                pid = int(host_guard.read(path))
-                with open('/proc/%d/cmdline' % pid, 'rb') as f:
-                    is_qemu = b'qemu' in f.read().split(b'\0')[0]
-                comm = host_guard.read('/proc/%d/comm' % pid)
-            except (OSError, ValueError):
-                continue
-            if is_qemu:
-                os.kill(pid, signal.SIGKILL)
-                _wait_gone(pid, comm, 30)
+        self.domains |= _domain_names(self.qemu_run_dir)
+        _kill_qemu(self.qemu_run_dir)
 
     def _remove_cgroups(self):
-        for name in self._domain_names():
-            pattern = os.path.join(CGROUP_ROOT, '*', 'machine',
-                                   'qemu-*-%s.libvirt-qemu' % glob.escape(
-                                       name.replace('/', '')))
-            for path in glob.glob(pattern):
-                _rmdir_tree(path)
+        _remove_domain_cgroups(self.domains |
+                               _domain_names(self.qemu_run_dir))
         for path in _machine_partitions() - self.partitions_before:
             try:
                 os.rmdir(path)

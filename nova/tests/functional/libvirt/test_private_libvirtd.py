@@ -188,3 +188,28 @@ class PrivateLibvirtdTest(test.TestCase):
         self.assertEqual([], glob.glob(
             '/sys/fs/cgroup/*/machine/qemu-*-%s.libvirt-qemu' % self.name))
         self.assertEqual(system, host_guard.system_libvirtd())
+
+    def test_killed_worker_leftovers_removed_by_the_next_daemon(self):
+        """SIGKILL of a test worker: no cleanup runs. The next private
+        libvirtd removes the dead worker's daemon, guest and directories.
+        """
+        system = host_guard.system_libvirtd()
+        proc = subprocess.Popen(
+            [sys.executable, '-c', WORKER, self.name],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        started = json.loads(proc.stdout.readline())
+        proc.kill()
+        proc.communicate(timeout=60)
+        # What the dead worker left behind.
+        self.assertTrue(_alive(started['qemu']))
+        self.assertTrue(_alive(started['pid']))
+        self.assertTrue(os.path.exists(started['root']))
+        daemon = self.start_daemon()
+        self.assertIn(started['root'], daemon.stale_removed)
+        self.assertFalse(_alive(started['qemu']))
+        self.assertFalse(_alive(started['pid']))
+        self.assertFalse(os.path.exists(started['root']))
+        self.assertEqual([], glob.glob(
+            '/sys/fs/cgroup/*/machine/qemu-*-%s.libvirt-qemu' % self.name))
+        self.assertEqual(system, host_guard.system_libvirtd())
