@@ -333,7 +333,8 @@ def main(argv=None):
         print('host changed by the tests: %s' % line)
     if not lines:
         print('host as found: %d kernel settings, the system libvirtd and '
-              'the mounts unchanged' % len(before['settings']))
+              'the mounts unchanged, nothing left behind'
+              % len(before['settings']))
     return 1 if lines else 0
 
 
