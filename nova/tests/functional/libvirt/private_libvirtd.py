@@ -43,6 +43,7 @@ what it left (``remove_stale``). Client URI:
 import fcntl
 import glob
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -267,7 +268,8 @@ class PrivateLibvirtd(fixtures.Fixture):
                 raise AssertionError('%s is missing: is libvirt-daemon-system '
                                      'installed?' % target)
         mounts = ' && '.join(
-            'mount --bind %s %s' % (os.path.join(self.root, name), target)
+            'mount --bind %s %s' % (shlex.quote(os.path.join(self.root, name)),
+                                    target)
             for name, target in PRIVATE_DIRS)
         virtlogd_log = open(os.path.join(self.root, 'virtlogd.out'), 'w')
         self.addCleanup(virtlogd_log.close)
@@ -276,8 +278,9 @@ class PrivateLibvirtd(fixtures.Fixture):
         self.holder = subprocess.Popen(
             ['unshare', '--mount', '--propagation', 'private', '--',
              'sh', '-ec', '%s && exec virtlogd -f %s -p %s' % (
-                 mounts, os.path.join(self.root, 'virtlogd.conf'),
-                 os.path.join(self.root, 'virtlogd.pid'))],
+                 mounts,
+                 shlex.quote(os.path.join(self.root, 'virtlogd.conf')),
+                 shlex.quote(os.path.join(self.root, 'virtlogd.pid')))],
             stdout=virtlogd_log, stderr=subprocess.STDOUT,
             start_new_session=True)
         sock = os.path.join(self.root, 'run', 'virtlogd-sock')
