@@ -300,14 +300,15 @@ def differences(before, after):
         lines.append('mount gone: %s' % mount)
     for path in sorted(set(after.get('leftovers', ())) -
                        set(before.get('leftovers', ()))):
-        lines.append('left behind: %s' % path)
+        lines.append('appeared: %s' % path)
     return lines
 
 
 def main(argv=None):
     """``save FILE`` before a run (after undoing what a killed earlier
     run left), ``compare FILE`` after it (exit 1 and the differences when
-    the host changed).
+    the host changed). On a machine shared with other test runs, what they
+    change meanwhile is reported too: the snapshot cannot tell who did it.
     """
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 2 or argv[0] not in ('save', 'compare'):
@@ -330,7 +331,7 @@ def main(argv=None):
         before = json.load(f)
     lines = differences(before, snapshot())
     for line in lines:
-        print('host changed by the tests: %s' % line)
+        print('host changed during the tests: %s' % line)
     if not lines:
         print('host as found: %d kernel settings, the system libvirtd and '
               'the mounts unchanged, nothing left behind'

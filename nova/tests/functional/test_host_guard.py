@@ -145,6 +145,6 @@ class SnapshotTest(test.TestCase):
         self.useFixture(host_guard.Sysctl(RT_RUNTIME, value))
         compared = self.run_guard('compare')
         self.assertEqual(1, compared.returncode)
-        self.assertIn('host changed by the tests: '
+        self.assertIn('host changed during the tests: '
                       '/proc/sys/kernel/sched_rt_runtime_us: %s before, %s '
                       'after' % (before, value), compared.stdout)
