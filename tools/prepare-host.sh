@@ -11,9 +11,11 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-# Development and test helper, not an operator tool: prepares this project's
-# own test and CI machines (root, maybe no systemd, no reboot) so that the
-# functional tests can start real-time guests. It changes the RUNNING kernel
+# Development and test helper, not an operator tool, and run only when asked
+# (tools/run-tests.sh --prepare-host, or by hand): the functional tests set
+# the one kernel setting they need (kernel.sched_rt_runtime_us) themselves,
+# for each test, and restore it; this script is for a machine meant to stay
+# prepared (a dedicated test box). It changes the RUNNING kernel
 # only (kernel.sched_rt_runtime_us=-1, kernel.timer_migration=0, transparent
 # huge pages and KSM off) and persists nothing: every change is gone at the
 # next boot, and what needs a reboot (a PREEMPT_RT kernel, isolcpus/nohz_full

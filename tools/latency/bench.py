@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -343,6 +344,10 @@ def order(runs):
             yield flavor, index + 1
 
 
+def _exit_on_signal(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def set_rt_runtime(value):
     with open(RT_RUNTIME, 'w') as f:
         f.write('%d\n' % value)
@@ -466,26 +471,30 @@ def main(argv=None):
 
     old_rt_runtime = int(read_text(RT_RUNTIME))
     during = old_rt_runtime
-    if not args.keep_rt_runtime and old_rt_runtime != -1:
-        set_rt_runtime(-1)
-        during = -1
-    config.update(runs=args.runs, duration=args.duration,
-                  interval=args.interval, buckets=args.buckets,
-                  memory_mb=args.memory, hogs=args.hogs,
-                  emulator_hogs=args.emulator_hogs,
-                  emulator_fifo=args.emulator_fifo,
-                  guest_cmdline=cmdline(args), flavors=FLAVORS)
-    result = {'started': started.isoformat(timespec='seconds'),
-              'config': config, 'host': host, 'guest_build': manifest,
-              'locked_dropped': drop_locked,
-              'memlock_check': memlock.found,
-              'sched_rt_runtime_us': {'before': old_rt_runtime,
-                                      'during': during},
-              'runs': []}
-    for line in header_lines(result):
-        print(line)
-    print('output: %s' % out_dir, flush=True)
+    # Put the RT budget back whatever happens: an error, Ctrl-C, or SIGTERM
+    # and SIGHUP, which would otherwise end the process without finally.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _exit_on_signal)
     try:
+        if not args.keep_rt_runtime and old_rt_runtime != -1:
+            set_rt_runtime(-1)
+            during = -1
+        config.update(runs=args.runs, duration=args.duration,
+                      interval=args.interval, buckets=args.buckets,
+                      memory_mb=args.memory, hogs=args.hogs,
+                      emulator_hogs=args.emulator_hogs,
+                      emulator_fifo=args.emulator_fifo,
+                      guest_cmdline=cmdline(args), flavors=FLAVORS)
+        result = {'started': started.isoformat(timespec='seconds'),
+                  'config': config, 'host': host, 'guest_build': manifest,
+                  'locked_dropped': drop_locked,
+                  'memlock_check': memlock.found,
+                  'sched_rt_runtime_us': {'before': old_rt_runtime,
+                                          'during': during},
+                  'runs': []}
+        for line in header_lines(result):
+            print(line)
+        print('output: %s' % out_dir, flush=True)
         for flavor, index in order(args.runs):
             print('run %-6s %d/%d ...' % (flavor, index, args.runs),
                   end=' ', flush=True)

@@ -17,17 +17,19 @@ SeaBIOS: enough to have QEMU's vCPU and emulator threads to inspect in
 /proc/<qemu pid>/task. Every guest a test makes carries a unique name prefix
 and is undefined afterwards.
 
-These tests change host-wide state (kernel.sched_rt_runtime_us, the libvirt
-daemon) and expect the two pCPUs to themselves, so they take an exclusive
-host lock (HOST_LOCK) for the length of each test.
+These tests change host-wide state for their duration
+(kernel.sched_rt_runtime_us, through host_guard, which restores it) and
+expect the two pCPUs to themselves, so they take an exclusive host lock
+(HOST_LOCK) for the length of each test. The system libvirtd is only
+talked to: tests that kill or restart a libvirtd run one of their own
+(PRIVATE_LIBVIRTD).
 """
 
 import collections
 import fcntl
+import glob
 import os
 import re
-import signal
-import subprocess
 import textwrap
 import time
 
@@ -38,6 +40,8 @@ from testtools import content
 
 from nova import objects
 from nova import test
+from nova.tests.functional import host_guard
+from nova.tests.functional.libvirt import private_libvirtd
 from nova.virt import hardware
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import driver as libvirt_driver
@@ -46,9 +50,8 @@ from nova.virt.libvirt import host_checks
 from nova.virt.libvirt import host_facts
 
 URI = 'qemu:///system'
-LIBVIRTD_PIDFILE = '/run/libvirtd.pid'
 QEMU_PID_DIR = '/run/libvirt/qemu'
-RT_RUNTIME = '/proc/sys/kernel/sched_rt_runtime_us'
+QEMU_LOG_DIR = '/var/log/libvirt/qemu'
 HOST_LOCK = '/run/lock/nova-realtime-functional.lock'
 DEDICATED = '0-1'
 
@@ -75,48 +78,12 @@ def drop_memory_locking(guest):
     guest.memtune = None
 
 
-def libvirt_answers(timeout=0):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            libvirt.open(URI).close()
-            return True
-        except libvirt.libvirtError:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.2)
+def libvirt_answers(timeout=0, uri=URI):
+    return private_libvirtd.answers(uri, timeout)
 
 
-def libvirtd_pid():
-    with open(LIBVIRTD_PIDFILE) as f:
-        return int(f.read().strip())
-
-
-def stop_libvirtd():
-    """Stop the libvirt daemon (by the pid in its pid file); guests live on."""
-    pid = libvirtd_pid()
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    while os.path.exists('/proc/%d' % pid):
-        if time.monotonic() > deadline:
-            raise AssertionError('libvirtd (pid %d) did not exit' % pid)
-        time.sleep(0.1)
-
-
-def start_libvirtd():
-    subprocess.run(['libvirtd', '-d'], check=True)
-    if not libvirt_answers(timeout=30):
-        raise AssertionError('libvirtd did not answer on %s after a restart'
-                             % URI)
-
-
-def restart_libvirtd():
-    stop_libvirtd()
-    start_libvirtd()
-
-
-def qemu_pid(name):
-    with open(os.path.join(QEMU_PID_DIR, '%s.pid' % name)) as f:
+def qemu_pid(name, run_dir=QEMU_PID_DIR):
+    with open(os.path.join(run_dir, '%s.pid' % name)) as f:
         return int(f.read().strip())
 
 
@@ -160,27 +127,27 @@ class HostLock(fixtures.Fixture):
         self.addCleanup(fcntl.flock, handle, fcntl.LOCK_UN)
 
 
-class SchedRtRuntime(fixtures.Fixture):
-    """Set kernel.sched_rt_runtime_us for a test; restore it afterwards."""
+class SchedRtRuntime(host_guard.Sysctl):
+    """Set kernel.sched_rt_runtime_us for a test; restore it afterwards
+    (also when the test worker is terminated).
+    """
 
     def __init__(self, value):
-        super().__init__()
-        self.value = value
-
-    def _setUp(self):
-        with open(RT_RUNTIME) as f:
-            previous = f.read().strip()
-        self._write(self.value)
-        self.addCleanup(self._write, previous)
-
-    @staticmethod
-    def _write(value):
-        with open(RT_RUNTIME, 'w') as f:
-            f.write('%s\n' % value)
+        super().__init__('kernel.sched_rt_runtime_us', value)
 
 
 class RealQemuTestCase(test.TestCase):
-    """Boots through LibvirtDriver.spawn on qemu:///system."""
+    """Boots through LibvirtDriver.spawn on qemu:///system.
+
+    A test class that kills, stops or restarts libvirtd sets
+    ``PRIVATE_LIBVIRTD``: its tests then run on a root libvirtd of their
+    own (``self.libvirtd``, a private_libvirtd.PrivateLibvirtd started for
+    each test and removed after it), never on the system's, which the
+    other tests only talk to. ``self.uri`` is the daemon's URI, in
+    [libvirt] connection_uri for the driver and the commands alike.
+    """
+
+    PRIVATE_LIBVIRTD = False
 
     def setUp(self):
         super().setUp()
@@ -188,15 +155,24 @@ class RealQemuTestCase(test.TestCase):
             self.fail('functional tests boot guests on qemu:///system and '
                       'change kernel settings: run them as root')
         self.useFixture(HostLock())
-        if not libvirt_answers(timeout=5):
-            self.fail('libvirtd does not answer on %s: start it (as '
-                      'tools/run-tests.sh does)' % URI)
+        if self.PRIVATE_LIBVIRTD:
+            self.libvirtd = self.useFixture(
+                private_libvirtd.PrivateLibvirtd())
+            self.uri = self.libvirtd.uri
+            self.qemu_run_dir = self.libvirtd.qemu_run_dir
+        else:
+            self.libvirtd = None
+            self.uri = URI
+            self.qemu_run_dir = QEMU_PID_DIR
+            if not libvirt_answers(timeout=5):
+                self.fail('libvirtd does not answer on %s: start it (as '
+                          'tools/run-tests.sh does)' % URI)
         self.prefix = 'nrt-%s-' % uuidutils.generate_uuid()[:8]
         self.addCleanup(self._undefine_ours)
         self.instances_path = self.useFixture(fixtures.TempDir()).path
         # QEMU runs as an unprivileged user: let it reach the console log.
         os.chmod(self.instances_path, 0o755)
-        self.flags(connection_uri=URI, virt_type='qemu',
+        self.flags(connection_uri=self.uri, virt_type='qemu',
                    instances_path=self.instances_path, group='libvirt')
         self.flags(cpu_dedicated_set=DEDICATED, cpu_shared_set=None,
                    group='compute')
@@ -206,7 +182,8 @@ class RealQemuTestCase(test.TestCase):
 
     def write_command_config(self):
         """A nova.conf for nova-realtime processes this test starts: the
-        same host settings, console logs and lock directory as the test.
+        same libvirt daemon, host settings, console logs and lock
+        directory as the test.
         """
         path = os.path.join(self.lock_path, 'nova.conf')
         with open(path, 'w') as f:
@@ -214,40 +191,58 @@ class RealQemuTestCase(test.TestCase):
                 [compute]
                 cpu_dedicated_set = %s
                 [libvirt]
+                connection_uri = %s
                 virt_type = qemu
                 instances_path = %s
                 [oslo_concurrency]
                 lock_path = %s
-                ''' % (DEDICATED, self.instances_path, self.lock_path)))
+                ''' % (DEDICATED, self.uri, self.instances_path,
+                       self.lock_path)))
         return path
 
     def _conn(self):
-        conn = libvirt.open(URI)
+        conn = libvirt.open(self.uri)
         self.addCleanup(conn.close)
         return conn
+
+    def qemu_pid(self, name):
+        return qemu_pid(name, self.qemu_run_dir)
 
     def _require_free_host(self):
         """Wait (up to NOVA_RT_FUNCTIONAL_WAIT seconds, default 300) for
         guests that are not ours to go: they would hold the two pCPUs.
+        With a private libvirtd, the system daemon's guests count too.
         """
         deadline = time.monotonic() + int(
             os.environ.get('NOVA_RT_FUNCTIONAL_WAIT', '300'))
-        conn = self._conn()
+        uris = [self.uri]
+        if self.libvirtd and libvirt_answers():
+            uris.append(URI)
         while True:
-            others = [dom.name() for dom in conn.listAllDomains()
-                      if dom.isActive()]
+            others = []
+            for uri in uris:
+                conn = libvirt.open(uri)
+                try:
+                    others += ['%s (%s)' % (dom.name(), uri)
+                               for dom in conn.listAllDomains()
+                               if dom.isActive()]
+                finally:
+                    conn.close()
             if not others:
                 return
             if time.monotonic() > deadline:
                 self.fail('the host must be free for these tests, but '
-                          'domains %s are running on %s'
-                          % (', '.join(others), URI))
+                          'domains %s are running' % ', '.join(others))
             time.sleep(2)
 
     def _undefine_ours(self):
-        if not libvirt_answers(timeout=30):
-            start_libvirtd()
-        conn = libvirt.open(URI)
+        if self.libvirtd:
+            self.libvirtd.ensure_running()
+        elif not libvirt_answers(timeout=30):
+            raise AssertionError('libvirtd does not answer on %s: the '
+                                 'domains named %s* are left' % (
+                                     URI, self.prefix))
+        conn = libvirt.open(self.uri)
         try:
             for dom in conn.listAllDomains():
                 if dom.name().startswith(self.prefix):
@@ -256,6 +251,12 @@ class RealQemuTestCase(test.TestCase):
                     dom.undefine()
         finally:
             conn.close()
+        if not self.libvirtd:
+            # The system daemon keeps a QEMU log per domain name (a private
+            # daemon's go with its directory).
+            for path in glob.glob(os.path.join(
+                    QEMU_LOG_DIR, glob.escape(self.prefix) + '*.log*')):
+                os.unlink(path)
 
     # -- helpers ------------------------------------------------------------
 
@@ -295,7 +296,7 @@ class RealQemuTestCase(test.TestCase):
 
     def vcpu_threads(self, name, vcpus):
         """Thread table of a guest's QEMU once all vCPU threads exist."""
-        pid = qemu_pid(name)
+        pid = self.qemu_pid(name)
         deadline = time.monotonic() + 10
         while True:
             threads = thread_table(pid)

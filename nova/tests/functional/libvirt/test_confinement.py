@@ -29,7 +29,7 @@ class FloatingConfinementTest(base.RealQemuTestCase):
                    group='compute')
 
     def assert_threads_on(self, name, allowed):
-        threads = base.thread_table(base.qemu_pid(name))
+        threads = base.thread_table(self.qemu_pid(name))
         table = base.format_thread_table(threads)
         self.assertTrue(threads, table)
         for thread in threads:

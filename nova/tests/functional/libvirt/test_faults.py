@@ -26,13 +26,21 @@ class RestartAfterDefineHost(host_mod.Host):
     driver's domain handle dies between define and start.
     """
 
+    def __init__(self, libvirtd):
+        super().__init__()
+        self.libvirtd = libvirtd
+
     def define(self, xml):
         domain = super().define(xml)
-        base.restart_libvirtd()
+        self.libvirtd.restart()
         return domain
 
 
 class LibvirtdRestartTest(base.RealQemuTestCase):
+    """On a private libvirtd (never the system's)."""
+
+    PRIVATE_LIBVIRTD = True
+
     def assert_pinning_matches_running_guests(self, instances):
         claimed = set()
         for instance in instances:
@@ -47,7 +55,7 @@ class LibvirtdRestartTest(base.RealQemuTestCase):
 
     def test_restart_between_two_boots(self):
         first, _ = self.spawn('before', vcpus=1, **base.DEDICATED_ONLY)
-        base.restart_libvirtd()
+        self.libvirtd.restart()
         # Same driver, same (now dead) connection: it must reconnect.
         second, _ = self.spawn('after', vcpus=1, **base.DEDICATED_ONLY)
         self.assertNotEqual(first.numa_topology.cpu_pinning[0],
@@ -59,7 +67,8 @@ class LibvirtdRestartTest(base.RealQemuTestCase):
     def test_restart_during_boot(self):
         """The daemon restarts between define and start of one boot."""
         first, _ = self.spawn('running', vcpus=1, **base.DEDICATED_ONLY)
-        driver = libvirt_driver.LibvirtDriver(RestartAfterDefineHost())
+        driver = libvirt_driver.LibvirtDriver(
+            RestartAfterDefineHost(self.libvirtd))
         self.addCleanup(driver.host.close)
         second, _ = self.spawn('mid-boot', vcpus=1, driver=driver,
                                **base.DEDICATED_ONLY)
@@ -68,14 +77,12 @@ class LibvirtdRestartTest(base.RealQemuTestCase):
         self.assert_pinning_matches_running_guests([first, second])
 
     def test_daemon_down_fails_clearly_then_recovers(self):
-        base.stop_libvirtd()
-        self.addCleanup(lambda: base.libvirt_answers() or
-                        base.start_libvirtd())
+        self.libvirtd.stop()
         error = self.assertRaises(exception.HypervisorUnavailable,
                                   self.spawn, 'down', vcpus=1,
                                   **base.DEDICATED_ONLY)
-        self.assertIn(base.URI, str(error))
-        base.start_libvirtd()
+        self.assertIn(self.uri, str(error))
+        self.libvirtd.start()
         self.assert_nothing_left(self.name('down'))
         instance, _ = self.spawn('down', vcpus=1, **base.DEDICATED_ONLY)
         self.assert_pinning_matches_running_guests([instance])

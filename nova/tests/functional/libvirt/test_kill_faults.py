@@ -10,10 +10,14 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Processes killed at random points of a boot, on qemu:///system.
+"""Processes killed at random points of a boot, on a private libvirtd.
 
 libvirtd is SIGKILLed (then started again) while ``nova-realtime boot``
-runs, or the boot process itself is killed or terminated. After each
+runs, or the boot process itself is killed or terminated. The libvirtd is
+the test's own (private_libvirtd: root, its own sockets, configuration,
+run, state, cache and log directories), never the system daemon; the
+command finds it through [libvirt] connection_uri in its configuration
+file. After each
 fault: no domain of ours is left that is neither running nor reported as
 an orphan, no pCPU runs two guests' vCPU threads (read from /proc, not
 from our metadata), and the next boot works and removes any orphan.
@@ -39,15 +43,9 @@ def _iterations():
     return int(os.environ.get('NOVA_RT_FAULT_ITERATIONS', '3'))
 
 
-def _kill_libvirtd():
-    pid = base.libvirtd_pid()
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while os.path.exists('/proc/%d' % pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
-
-
 class KillDuringBootTest(base.RealQemuTestCase):
+    PRIVATE_LIBVIRTD = True
+
     def setUp(self):
         super().setUp()
         self.seed = int(os.environ.get('NOVA_RT_FAULT_SEED',
@@ -63,15 +61,15 @@ class KillDuringBootTest(base.RealQemuTestCase):
         return subprocess.Popen(
             # The console script's entry point, as an operator runs it.
             [sys.executable, '-m', 'nova.cmd.launcher', '--config-file',
-             self.conf, *extra, 'boot', '--connection', base.URI,
-             '--name', self.name(suffix), '--vcpus', '1', '--ram', '64',
+             self.conf, *extra, 'boot', '--name', self.name(suffix),
+             '--vcpus', '1', '--ram', '64',
              '--property', 'hw:cpu_policy=dedicated'],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def command(self, *args):
         return subprocess.run(
             [sys.executable, '-m', 'nova.cmd.realtime', '--config-file',
-             self.conf, *args, '--connection', base.URI],
+             self.conf, *args],
             capture_output=True, text=True, timeout=120)
 
     def vcpu_pcpus(self):
@@ -81,7 +79,7 @@ class KillDuringBootTest(base.RealQemuTestCase):
             dom = self._conn().lookupByName(name)
             if not dom.isActive():
                 continue
-            for thread in base.thread_table(base.qemu_pid(name)):
+            for thread in base.thread_table(self.qemu_pid(name)):
                 if base.VCPU_THREAD.match(thread.name):
                     for pcpu in thread.affinity:
                         holders.setdefault(pcpu, []).append(name)
@@ -122,8 +120,8 @@ class KillDuringBootTest(base.RealQemuTestCase):
             what = 'libvirtd SIGKILL after %.3f s' % delay
             proc = self.boot('k%d' % index)
             time.sleep(delay)
-            _kill_libvirtd()
-            base.start_libvirtd()
+            self.libvirtd.kill(signal.SIGKILL)
+            self.libvirtd.start()
             out, err = proc.communicate(timeout=120)
             self.log.append('%s: boot exit %d %s' % (
                 what, proc.returncode, err.strip()[-200:]))

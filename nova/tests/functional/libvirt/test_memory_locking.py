@@ -52,7 +52,7 @@ class MemoryLockingTest(base.RealQemuTestCase):
         instance, guest = self.spawn('locked', **base.RT)
         self.assertTrue(guest.membacking.locked)
         status = {}
-        with open('/proc/%d/status' % base.qemu_pid(instance.name)) as f:
+        with open('/proc/%d/status' % self.qemu_pid(instance.name)) as f:
             for line in f:
                 key, _sep, value = line.partition(':')
                 status[key] = value.strip()

@@ -94,6 +94,6 @@ class RealtimeThreadsTest(base.RealQemuTestCase):
         instance, guest = self.spawn('dedicated', **base.DEDICATED_ONLY)
         self.assertIsNone(guest.membacking)
         table = self.assert_guest_threads(instance)
-        threads = base.thread_table(base.qemu_pid(instance.name))
+        threads = base.thread_table(self.qemu_pid(instance.name))
         self.assertEqual([], [t for t in threads
                               if t.policy != os.SCHED_OTHER], table)
