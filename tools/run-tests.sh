@@ -45,4 +45,4 @@ tools/start-libvirt.sh
 if [ "$prepare" = 1 ]; then
     tools/prepare-host.sh
 fi
-.venv/bin/tox -e "${TOX_ENVS:-pep8,py3,functional,genconfig,docs,releasenotes}" "$@"
+.venv/bin/tox -e "${TOX_ENVS:-pep8,py3,functional,genconfig,docs,releasenotes,upstream-ci}" "$@"

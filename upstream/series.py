@@ -341,6 +341,38 @@ def run_functional(tree, label):
     return counts
 
 
+def run_compare(tree, label):
+    """This tree's rules against the patched upstream's, on the same cases.
+
+    Every difference must be one compare.py's DESIGN table lists and the
+    series does not carry; the cases compared count as passed, unexpected
+    differences as failed.
+    """
+    logs = os.path.join(WORK, 'logs')
+    os.makedirs(logs, exist_ok=True)
+    log = os.path.join(logs, '%s.log' % label)
+    start = time.monotonic()
+    result = run([sys.executable,
+                  os.path.join(REPO, 'tools', 'upstream-compare',
+                               'compare.py'),
+                  '--series', '--upstream-python', venv_python(),
+                  '--upstream-tree', tree], log=log, check=False)
+    text = open(log).read()
+    total = re.search(r'^total\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)', text,
+                      re.M)
+    counts = {'seconds': time.monotonic() - start, 'log': log,
+              'Skipped': 0}
+    if total:
+        cases, _agree, _design, unexpected = map(int, total.groups())
+        counts.update(Passed=cases - unexpected, Failed=unexpected)
+    else:
+        counts.update(Passed=0, Failed=1, error='no totals: see %s' % log)
+    if result.returncode and not counts['Failed']:
+        counts.update(Failed=1, error='exit %d: see %s' % (
+            result.returncode, log))
+    return counts
+
+
 def fmt(counts):
     if counts is None:
         return 'not run'
@@ -378,6 +410,11 @@ def test(suites, sides, concurrency):
             for key in total[s]:
                 if row.get(s):
                     total[s][key] += row[s].get(key, 0)
+    if 'series' in sides:
+        say('series: the same rules in this tree and in the series '
+            '(tools/upstream-compare/compare.py --series)')
+        results.append(('tree vs series (compare.py --series)', {
+            'series': run_compare(trees['series'], 'series-compare')}))
     print('%-66s %s' % ('total', '   '.join('%-38s' % fmt(total[s])
                                              for s in sides)))
     failed = False
