@@ -12,6 +12,13 @@
 
 """Versioned objects (oslo.versionedobjects, ``nova`` namespace)."""
 
+from nova import deferred_import
+
+# Imported by oslo.versionedobjects, used by no command (see the module).
+deferred_import.defer('oslo_messaging',
+                      preload=[('serializer', 'NoOpSerializer')])
+deferred_import.defer('oslo_utils.strutils')
+
 
 def register_all():
     # Importing a module registers its objects with NovaObjectRegistry, which

@@ -39,6 +39,7 @@ The emulator pCPU of ``isolate`` follows the guest's thread policy: a whole
 core of its own under isolate, the next thread under require/prefer.
 """
 
+import operator
 import typing as ty
 
 from nova import exception
@@ -71,6 +72,32 @@ InstanceNUMATopology = ty.Any
 _NO_FIT = object()
 
 
+def _reader(*names):
+    """A function giving the tuple of those fields of an object.
+
+    Read straight from oslo.versionedobjects' storage attributes: the
+    field properties cost a Python call each, and the fit reads about
+    forty fields per host. When a field is unset, the object API's own
+    answer (lazy load, or its error).
+    """
+    get = operator.itemgetter(*['_obj_' + name for name in names])
+
+    def read(obj):
+        try:
+            return get(obj.__dict__)
+        except (KeyError, AttributeError):
+            return tuple(getattr(obj, name) for name in names)
+    return read
+
+
+_read_host_cell = _reader('id', 'pcpuset', 'pinned_cpus', 'siblings')
+_read_host_memory = _reader('mempages', 'memory', 'memory_usage')
+_read_pages = _reader('size_kb', 'total', 'used', 'reserved')
+_read_guest_cell = _reader('id', 'cpuset', 'pcpuset', 'memory', 'pagesize',
+                           'cpu_policy', 'cpu_thread_policy')
+_read_cell_id = _reader('id', 'id')
+
+
 class _HostCell(object):
     """Free resources of one host cell, each worked out at most once.
 
@@ -83,10 +110,8 @@ class _HostCell(object):
 
     def __init__(self, cell):
         self.cell = cell
-        self.id = cell.id
-        self.pcpuset = cell.pcpuset
-        self.free = set.difference(self.pcpuset, cell.pinned_cpus)
-        self.siblings = cell.siblings
+        self.id, self.pcpuset, pinned, self.siblings = _read_host_cell(cell)
+        self.free = set.difference(self.pcpuset, pinned)
         self._pagesizes = {}
         self._whole_groups = None
         self._whole_cores = None
@@ -129,11 +154,14 @@ class _HostCell(object):
     def pages(self):
         """(free pages by size in KiB, the small page size in KiB)."""
         if self._pages is None:
-            cell = self.cell
-            free = {pages.size_kb: pages.free for pages in cell.mempages}
+            mempages, memory, memory_usage = _read_host_memory(self.cell)
+            free = {}
+            for pages in mempages:
+                size_kb, total, used, reserved = _read_pages(pages)
+                # NUMAPagesTopology.free
+                free[size_kb] = total - used - reserved
             small_kb = min(free) if free else SMALLEST_PAGE_KB
-            self._pages = (free, small_kb,
-                           cell.memory - cell.memory_usage)
+            self._pages = (free, small_kb, memory - memory_usage)
         return self._pages
 
     def small_pages_fit(self, memory_mb):
@@ -259,8 +287,8 @@ class _Ask(ty.NamedTuple):
 
 
 def _ask(emulator_policy: ty.Optional[str], index: int, cell: ty.Any) -> _Ask:
-    cpuset, pcpuset = cell.cpuset, cell.pcpuset
-    cpu_policy = cell.cpu_policy
+    (cell_id, cpuset, pcpuset, memory, pagesize, cpu_policy,
+     thread_policy) = _read_guest_cell(cell)
     dedicated = cpu_policy in PINNED_POLICIES
     if not dedicated:
         count = len(cpuset)
@@ -268,8 +296,8 @@ def _ask(emulator_policy: ty.Optional[str], index: int, cell: ty.Any) -> _Ask:
         count = len(pcpuset)
         if index == 0 and emulator_policy == EMULATOR_ISOLATE:
             count += 1
-    return _Ask(cell.id, cpuset, pcpuset, cell.memory, cell.pagesize,
-                cpu_policy, cell.cpu_thread_policy, count, dedicated,
+    return _Ask(cell_id, cpuset, pcpuset, memory, pagesize,
+                cpu_policy, thread_policy, count, dedicated,
                 dedicated and bool(cpuset))
 
 
@@ -385,7 +413,8 @@ def numa_fit_instance_to_host(
     if host_topology is None or instance_topology is None:
         return None
     guest_cells = list(instance_topology.cells)
-    host_cells = sorted(host_topology.cells, key=lambda cell: cell.id)
+    host_cells = sorted(host_topology.cells,
+                        key=lambda cell: _read_cell_id(cell)[0])
     if not guest_cells or len(guest_cells) > len(host_cells):
         return None
     hosts = _LazyHosts(host_cells)
@@ -418,16 +447,17 @@ def numa_fit_instance_to_host(
             pinning = dict(zip(vcpus, pcpus))
             if ask.need > len(vcpus):
                 reserved = set(pcpus[len(vcpus):])
-        # The constructor coerces (and so copies) every set and dict: the
-        # fitted cells share nothing with the request.
-        fitted_cells.append(objects.InstanceNUMACell(
+        # Copies of every set and dict: the fitted cells share nothing with
+        # the request. obj_from_coerced: the constructor without coercing
+        # each element again (they come from the request's fields).
+        fitted_cells.append(objects.InstanceNUMACell.obj_from_coerced(
             id=ask.id, cpuset=ask.cpuset, pcpuset=ask.pcpuset,
             memory=ask.memory,
             pagesize=host.choose_pagesize(ask.pagesize, ask.memory),
             cpu_policy=ask.cpu_policy, cpu_thread_policy=ask.thread_policy,
             cpu_pinning=pinning, cpuset_reserved=reserved,
             host_node=host.id))
-    return objects.InstanceNUMATopology(
+    return objects.InstanceNUMATopology.obj_from_coerced(
         cells=fitted_cells, emulator_threads_policy=emulator_policy,
         realtime_cpus=instance_topology.realtime_cpus)
 

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 
@@ -24,6 +25,7 @@ from nova.tests.bench import cli_bench
 from nova.tests.bench import fit_bench
 from nova.tests.bench import hostile_bench
 from nova.tests.bench import parse_bench
+from nova.tests.bench import ref_tree
 from nova.tests.bench import timing
 from nova.tests.bench import upstream
 from nova.virt import hardware
@@ -44,6 +46,11 @@ def _parse_args(argv):
                              '(default: all).' % ', '.join(SECTIONS))
     parser.add_argument('--plan-runs', type=int, default=5,
                         help='Runs of nova-realtime plan (default 5).')
+    parser.add_argument('--ref', default=None,
+                        help='git ref of the release to time beside this '
+                             'tree (section 3); default: the last tag, '
+                             'else ref_tree.RELEASE_COMMIT; "none" skips '
+                             'it.')
     parser.add_argument('--upstream-timeout', type=float, default=20.0,
                         help='Seconds per upstream case (default 20).')
     parser.add_argument('--upstream-memory-mb', type=int, default=4096,
@@ -134,7 +141,19 @@ def run_scale(args, out, report):
 
 def run_cli(args, out, report):
     _section(out, '3. nova-realtime plan, whole process')
-    results = cli_bench.run(runs=args.plan_runs)
+    ref = args.ref or ref_tree.default_ref()
+    tmp = None
+    if ref != 'none':
+        try:
+            tmp = ref_tree.export(ref)
+        except (OSError, RuntimeError, subprocess.SubprocessError) as e:
+            out.write('release %s not exported: %s\n\n' % (ref, e))
+    try:
+        results = cli_bench.run(runs=args.plan_runs,
+                                ref_root=tmp.name if tmp else None, ref=ref)
+    finally:
+        if tmp:
+            tmp.cleanup()
     timing.table(cli_bench.HEADERS, cli_bench.rows(results), out)
     for r in results:
         if r['error']:

@@ -259,3 +259,51 @@ class TestInstanceNUMA(_ObjectsTestCase):
         self.assertEqual(set(range(vcpus)), back.vcpus)
         self.assertEqual(rt, back.realtime_cpus)
         self.assertEqual(rt is not None, back.is_realtime)
+
+
+class TestFromCoerced(_ObjectsTestCase):
+    """obj_from_coerced builds what the constructor builds."""
+
+    CELL = dict(id=1, cpuset={0}, pcpuset={1, 2}, memory=1024,
+                pagesize=2048, cpu_policy='mixed',
+                cpu_thread_policy='isolate', cpu_pinning={1: 5, 2: 7},
+                cpuset_reserved={9}, host_node=3)
+
+    def _pair(self, cls, **values):
+        return cls(**values), cls.obj_from_coerced(**values)
+
+    def test_same_as_constructor(self):
+        by_init, built = self._pair(objects.InstanceNUMACell, **self.CELL)
+        self.assertEqual(by_init.obj_to_primitive(),
+                         built.obj_to_primitive())
+        self.assertEqual(by_init.obj_what_changed(),
+                         built.obj_what_changed())
+        for name in by_init.fields:
+            self.assertIs(type(getattr(by_init, name)),
+                          type(getattr(built, name)), name)
+
+    def test_defaults_of_unset_fields(self):
+        by_init, built = self._pair(objects.InstanceNUMACell, id=0,
+                                    memory=512)
+        self.assertEqual(by_init.obj_to_primitive(),
+                         built.obj_to_primitive())
+
+    def test_copies_and_still_coerces(self):
+        cpus = {1, 2}
+        built = objects.InstanceNUMACell.obj_from_coerced(
+            id=0, memory=512, pcpuset=cpus)
+        cpus.add(3)
+        self.assertEqual({1, 2}, built.pcpuset)
+        built.pcpuset.add('4')
+        self.assertEqual({1, 2, 4}, built.pcpuset)
+        self.assertRaises(ValueError, built.pcpuset.add, 'x')
+
+    def test_lists_of_objects(self):
+        cell = objects.InstanceNUMACell(**self.CELL)
+        by_init, built = self._pair(objects.InstanceNUMATopology,
+                                    cells=[cell], realtime_cpus={2},
+                                    emulator_threads_policy='isolate')
+        self.assertEqual(by_init.obj_to_primitive(),
+                         built.obj_to_primitive())
+        self.assertIs(type(by_init.cells), type(built.cells))
+        self.assertRaises(ValueError, built.cells.append, 'not a cell')
