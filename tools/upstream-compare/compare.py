@@ -175,6 +175,8 @@ def _args(record):
             else _raise(NotCompared(a['__repr__'][:60]))
             for a in record['args']]
     kwargs = _value(record['kwargs'])
+    # The series' strictness switch: this tree is always strict.
+    kwargs.pop('strict', None)
     if record['func'] == 'numa_fit_instance_to_host':
         names = ['host_topology', 'instance_topology', 'provider_mapping',
                  'limits', 'pci_requests', 'pci_stats']
@@ -386,12 +388,32 @@ def _memory_overcommit(record, ours, up):
     return False
 
 
-def _mask_outside_flavor(record, ours, up):
-    """A mask naming vCPUs the flavor does not have: refused, naming them."""
+def _strict(record):
+    return bool(_value(record['kwargs']).get('strict'))
+
+
+def _mask_outside(record, ours, up):
     return (record['func'] == 'get_realtime_cpu_constraint' and
             _raises(ours, 'RealtimeMaskNotFoundOrInvalid') and
             'outside' in ours.get('message', '') and
             not _raises(up, 'RealtimeMaskNotFoundOrInvalid'))
+
+
+def _mask_outside_flavor(record, ours, up):
+    """A mask naming vCPUs the flavor does not have: refused, naming them.
+
+    What the API validates (upstream with the series: ``strict=True``).
+    """
+    return _mask_outside(record, ours, up) and _strict(record)
+
+
+def _mask_outside_flavor_compute(record, ours, up):
+    """The same mask where upstream with the series is not strict.
+
+    Its compute and scheduler paths keep accepting a mask excluding absent
+    vCPUs, so instances created before the series keep booting.
+    """
+    return _mask_outside(record, ours, up) and not _strict(record)
 
 
 def _spec_bounds(record, ours, up):
@@ -412,10 +434,23 @@ def _cpu_spec_limits(record, ours, up):
             not _raises(up, 'MemoryError', 'OverflowError'))
 
 
-# (label, reason, nova-realtime test pinning it, predicate, the patch of
-# upstream/patches that carries it or None): each predicate matches one
-# documented difference only. compare.py --series (against the patched
-# upstream) accepts only the differences the series does not carry.
+def _error_names_key(record, ours, up):
+    """A bad value of a flavor key or image property: both refuse it.
+
+    Ours is the error of the key, naming it; upstream's is another Invalid
+    (InvalidCPUSpec quoting the value, with the series).
+    """
+    return (isinstance(ours, dict) and 'Invalid' in ours.get('mro', ()) and
+            isinstance(up, dict) and 'Invalid' in up.get('mro', ()) and
+            record['func'] in ('numa_get_constraints',
+                               'get_dedicated_cpu_constraint',
+                               'get_realtime_cpu_constraint'))
+
+
+# (label, reason, nova-realtime test pinning it, predicate, the subject of
+# the patch in upstream/patches that carries it, or None): each predicate
+# matches one documented difference only. compare.py --series (against the
+# patched upstream) accepts only the differences the series does not carry.
 DESIGN = [
     ('default real-time mask ^0',
      'hw:cpu_realtime=yes without a mask makes every vCPU but vCPU 0 real '
@@ -472,13 +507,29 @@ DESIGN = [
      'with the vCPUs and the flavor\'s range (upstream ignores an excluded '
      'one and refuses an included one with a generic message)',
      'test_hardware.RealtimeTest.test_vcpu_outside_flavor',
-     _mask_outside_flavor, 'mask-outside-flavor'),
+     _mask_outside_flavor, 'hardware: Refuse real-time masks naming absent '
+     'vCPUs'),
+    ('mask outside the flavor, existing instances',
+     'upstream with the series still accepts a mask excluding absent vCPUs '
+     'outside the API (strict=False on the compute and scheduler paths), '
+     'so instances created before the series keep booting; this tree '
+     'refuses it everywhere',
+     'test_hardware.RealtimeTest.test_vcpu_outside_flavor',
+     _mask_outside_flavor_compute, None),
     ('bounded CPU specs',
      'a CPU spec or mask with a huge range or number is refused before '
      'any set is built (upstream expands it until MemoryError)',
      'test_hardware_parse.ParseCPUSpecTest.'
      'test_huge_numbers_fail_without_expanding',
-     _spec_bounds, 'bounded-cpu-spec'),
+     _spec_bounds, 'hardware: Bound the CPU spec parser'),
+    ('errors name the key',
+     'a bad value of a flavor extra spec or image property (a hostile CPU '
+     'spec, text XML cannot carry) is refused by both, here with the error '
+     'of that key, naming it (upstream: another Invalid, e.g. '
+     'InvalidCPUSpec quoting the value)',
+     'test_hardware_parse.ParsePropertyCPUSpecTest.'
+     'test_error_names_property_value_and_part',
+     _error_names_key, None),
     ('CPU spec limits',
      'CPU numbers above 4095 and CPU specs longer than 4096 characters are '
      'refused (the series, for every Nova host, allows what Linux allows)',
@@ -486,14 +537,6 @@ DESIGN = [
      'test_huge_numbers_fail_without_expanding',
      _cpu_spec_limits, None),
 ]
-
-
-def carried(patch_slug, patches_dir=None):
-    """The patch file of upstream/patches whose name has ``patch_slug``."""
-    patches_dir = patches_dir or os.path.join(ROOT, 'upstream', 'patches')
-    names = [n for n in sorted(os.listdir(patches_dir))
-             if n.endswith('.patch') and patch_slug in n]
-    return names[0] if names else None
 
 
 def _classify(record, ours, up, design=True, series=False):

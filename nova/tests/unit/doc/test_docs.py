@@ -489,8 +489,10 @@ class TestUpstreamDifferences(test.TestCase):
         'emulator pCPU on a whole core': 'emulator-isolate',
         'no memory overcommit': 'no-memory-overcommit',
         'mask outside the flavor': 'mask-outside-flavor',
+        'mask outside the flavor, existing instances': 'mask-outside-flavor',
         'bounded CPU specs': 'input-limits',
         'CPU spec limits': 'input-limits',
+        'errors name the key': 'input-limits',
     }
 
     def _design(self):
