@@ -182,16 +182,21 @@ class _Unmodelled:
     @classmethod
     def collect(cls, node, attrs, children):
         """The _Unmodelled of ``node``, or None when it had nothing."""
-        if EVERY in attrs:
-            extra_attrs = {}
+        attrib = node.attrib
+        if not attrib or EVERY in attrs:
+            extra_attrs = None
         else:
-            extra_attrs = {key: value for key, value in node.attrib.items()
+            extra_attrs = {key: value for key, value in attrib.items()
                            if key not in attrs}
+        every = children.get(EVERY)
+        if not len(node) or every is WHOLE:
+            # Nothing below to keep (the common case: a leaf element).
+            return cls(extra_attrs, [], {}) if extra_attrs else None
         raw, inner, anchor, seen = [], {}, None, {}
         for child in node:
             if not isinstance(child.tag, str):
                 continue  # comments and processing instructions
-            spec = children.get(child.tag, children.get(EVERY))
+            spec = children.get(child.tag, every)
             if spec is None:
                 raw.append((anchor, _clean_copy(child)))
                 continue
@@ -203,7 +208,7 @@ class _Unmodelled:
                 if kept is not None:
                     inner[anchor] = kept
         if extra_attrs or raw or inner:
-            return cls(extra_attrs, raw, inner)
+            return cls(extra_attrs or {}, raw, inner)
         return None
 
     def restore(self, node):
@@ -259,7 +264,7 @@ def _keeping_unmodelled(parse_dom):
         # Only once, in the class's own parse_dom (not in a super() call).
         if type(self).parse_dom is wrapper:
             self._unmodelled = _Unmodelled.collect(
-                xmldoc, frozenset(self.XML_ATTRS), self.XML_CHILDREN)
+                xmldoc, self._xml_attrs, self.XML_CHILDREN)
         return result
     return wrapper
 
@@ -299,6 +304,7 @@ class LibvirtConfigObject:
         super().__init_subclass__(**kwargs)
         if cls.XML_CHILDREN is None:
             return
+        cls._xml_attrs = frozenset(cls.XML_ATTRS)
         if 'parse_dom' in cls.__dict__:
             cls.parse_dom = _keeping_unmodelled(cls.__dict__['parse_dom'])
         if 'format_dom' in cls.__dict__:
