@@ -12,7 +12,8 @@
 
 """The XML of a running guest, as libvirt writes it on qemu:///system
 (aliases, addresses, <seclabel>, <resource>, the console's pty...),
-survives LibvirtConfigGuest's parse -> format whole.
+survives LibvirtConfigGuest's parse -> format whole: the same canonical
+XML (C14N, indentation aside).
 """
 
 from lxml import etree
@@ -31,9 +32,10 @@ class LiveXMLRoundTripTest(base.RealQemuTestCase):
             xml = dom.XMLDesc(flags)
             parsed = vconfig.LibvirtConfigGuest.from_xml(xml)
             formatted = parsed.to_xml()
-            self.assertEqual(real_xml._normal(etree.fromstring(xml.encode())),
-                             real_xml._normal(etree.fromstring(
-                                 formatted.encode())))
+            theirs = etree.fromstring(xml.encode())
+            ours = etree.fromstring(formatted.encode())
+            self.assertEqual(real_xml._normal(theirs), real_xml._normal(ours))
+            self.assertEqual(real_xml._c14n(theirs), real_xml._c14n(ours))
             self.assertEqual(parsed,
                              vconfig.LibvirtConfigGuest.from_xml(formatted))
         live = etree.fromstring(dom.XMLDesc(0).encode())

@@ -17,8 +17,9 @@ comes from libvirt (test:///default, and qemu:///system when libvirtd
 runs): its defaults filled in, its attribute order, its units. Parse ->
 format -> parse gives the same object, the formatted document says
 everything libvirt's said (every element, modelled or not; CPU sets, node
-sets and memory sizes compared by value, not spelling), and libvirt, given
-our formatted document, stores exactly the document it wrote.
+sets and memory sizes compared by value) and is even the same canonical XML
+(C14N: same spelling and order, indentation aside), and libvirt, given our
+formatted document, stores exactly the document it wrote.
 """
 
 from lxml import etree
@@ -58,6 +59,11 @@ def _normal(node):
     children = sorted((_normal(child) for child in node
                        if isinstance(child.tag, str)), key=repr)
     return (node.tag, tuple(sorted(attrs.items())), text, tuple(children))
+
+
+def _c14n(node):
+    """Canonical XML (C14N) of an element, indentation removed."""
+    return etree.tostring(vconfig._clean_copy(node), method='c14n').decode()
 
 
 def _as_stored(conn, xml):
@@ -142,6 +148,9 @@ class RealXMLRoundTripTest(test.TestCase):
         ours = etree.fromstring(formatted.encode())
         # The whole document: nothing libvirt wrote is lost.
         self.assertEqual(_normal(original), _normal(ours))
+        # And it is written as libvirt wrote it: the same canonical XML
+        # (C14N, indentation aside), spelling and order included.
+        self.assertEqual(_c14n(original), _c14n(ours))
         checked = 0
         for tag in MODELLED:
             theirs = original.find(tag)
