@@ -98,6 +98,13 @@ def notes(flavor, image_meta, guest, virt_type=None):
             'libvirt\'s default PMU and no tsc-deadline requirement; here '
             'host-passthrough, tsc-deadline required, PMU off (%(series)s)'
         ) % {'up': UPSTREAM, 'series': SERIES_GUEST_SHAPE})
+    if policy == 'mixed' and not specs.get('hw:emulator_threads_policy') \
+            and _dedicated_not_realtime(guest):
+        found.append(_(
+            '%(up)s lets the emulator threads run on the pCPUs of the '
+            'dedicated vCPUs that are not real time too; here only on the '
+            'CPUs of the floating vCPUs (%(series)s)') % {
+                'up': UPSTREAM, 'series': SERIES_KEEPS})
     memtune = getattr(guest, 'memtune', None)
     if memtune is not None and memtune.hard_limit is not None:
         found.append(_(
@@ -106,3 +113,17 @@ def notes(flavor, image_meta, guest, virt_type=None):
                 'up': UPSTREAM, 'kib': memtune.hard_limit,
                 'series': SERIES_SAME})
     return found
+
+
+def _dedicated_not_realtime(guest):
+    """Whether ``guest`` has a vCPU pinned to one pCPU it claims, without
+    <vcpusched>.
+    """
+    cputune = getattr(guest, 'cputune', None)
+    meta = guest.get_metadata() if hasattr(guest, 'get_metadata') else None
+    if cputune is None or meta is None:
+        return False
+    realtime = set().union(*(sched.vcpus or set()
+                             for sched in cputune.vcpusched))
+    return any(len(pin.cpuset) == 1 and pin.cpuset <= meta.claimed_pcpus
+               and pin.id not in realtime for pin in cputune.vcpupin)

@@ -20,8 +20,19 @@ in constructor-argument order) and has two symmetric methods:
   domain XML raises ``nova.exception.LibvirtConfigInvalid``);
 * ``parse_dom(node)`` reads the same element back.
 
-So ``Cls.from_xml(obj.to_xml()) == obj`` holds for every class, and equality
-compares fields. Children are written in the order of libvirt's schema
+What a class does not model is not lost: each domain class declares what
+its ``parse_dom`` reads (``XML_ATTRS`` and ``XML_CHILDREN``), and every other
+attribute and child element of a parsed element (``<clock>``, ``<pm>``,
+``<cputune><shares>``, ``<cpu><cache>``, a serial port's ``<target><model>``,
+the ``<address>`` of a device...) is kept as an lxml copy and written back
+unchanged, next to the modelled sibling it followed. So
+``Cls.from_xml(obj.to_xml()) == obj`` holds for every class, and
+``from_xml(xml).to_xml()`` says everything a domain libvirt wrote says.
+Equality compares the fields and what was kept. What was kept is written
+back as it was read: change a modelled field of a parsed object and the
+kept XML next to it stays (libvirt is the judge of the result).
+
+Children are written in the order of libvirt's schema
 (``/usr/share/libvirt/schemas/domaincommon.rng``); most of its content models
 are interleaves, but a stable order keeps the XML diffable.
 
@@ -128,18 +139,177 @@ SAFE_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True,
 _XML_ERROR_LENGTH = 300
 
 
+# XML_CHILDREN values: the child is read whole by a config object of its own
+# (which keeps what it does not model itself) or by the class.
+WHOLE = 'whole'
+# An XML_CHILDREN key (every child) or XML_ATTRS entry (every attribute).
+EVERY = '*'
+
+
+def _text_child(*attrs, **children):
+    """XML_CHILDREN value of a child read in place: its text, ``attrs`` and
+    ``children`` (same form as XML_CHILDREN).
+    """
+    return (frozenset(attrs), children)
+
+
+def _clean_copy(node):
+    """A copy of ``node`` without indentation (so pretty printing works)."""
+    node = copy.deepcopy(node)
+    for element in node.iter():
+        if len(element) and element.text and not element.text.strip():
+            element.text = None
+        if element.tail and not element.tail.strip():
+            element.tail = None
+    node.tail = None
+    return node
+
+
+class _Unmodelled:
+    """What a parsed element held that its class does not read.
+
+    ``attrs``: {name: value}; ``children``: [(anchor, element)], anchor
+    being ``(tag, n)`` of the n-th modelled sibling it followed (None: it
+    came first); ``inner``: {(tag, n): _Unmodelled} for modelled children
+    read in place.
+    """
+
+    __slots__ = ('attrs', 'children', 'inner')
+
+    def __init__(self, attrs, children, inner):
+        self.attrs, self.children, self.inner = attrs, children, inner
+
+    @classmethod
+    def collect(cls, node, attrs, children):
+        """The _Unmodelled of ``node``, or None when it had nothing."""
+        attrib = node.attrib
+        if not attrib or EVERY in attrs:
+            extra_attrs = None
+        else:
+            extra_attrs = {key: value for key, value in attrib.items()
+                           if key not in attrs}
+        every = children.get(EVERY)
+        if not len(node) or every is WHOLE:
+            # Nothing below to keep (the common case: a leaf element).
+            return cls(extra_attrs, [], {}) if extra_attrs else None
+        raw, inner, anchor, seen = [], {}, None, {}
+        for child in node:
+            if not isinstance(child.tag, str):
+                continue  # comments and processing instructions
+            spec = children.get(child.tag, every)
+            if spec is None:
+                raw.append((anchor, _clean_copy(child)))
+                continue
+            count = seen.get(child.tag, 0)
+            seen[child.tag] = count + 1
+            anchor = (child.tag, count)
+            if spec is not WHOLE:
+                kept = cls.collect(child, *spec)
+                if kept is not None:
+                    inner[anchor] = kept
+        if extra_attrs or raw or inner:
+            return cls(extra_attrs or {}, raw, inner)
+        return None
+
+    def restore(self, node):
+        """Put it back into ``node`` (the element format_dom wrote)."""
+        for key, value in self.attrs.items():
+            if node.get(key) is None:
+                node.set(key, value)
+        positions, seen = {}, {}
+        for child in node:
+            if isinstance(child.tag, str):
+                count = seen.get(child.tag, 0)
+                seen[child.tag] = count + 1
+                positions[(child.tag, count)] = child
+        for anchor, kept in self.inner.items():
+            if anchor in positions:
+                kept.restore(positions[anchor])
+        previous = previous_anchor = None
+        for anchor, element in self.children:
+            element = copy.deepcopy(element)
+            if previous is not None and anchor == previous_anchor:
+                previous.addnext(element)
+            elif anchor is None:
+                node.insert(0, element)
+            else:
+                tag, count = anchor
+                count = min(count, seen.get(tag, 0) - 1)
+                if count >= 0:
+                    positions[(tag, count)].addnext(element)
+                else:
+                    node.append(element)
+            previous, previous_anchor = element, anchor
+
+    def key(self):
+        """A comparable form (the kept elements as canonical XML)."""
+        return (tuple(sorted(self.attrs.items())),
+                tuple((anchor, etree.tostring(element, method='c14n'))
+                      for anchor, element in self.children),
+                tuple(sorted((anchor, kept.key())
+                             for anchor, kept in self.inner.items())))
+
+    def __repr__(self):
+        return '<unmodelled %s>' % ', '.join(
+            ['@' + key for key in self.attrs]
+            + [etree.QName(element).localname for _, element in self.children]
+            + ['%s/...' % etree.QName(tag).localname
+               for tag, _ in self.inner])
+
+
+def _keeping_unmodelled(parse_dom):
+    @functools.wraps(parse_dom)
+    def wrapper(self, xmldoc):
+        result = parse_dom(self, xmldoc)
+        # Only once, in the class's own parse_dom (not in a super() call).
+        if type(self).parse_dom is wrapper:
+            self._unmodelled = _Unmodelled.collect(
+                xmldoc, self._xml_attrs, self.XML_CHILDREN)
+        return result
+    return wrapper
+
+
+def _restoring_unmodelled(format_dom):
+    @functools.wraps(format_dom)
+    def wrapper(self):
+        node = format_dom(self)
+        if type(self).format_dom is wrapper and self._unmodelled is not None:
+            self._unmodelled.restore(node)
+        return node
+    return wrapper
+
+
 class LibvirtConfigObject:
     """Base of every config class.
 
     Subclasses set ``ROOT_NAME`` (the element tag), optionally ``NAMESPACE``
     and ``NS_PREFIX``, and ``FIELDS``: ``(name, default)`` pairs where a
     default of ``list``, ``set`` or ``dict`` means a fresh empty one.
+
+    A class that sets ``XML_CHILDREN`` keeps what it does not model (see
+    the module docstring): ``XML_ATTRS`` names the attributes its
+    ``parse_dom`` reads, ``XML_CHILDREN`` maps the child tags it reads to
+    ``WHOLE`` or ``_text_child(attrs..., child=...)``.
     """
 
     ROOT_NAME = None
     NAMESPACE = None
     NS_PREFIX = None
     FIELDS = ()
+    XML_ATTRS = ()
+    XML_CHILDREN = None
+    _unmodelled = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.XML_CHILDREN is None:
+            return
+        cls._xml_attrs = frozenset(cls.XML_ATTRS)
+        if 'parse_dom' in cls.__dict__:
+            cls.parse_dom = _keeping_unmodelled(cls.__dict__['parse_dom'])
+        if 'format_dom' in cls.__dict__:
+            cls.format_dom = _restoring_unmodelled(
+                cls.__dict__['format_dom'])
 
     def __init__(self, *args, **kwargs):
         names = [name for name, _ in self.FIELDS]
@@ -165,10 +335,14 @@ class LibvirtConfigObject:
     def _fields(self):
         return {name: getattr(self, name) for name, _ in self.FIELDS}
 
+    def _unmodelled_key(self):
+        return None if self._unmodelled is None else self._unmodelled.key()
+
     def __eq__(self, other):
         if type(self) is not type(other):
             return NotImplemented
-        return self._fields() == other._fields()
+        return (self._fields() == other._fields()
+                and self._unmodelled_key() == other._unmodelled_key())
 
     __hash__ = None
 
@@ -179,6 +353,8 @@ class LibvirtConfigObject:
             empty = default() if default in _FACTORIES else default
             if value != empty:
                 shown.append('%s=%r' % (name, value))
+        if self._unmodelled is not None:
+            shown.append(repr(self._unmodelled))
         return '%s(%s)' % (type(self).__name__, ', '.join(shown))
 
     # -- XML helpers ------------------------------------------------------
@@ -371,6 +547,8 @@ class LibvirtConfigGuestFeature(LibvirtConfigObject):
     """
 
     FIELDS = (('name', None), ('state', None))
+    XML_ATTRS = ('state',)
+    XML_CHILDREN = {}
 
     def format_dom(self):
         self._require('name')
@@ -389,6 +567,8 @@ class LibvirtConfigGuestFeaturePMU(LibvirtConfigObject):
 
     ROOT_NAME = 'pmu'
     FIELDS = (('enabled', None),)
+    XML_ATTRS = ('state',)
+    XML_CHILDREN = {}
 
     @property
     def name(self):
@@ -416,6 +596,8 @@ class LibvirtConfigGuestCPUTuneVCPUPin(LibvirtConfigObject):
 
     ROOT_NAME = 'vcpupin'
     FIELDS = (('id', None), ('cpuset', None))
+    XML_ATTRS = ('vcpu', 'cpuset')
+    XML_CHILDREN = {}
 
     def format_dom(self):
         self._require('cpuset')
@@ -435,6 +617,8 @@ class LibvirtConfigGuestCPUTuneEmulatorPin(LibvirtConfigObject):
 
     ROOT_NAME = 'emulatorpin'
     FIELDS = (('cpuset', None),)
+    XML_ATTRS = ('cpuset',)
+    XML_CHILDREN = {}
 
     def format_dom(self):
         self._require('cpuset')
@@ -455,6 +639,8 @@ class LibvirtConfigGuestCPUTuneVCPUSched(LibvirtConfigObject):
 
     ROOT_NAME = 'vcpusched'
     FIELDS = (('vcpus', None), ('scheduler', None), ('priority', None))
+    XML_ATTRS = ('vcpus', 'scheduler', 'priority')
+    XML_CHILDREN = {}
 
     def validate(self):
         if self.scheduler in SCHEDULERS_WITH_PRIORITY:
@@ -499,6 +685,9 @@ class LibvirtConfigGuestCPUTuneVCPUSched(LibvirtConfigObject):
 class LibvirtConfigGuestCPUTune(LibvirtConfigObject):
     ROOT_NAME = 'cputune'
     FIELDS = (('vcpupin', list), ('emulatorpin', None), ('vcpusched', list))
+    # <shares>, <period>, <quota>, <iothreadpin>... are kept as read.
+    XML_CHILDREN = {'vcpupin': WHOLE, 'emulatorpin': WHOLE,
+                    'vcpusched': WHOLE}
 
     def validate(self):
         """libvirt refuses two pins for one vCPU and overlapping scheds."""
@@ -552,6 +741,8 @@ class LibvirtConfigGuestMemoryBackingPage(LibvirtConfigObject):
 
     ROOT_NAME = 'page'
     FIELDS = (('size_kb', None), ('nodeset', None))
+    XML_ATTRS = ('size', 'unit', 'nodeset')
+    XML_CHILDREN = {}
 
     def format_dom(self):
         self._require('size_kb')
@@ -575,6 +766,9 @@ class LibvirtConfigGuestMemoryBacking(LibvirtConfigObject):
 
     ROOT_NAME = 'memoryBacking'
     FIELDS = (('hugepages', list), ('sharedpages', True), ('locked', False))
+    XML_CHILDREN = {'hugepages': _text_child(page=WHOLE),
+                    'nosharepages': _text_child(),
+                    'locked': _text_child()}
 
     def format_dom(self):
         root = self._new_node()
@@ -617,6 +811,8 @@ class LibvirtConfigGuestNUMATuneMemory(_NUMATuneModeMixin,
 
     ROOT_NAME = 'memory'
     FIELDS = (('mode', 'strict'), ('nodeset', None))
+    XML_ATTRS = ('mode', 'nodeset')
+    XML_CHILDREN = {}
 
     def format_dom(self):
         self._check_mode()
@@ -637,6 +833,8 @@ class LibvirtConfigGuestNUMATuneMemNode(_NUMATuneModeMixin,
 
     ROOT_NAME = 'memnode'
     FIELDS = (('cellid', None), ('mode', 'strict'), ('nodeset', None))
+    XML_ATTRS = ('cellid', 'mode', 'nodeset')
+    XML_CHILDREN = {}
 
     def format_dom(self):
         self._check_mode()
@@ -658,6 +856,7 @@ class LibvirtConfigGuestNUMATuneMemNode(_NUMATuneModeMixin,
 class LibvirtConfigGuestNUMATune(LibvirtConfigObject):
     ROOT_NAME = 'numatune'
     FIELDS = (('memory', None), ('memnodes', list))
+    XML_CHILDREN = {'memory': WHOLE, 'memnode': WHOLE}
 
     def format_dom(self):
         cellids = [node.cellid for node in self.memnodes]
@@ -694,6 +893,8 @@ class LibvirtConfigGuestCPUTopology(LibvirtConfigObject):
     ROOT_NAME = 'topology'
     FIELDS = (('sockets', None), ('cores', None), ('threads', None),
               ('dies', None))
+    XML_ATTRS = ('sockets', 'dies', 'cores', 'threads')
+    XML_CHILDREN = {}
 
     def format_dom(self):
         for name in ('sockets', 'cores', 'threads'):
@@ -728,6 +929,8 @@ class LibvirtConfigGuestCPUNUMACell(LibvirtConfigObject):
     ROOT_NAME = 'cell'
     FIELDS = (('id', None), ('cpus', None), ('memory', None),
               ('memAccess', None))
+    XML_ATTRS = ('id', 'cpus', 'memory', 'unit', 'memAccess')
+    XML_CHILDREN = {}
 
     def format_dom(self):
         self._require('cpus', 'memory')
@@ -749,6 +952,7 @@ class LibvirtConfigGuestCPUNUMACell(LibvirtConfigObject):
 class LibvirtConfigGuestCPUNUMA(LibvirtConfigObject):
     ROOT_NAME = 'numa'
     FIELDS = (('cells', list),)
+    XML_CHILDREN = {'cell': WHOLE}
 
     def format_dom(self):
         if not self.cells:
@@ -775,6 +979,8 @@ class LibvirtConfigGuestCPUFeature(LibvirtConfigObject):
 
     ROOT_NAME = 'feature'
     FIELDS = (('name', None), ('policy', 'require'))
+    XML_ATTRS = ('name', 'policy')
+    XML_CHILDREN = {}
     POLICIES = ('force', 'require', 'optional', 'disable', 'forbid')
 
     def format_dom(self):
@@ -803,6 +1009,10 @@ class LibvirtConfigGuestCPU(LibvirtConfigObject):
     FIELDS = (('mode', None), ('model', None), ('match', None),
               ('topology', None), ('numa', None), ('check', None),
               ('features', list))
+    # <cache>, <vendor>, <model fallback=>... are kept as read.
+    XML_ATTRS = ('mode', 'match', 'check')
+    XML_CHILDREN = {'model': _text_child(), 'topology': WHOLE,
+                    'feature': WHOLE, 'numa': WHOLE}
     MODES = ('custom', 'host-model', 'host-passthrough', 'maximum')
     MATCHES = ('minimum', 'exact', 'strict')
     CHECKS = ('none', 'partial', 'full')
@@ -863,13 +1073,17 @@ class LibvirtConfigGuestMemoryTune(LibvirtConfigObject):
     memory cgroup limit); with ``<locked/>`` libvirt also uses it as the
     locked-memory limit (RLIMIT_MEMLOCK) instead of lifting that limit
     entirely. ``soft_limit`` applies under memory contention,
-    ``swap_hard_limit`` caps memory plus swap.
+    ``swap_hard_limit`` caps memory plus swap, ``min_guarantee`` is the
+    memory the guest is guaranteed (written as set; libvirt's QEMU driver
+    refuses it when the domain is defined: only VMware ESX and OpenVZ
+    support it).
     """
 
     ROOT_NAME = 'memtune'
     FIELDS = (('hard_limit', None), ('soft_limit', None),
-              ('swap_hard_limit', None))
-    LIMITS = ('hard_limit', 'soft_limit', 'swap_hard_limit')
+              ('swap_hard_limit', None), ('min_guarantee', None))
+    LIMITS = ('hard_limit', 'soft_limit', 'swap_hard_limit', 'min_guarantee')
+    XML_CHILDREN = {name: _text_child('unit') for name in LIMITS}
 
     def format_dom(self):
         root = self._new_node()
@@ -905,6 +1119,9 @@ class _LibvirtConfigGuestCharBase(LibvirtConfigObject):
 
     FIELDS = (('type', 'pty'), ('source_path', None), ('target_type', None),
               ('target_port', None))
+    XML_ATTRS = ('type',)
+    XML_CHILDREN = {'source': _text_child('path'),
+                    'target': _text_child('type', 'port')}
     TYPES = ('pty', 'file')
 
     def format_dom(self):
@@ -950,6 +1167,8 @@ class LibvirtConfigGuestMemballoon(LibvirtConfigObject):
 
     ROOT_NAME = 'memballoon'
     FIELDS = (('model', 'virtio'),)
+    XML_ATTRS = ('model',)
+    XML_CHILDREN = {}
     MODELS = ('virtio', 'virtio-transitional', 'virtio-non-transitional',
               'xen', 'none')
 
@@ -977,6 +1196,8 @@ class LibvirtConfigGuestController(LibvirtConfigObject):
     ROOT_NAME = 'controller'
     FIELDS = (('type', None), ('index', None), ('model', None))
     ATTRIBUTES = ('type', 'index', 'model')
+    XML_ATTRS = ATTRIBUTES
+    XML_CHILDREN = {}
 
     def format_dom(self):
         self._require('type')
@@ -1004,6 +1225,7 @@ class LibvirtConfigGuestEmulator(LibvirtConfigObject):
 
     ROOT_NAME = 'emulator'
     FIELDS = (('path', None),)
+    XML_CHILDREN = {}
 
     def format_dom(self):
         self._require('path')
@@ -1046,6 +1268,15 @@ class LibvirtConfigGuestMetaNovaRealtime(LibvirtConfigObject):
               ('extra_specs', dict), ('realtime_vcpus', set),
               ('emulator_threads_policy', None), ('numa_topology', None),
               ('claimed_pcpus', set))
+    XML_CHILDREN = {
+        tag: _text_child(*attrs, **{'extra_spec': _text_child('key', 'value'),
+                                    '{%s}extra_spec' % NOVA_RT_NS:
+                                    _text_child('key', 'value')})
+        for name, attrs in (
+            ('flavor', ('name', 'vcpus', 'memory_mb')),
+            ('realtime', ('vcpus', 'emulator_threads_policy')),
+            ('claimed_pcpus', ()), ('numa_topology', ()))
+        for tag in (name, '{%s}%s' % (NOVA_RT_NS, name))}
 
     def format_dom(self):
         root = self._new_node()
@@ -1134,6 +1365,23 @@ class LibvirtConfigGuest(LibvirtConfigObject):
     )
     LIFECYCLE_ACTIONS = ('destroy', 'restart', 'preserve', 'rename-restart',
                          'coredump-destroy', 'coredump-restart')
+    # <currentMemory>, <clock>, <pm>, <resource>, <seclabel>, <os><loader>,
+    # <vcpu current=>... are kept as read.
+    XML_ATTRS = ('type',)
+    XML_CHILDREN = dict(
+        {tag: _text_child() for tag in (
+            'name', 'uuid', 'description', 'on_poweroff', 'on_reboot',
+            'on_crash')},
+        memory=_text_child('unit'),
+        vcpu=_text_child('placement', 'cpuset'),
+        memoryBacking=WHOLE, memtune=WHOLE, cputune=WHOLE, numatune=WHOLE,
+        cpu=WHOLE,
+        os=_text_child(type=_text_child('arch', 'machine'),
+                       kernel=_text_child(), initrd=_text_child(),
+                       cmdline=_text_child(), boot=_text_child('dev')),
+        features=_text_child(**{EVERY: WHOLE}),
+        metadata=_text_child(**{EVERY: WHOLE}),
+        devices=_text_child(**{EVERY: WHOLE}))
 
     def validate(self):
         """Check the cross-element rules libvirt enforces at define time."""
@@ -1163,6 +1411,12 @@ class LibvirtConfigGuest(LibvirtConfigObject):
                 raise self._invalid(cls.ROOT_NAME, len(found),
                                     _('a domain has at most one'),
                                     element='devices')
+        if (self.memtune is not None and self.memtune.min_guarantee is not None
+                and self.virt_type in ('kvm', 'qemu')):
+            raise self._invalid(
+                'min_guarantee', self.memtune.min_guarantee,
+                _("libvirt's QEMU driver does not support it (only VMware "
+                  "ESX and OpenVZ do)"), element='memtune')
         vcpu_ids = set(range(self.vcpus))
         if self.cputune is not None:
             for pin in self.cputune.vcpupin:

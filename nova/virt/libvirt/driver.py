@@ -761,14 +761,21 @@ def _get_guest_cputune(topology, host_topology, floating, context):
 
     Dedicated vCPUs: each on its pCPU. Floating vCPUs (a shared guest
     with a NUMA layout, or the shared vCPUs of a mixed guest): on the
-    floating CPUs of their host cell. A floating guest without a NUMA
-    layout: emulatorpin on the floating CPUs (its vCPUs get ``<vcpu
+    floating CPUs of their host cell (every CPU of that cell when no CPU
+    set is configured), as upstream pins each guest cell to its host cell.
+    The emulator threads of a floating guest with a NUMA layout run on
+    the CPUs of its vCPUs (the union of its cells' CPUs, as upstream); of
+    a mixed guest without an emulator threads policy, on those of its
+    floating vCPUs only (upstream adds the pCPUs of its non-real-time
+    dedicated vCPUs: see upstream-differences.rst,
+    ``upstream-difference-mixed-emulator``). A floating guest without a
+    NUMA layout: emulatorpin on the floating CPUs (its vCPUs get ``<vcpu
     cpuset>``). None when nothing confines the guest.
     """
     cputune = vconfig.LibvirtConfigGuestCPUTune()
     pinning = topology.cpu_pinning if topology is not None else {}
     shared = set()
-    if topology is not None and (floating is not None or pinning):
+    if topology is not None:
         cells = {cell.id: cell for cell in host_topology.cells}
         for cell in topology.cells:
             allowed = cells[cell.host_node].cpuset
@@ -784,10 +791,14 @@ def _get_guest_cputune(topology, host_topology, floating, context):
             id=vcpu, cpuset={pinning[vcpu]}))
     cputune.vcpupin.sort(key=lambda pin: pin.id)
     if not pinning:
-        if floating is None:
+        if topology is not None:
+            emulator = shared
+        elif floating is None:
             return None
+        else:
+            emulator = floating
         cputune.emulatorpin = vconfig.LibvirtConfigGuestCPUTuneEmulatorPin(
-            cpuset=set(floating))
+            cpuset=set(emulator))
         return cputune
     if shared and topology.emulator_threads_policy is None:
         # Mixed: the emulator threads float with the shared vCPUs, off

@@ -19,6 +19,7 @@ import sys
 
 from nova import exception
 from nova.tests.functional.libvirt import base
+from nova.virt import hardware
 
 
 class FloatingConfinementTest(base.RealQemuTestCase):
@@ -58,6 +59,35 @@ class FloatingConfinementTest(base.RealQemuTestCase):
             match = base.VCPU_THREAD.match(thread.name)
             expected = {1} if match and match.group(1) == '1' else {0}
             self.assertEqual(expected, thread.affinity, table)
+
+
+class FloatingNUMAConfinementTest(base.RealQemuTestCase):
+    """A floating guest with a NUMA layout runs on its host cell's CPUs,
+    with no CPU set configured (as upstream).
+
+    Only a one-cell check is possible where the host has one NUMA node
+    (this test host has): the two-cell case, each guest cell on its own
+    host cell, is checked against test:///default's two-node host in
+    nova.tests.unit.virt.libvirt.test_driver.TestFloatingGuests.
+    """
+
+    def test_floating_numa_guest_threads_on_its_host_cell(self):
+        self.flags(cpu_dedicated_set=None, cpu_shared_set=None,
+                   group='compute')
+        instance, _ = self.spawn('fnuma', vcpus=2, **{'hw:numa_nodes': '1'})
+        node = instance.numa_topology.cells[0].host_node
+        with open('/sys/devices/system/node/node%d/cpulist' % node) as f:
+            node_cpus = set(hardware.parse_cpu_spec(f.read().strip()))
+        live = self.running_guest_config(instance.name)
+        self.assertEqual({0: node_cpus, 1: node_cpus},
+                         {pin.id: pin.cpuset for pin in live.cputune.vcpupin})
+        self.assertEqual(node_cpus, live.cputune.emulatorpin.cpuset)
+        self.assertEqual({node}, live.numatune.memnodes[0].nodeset)
+        threads = self.vcpu_threads(instance.name, 2)
+        table = base.format_thread_table(threads)
+        self.assertTrue(threads, table)
+        for thread in threads:
+            self.assertEqual(node_cpus, thread.affinity, table)
 
 
 class OwnershipTest(base.RealQemuTestCase):

@@ -44,6 +44,7 @@ from nova.virt.libvirt import driver
 from nova.virt.libvirt import host as host_mod
 from nova.virt.libvirt import host_checks
 from nova.virt.libvirt import host_facts
+from nova.virt import upstream_notes
 
 DOC_SOURCE = os.path.normpath(os.path.join(
     os.path.dirname(__file__), '..', '..', '..', '..', 'doc', 'source'))
@@ -644,6 +645,29 @@ class TestUpstreamDifferences(test.TestCase):
         self.assertEqual('0,8', dom.find('cputune/emulatorpin').get('cpuset'))
         for vcpu in ('1', '2', '3'):
             self.assertNotIn(',', pins[vcpu])
+
+    def test_difference_mixed_emulator(self):
+        result = _plan('--vcpus', 3, '--ram', 1024,
+                       '--property', 'hw:cpu_policy=mixed',
+                       '--property', 'hw:cpu_dedicated_mask=^0')
+        dom = _domain(result)
+        pins = {p.get('vcpu'): p.get('cpuset')
+                for p in dom.findall('cputune/vcpupin')}
+        self.assertEqual('0,8', pins['0'])
+        self.assertIsNone(dom.find('cputune/vcpusched'))
+        # Upstream: 0,8 plus the pCPUs of vCPUs 1 and 2.
+        self.assertEqual('0,8', dom.find('cputune/emulatorpin').get('cpuset'))
+        self.assertIn('not as upstream: %s lets the emulator threads run '
+                      'on the pCPUs of the dedicated vCPUs'
+                      % upstream_notes.UPSTREAM, result.stderr)
+        # A floating guest with a NUMA layout is built as upstream: each
+        # cell on its host cell's shared CPUs, the emulator threads there.
+        dom = _domain(_plan('--vcpus', 2, '--ram', 1024,
+                            '--property', 'hw:numa_nodes=1'))
+        pins = {p.get('vcpu'): p.get('cpuset')
+                for p in dom.findall('cputune/vcpupin')}
+        self.assertEqual({'0': '0,8', '1': '0,8'}, pins)
+        self.assertEqual('0,8', dom.find('cputune/emulatorpin').get('cpuset'))
 
     def test_difference_cpu_model(self):
         dom = _domain(_dedicated_rt(vcpus=2))

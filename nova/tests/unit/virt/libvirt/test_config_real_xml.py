@@ -14,10 +14,12 @@
 
 Our own round trips only prove that we read what we write. Here the XML
 comes from libvirt (test:///default, and qemu:///system when libvirtd
-runs): its defaults filled in, its attribute order, its units. For every
-element this tree models, parse -> format -> parse gives the same object,
-and the formatted element says what libvirt's said (CPU sets, node sets
-and memory sizes compared by value, not spelling).
+runs): its defaults filled in, its attribute order, its units. Parse ->
+format -> parse gives the same object, the formatted document says
+everything libvirt's said (every element, modelled or not; CPU sets, node
+sets and memory sizes compared by value) and is even the same canonical XML
+(C14N: same spelling and order, indentation aside), and libvirt, given our
+formatted document, stores exactly the document it wrote.
 """
 
 from lxml import etree
@@ -59,6 +61,11 @@ def _normal(node):
     return (node.tag, tuple(sorted(attrs.items())), text, tuple(children))
 
 
+def _c14n(node):
+    """Canonical XML (C14N) of an element, indentation removed."""
+    return etree.tostring(vconfig._clean_copy(node), method='c14n').decode()
+
+
 def _as_stored(conn, xml):
     """The domain XML as libvirt stores it: defined only (never started,
     so no guest runs), read back, undefined.
@@ -70,6 +77,67 @@ def _as_stored(conn, xml):
         dom.undefine()
 
 
+def _stored_twice(conn, xml):
+    """(libvirt's XML of ``xml``, libvirt's XML of our round trip of it)."""
+    stored = _as_stored(conn, xml)
+    again = _as_stored(
+        conn, vconfig.LibvirtConfigGuest.from_xml(stored).to_xml())
+    return stored, again
+
+
+# A domain with much that LibvirtConfigGuest does not model.
+RICH_DOMAIN = """<domain type='%(type)s'>
+  <name>%(name)s</name>
+  <title>round trip</title>
+  <memory unit='MiB'>64</memory>
+  <currentMemory unit='KiB'>65536</currentMemory>
+  <memtune><hard_limit unit='MiB'>512</hard_limit></memtune>
+  <vcpu placement='static' current='1' cpuset='0'>2</vcpu>
+  <cputune>
+    <shares>2048</shares>
+    <period>100000</period>
+    <quota>-1</quota>
+    <vcpupin vcpu='0' cpuset='0'/>
+    <emulatorpin cpuset='0'/>
+  </cputune>
+  <os>
+    <type arch='x86_64'>hvm</type>
+    <boot dev='hd'/>
+    <bootmenu enable='no'/>
+  </os>
+  <features><acpi/><apic/><vmport state='off'/></features>
+  <cpu mode='custom' match='exact' check='none'>
+    <model fallback='forbid'>qemu64</model>
+    <topology sockets='1' cores='2' threads='1'/>
+    <cache mode='disable'/>
+  </cpu>
+  <clock offset='utc'>
+    <timer name='rtc' tickpolicy='catchup'/>
+    <timer name='pit' tickpolicy='delay'/>
+    <timer name='hpet' present='no'/>
+  </clock>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <pm><suspend-to-mem enabled='no'/><suspend-to-disk enabled='no'/></pm>
+  <devices>
+    <controller type='usb' model='none'/>
+    <serial type='pty'><target port='0'/></serial>
+    <console type='pty'><target type='serial' port='0'/></console>
+    <memballoon model='virtio'><stats period='10'/></memballoon>
+  </devices>
+</domain>"""
+
+
+def _libvirt(uri):
+    try:
+        conn = libvirt.open(uri)
+    except libvirt.libvirtError as e:
+        raise test.testtools.TestCase.skipException(
+            'libvirt at %s does not answer (%s)' % (uri, e))
+    return conn
+
+
 class RealXMLRoundTripTest(test.TestCase):
     def assertRoundTrips(self, xml):
         parsed = vconfig.LibvirtConfigGuest.from_xml(xml)
@@ -78,6 +146,11 @@ class RealXMLRoundTripTest(test.TestCase):
                          vconfig.LibvirtConfigGuest.from_xml(formatted))
         original = etree.fromstring(xml.encode())
         ours = etree.fromstring(formatted.encode())
+        # The whole document: nothing libvirt wrote is lost.
+        self.assertEqual(_normal(original), _normal(ours))
+        # And it is written as libvirt wrote it: the same canonical XML
+        # (C14N, indentation aside), spelling and order included.
+        self.assertEqual(_c14n(original), _c14n(ours))
         checked = 0
         for tag in MODELLED:
             theirs = original.find(tag)
@@ -146,3 +219,60 @@ class RealXMLRoundTripTest(test.TestCase):
         self.assertEqual('strict', node.mode)
         self.assertEqual({'cellid': '0', 'mode': 'strict', 'nodeset': '0'},
                          dict(node.format_dom().attrib))
+
+    def _rich_domain(self, conn, virt_type):
+        name = 'rt-rich-%s' % uuidutils.generate_uuid()[:8]
+        stored = _as_stored(conn, RICH_DOMAIN % {'type': virt_type,
+                                                 'name': name})
+        for kept in ('clock', 'pm', 'cputune/shares', 'cputune/period',
+                     'cpu/cache', 'currentMemory', 'title'):
+            self.assertIsNotNone(etree.fromstring(stored.encode()).find(kept),
+                                 kept)
+        return stored
+
+    def test_rich_domain_on_the_test_driver(self):
+        conn = _libvirt('test:///default')
+        self.addCleanup(conn.close)
+        stored = self._rich_domain(conn, 'test')
+        self.assertGreaterEqual(self.assertRoundTrips(stored), 5)
+        self.assertEqual(stored, _as_stored(
+            conn, vconfig.LibvirtConfigGuest.from_xml(stored).to_xml()))
+
+    def test_rich_domain_on_qemu(self):
+        conn = _libvirt('qemu:///system')
+        self.addCleanup(conn.close)
+        stored = self._rich_domain(conn, 'qemu')
+        self.assertGreaterEqual(self.assertRoundTrips(stored), 5)
+        self.assertEqual(stored, _as_stored(
+            conn, vconfig.LibvirtConfigGuest.from_xml(stored).to_xml()))
+
+    def test_libvirt_stores_our_round_trip_unchanged(self):
+        for uri, virt_type in (('test:///default', 'test'),
+                               ('qemu:///system', 'qemu')):
+            conn = _libvirt(uri)
+            self.addCleanup(conn.close)
+            builtin = [conn.lookupByName('test').XMLDesc(0)] if (
+                virt_type == 'test') else []
+            for xml in list(self._driver_guests(virt_type)) + builtin:
+                if xml in builtin:
+                    xml = xml.replace('<name>test</name>',
+                                      '<name>rt-copy-of-test</name>')
+                    xml = '\n'.join(line for line in xml.splitlines()
+                                    if '<uuid>' not in line)
+                stored, again = _stored_twice(conn, xml)
+                self.assertEqual(stored, again)
+
+    def test_cpu_cache_and_cputune_period_are_kept(self):
+        xml = ('<domain type="kvm"><name>a</name><memory>1024</memory>'
+               '<cputune><shares>1024</shares><period>1000</period>'
+               '<vcpupin vcpu="0" cpuset="1"/></cputune>'
+               '<cpu mode="host-passthrough"><cache mode="passthrough"/>'
+               '</cpu><pm><suspend-to-mem enabled="no"/></pm>'
+               '<clock offset="utc"/></domain>')
+        guest = vconfig.LibvirtConfigGuest.from_xml(xml)
+        out = etree.fromstring(guest.to_xml().encode())
+        self.assertEqual(['shares', 'period', 'vcpupin'],
+                         [child.tag for child in out.find('cputune')])
+        self.assertEqual('passthrough', out.find('cpu/cache').get('mode'))
+        self.assertEqual('no', out.find('pm/suspend-to-mem').get('enabled'))
+        self.assertEqual('utc', out.find('clock').get('offset'))

@@ -816,6 +816,41 @@ class TestFloatingGuests(DriverTestCase):
                 self.assertEqual(expected, pins[vcpu])
         self.assertEqual({0, 1, 8, 9}, guest.cputune.emulatorpin.cpuset)
 
+    def test_floating_numa_guest_confined_per_cell_without_cpu_sets(self):
+        # As upstream: with no CPU set configured, each guest cell's vCPUs
+        # run on the CPUs of its host cell (memory is bound to that cell),
+        # the emulator threads on the CPUs of the guest's vCPUs.
+        instance, guest = self.spawn('fnuma0', vcpus=4,
+                                     **{'hw:numa_nodes': '2'})
+        host_cells = {0: set(range(0, 8)), 1: set(range(8, 16))}
+        pins = {pin.id: pin.cpuset for pin in guest.cputune.vcpupin}
+        self.assertEqual({0, 1, 2, 3}, set(pins))
+        memnodes = {node.cellid: node.nodeset
+                    for node in guest.numatune.memnodes}
+        for cell in instance.numa_topology.cells:
+            self.assertEqual({cell.host_node}, memnodes[cell.id])
+            for vcpu in cell.total_cpus:
+                self.assertEqual(host_cells[cell.host_node], pins[vcpu])
+        self.assertEqual(set(range(16)), guest.cputune.emulatorpin.cpuset)
+        # What libvirt stored says so too.
+        parsed = vconfig.LibvirtConfigGuest.from_xml(self.domain_xml('fnuma0'))
+        self.assertEqual(guest.cputune, parsed.cputune)
+
+    def test_one_cell_floating_guest_emulator_stays_in_its_cell(self):
+        # As upstream: the emulator threads run where the vCPUs run, not
+        # on every floating CPU of the host.
+        for sets in ({}, {'cpu_dedicated_set': '2-7,10-15',
+                          'cpu_shared_set': '0-1,8-9'}):
+            self.flags(group='compute', **sets)
+            instance, guest = self.spawn('fnuma1', vcpus=2,
+                                         **{'hw:numa_nodes': '1'})
+            node = instance.numa_topology.cells[0].host_node
+            pins = {pin.id: pin.cpuset for pin in guest.cputune.vcpupin}
+            self.assertEqual(pins[0], pins[1])
+            self.assertEqual(pins[0], guest.cputune.emulatorpin.cpuset)
+            self.assertTrue(pins[0] <= set(range(node * 8, node * 8 + 8)))
+            self.driver.destroy('fnuma1')
+
     def test_no_cpu_left_for_floating_guests(self):
         self.flags(cpu_dedicated_set='0-15', group='compute')
         error = self.assertRaises(exception.ConfigurationInvalid,
@@ -876,6 +911,9 @@ class TestMixedPolicy(DriverTestCase):
         self.assertEqual(pins[0], pins[1])
         self.assertEqual(2, len(pins[0]))
         self.assertEqual([], guest.cputune.vcpusched)
+        # Not as upstream (upstream-difference-mixed-emulator): the
+        # emulator threads stay off the dedicated pCPU, real time or not.
+        self.assertEqual(pins[0], guest.cputune.emulatorpin.cpuset)
 
     def test_no_shared_cpu_in_any_cell(self):
         self.flags(cpu_dedicated_set='0-15', cpu_shared_set=None,
