@@ -384,7 +384,7 @@ def _coerce_other(key, value, rule):
                               error=exception.ImageMetaPropInvalid)
     if kind == 'bool':
         try:
-            return spec_base.parse_bool(key, value)
+            return hardware_parse.parse_bool(key, value)
         except exception.InvalidProperty as e:
             raise exception.ImageMetaPropInvalid(**e.kwargs)
     if kind == 'enum':

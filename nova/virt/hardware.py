@@ -69,7 +69,7 @@ from nova.virt.hardware_parse import parse_cpu_spec_parts
 from nova.virt.hardware_parse import parse_mem_page_size
 from nova.virt.hardware_parse import parse_property_cpu_spec
 from nova.virt.hardware_parse import parse_property_memory_mb
-from nova.virt.hardware_parse import parse_realtime_flag
+from nova.virt.hardware_parse import parse_bool
 from nova.virt.hardware_parse import SMALLEST_PAGE_KB
 from nova.virt.hardware_parse import xml_unsafe_char
 from nova.virt.hardware_parse import xml_unsafe_reason
@@ -347,7 +347,7 @@ def is_realtime_enabled(flavor: Flavor) -> bool:
     value = flavor.extra_specs.get('hw:cpu_realtime')
     if value is None:
         return False
-    return parse_realtime_flag('hw:cpu_realtime', value)
+    return parse_bool('hw:cpu_realtime', value)
 
 
 def _realtime_masks(flavor: Flavor, image_meta: ImageMeta
@@ -805,7 +805,7 @@ __all__ = [
     'parse_cpu_spec_parts', 'parse_cpu_spec', 'format_cpu_spec',
     'parse_property_cpu_spec', 'parse_property_memory_mb',
     'get_cpu_dedicated_set', 'get_cpu_shared_set', 'get_host_cpu_sets',
-    'parse_realtime_flag', 'is_realtime_enabled', 'parse_mem_page_size',
+    'parse_bool', 'is_realtime_enabled', 'parse_mem_page_size',
     'get_cpu_policy_constraint', 'get_cpu_thread_policy_constraint',
     'get_emulator_thread_policy_constraint', 'get_mem_page_size_constraint',
     'get_realtime_cpu_constraint', 'numa_get_constraints',

@@ -118,7 +118,7 @@ def _flag(values, key, error):
     if value is None:
         return None
     try:
-        return hardware_parse.parse_realtime_flag(key, value)
+        return hardware_parse.parse_bool(key, value)
     except exception.InvalidProperty as e:
         if error is exception.InvalidProperty:
             raise

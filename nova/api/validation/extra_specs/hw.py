@@ -41,23 +41,13 @@ _NODE = base.ExtraSpecParameter(
                 'below hw:numa_nodes.')
 
 
-def _hardware():
-    # The parsers live in hardware_parse (re-exported by hardware), which
-    # imports no objects: no import cycle, nothing loaded lazily.
-    return hardware_parse
-
-
-def _parse_realtime(name, value):
-    _hardware().parse_realtime_flag(name, value)
-
-
 def _parse_realtime_mask(name, value):
     """Syntax, and the rules that hold whatever the flavor's vCPU count.
 
     Which vCPUs exist is only known with the flavor, so a mask naming vCPU
     7 of a 4-vCPU flavor is left to hardware.numa_get_constraints.
     """
-    included, excluded = _hardware().parse_cpu_spec_parts(value)
+    included, excluded = hardware_parse.parse_cpu_spec_parts(value)
     if not included and not excluded:
         raise exception.InvalidProperty(
             name=name, value=value,
@@ -73,7 +63,7 @@ def _parse_realtime_mask(name, value):
 
 def _parse_dedicated_mask(name, value):
     """A CPU mask of guest vCPUs that names at least one vCPU."""
-    included, excluded = _hardware().parse_cpu_spec_parts(value)
+    included, excluded = hardware_parse.parse_cpu_spec_parts(value)
     if not included - excluded and not (excluded and not included):
         raise exception.InvalidProperty(
             name=name, value=value,
@@ -82,7 +72,7 @@ def _parse_dedicated_mask(name, value):
 
 
 def _parse_node_cpus(name, value):
-    if not _hardware().parse_property_cpu_spec(name, value):
+    if not hardware_parse.parse_property_cpu_spec(name, value):
         raise exception.InvalidProperty(
             name=name, value=value,
             reason=_('names no vCPU; a guest NUMA node needs at least one, '
@@ -90,7 +80,7 @@ def _parse_node_cpus(name, value):
 
 
 def _parse_page_size(name, value):
-    _hardware().parse_mem_page_size(name, value)
+    hardware_parse.parse_mem_page_size(name, value)
 
 
 VALIDATORS = (
@@ -134,10 +124,7 @@ VALIDATORS = (
             'in host RAM. Requires hw:cpu_policy=dedicated and a host '
             'prepared for real time, so use it on flavors tied to a '
             'real-time host aggregate.'),
-        value={'type': 'bool',
-               'description': 'yes, no, true, false, on, off, 1 or 0, in '
-                              'any case',
-               'parse': _parse_realtime},
+        value={'type': 'bool', 'description': base.BOOL_DESCRIPTION},
         applies=base.APPLIED),
     base.ExtraSpecValidator(
         name='hw:cpu_realtime_mask',

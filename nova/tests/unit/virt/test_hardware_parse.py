@@ -202,24 +202,24 @@ class ConfigCPUSetTest(test.TestCase):
             self.assertIn('cpu_shared_set', str(e))
 
 
-class ParseRealtimeFlagTest(test.TestCase):
+class ParseBoolTest(test.TestCase):
 
     def test_accepted(self):
         for value in ('yes', 'YES', 'True', 'true', '1', 'on', ' On '):
-            self.assertTrue(hardware.parse_realtime_flag('hw:cpu_realtime',
+            self.assertTrue(hardware.parse_bool('hw:cpu_realtime',
                                                          value), value)
         for value in ('no', 'No', 'false', 'FALSE', '0', 'off'):
-            self.assertFalse(hardware.parse_realtime_flag('hw:cpu_realtime',
+            self.assertFalse(hardware.parse_bool('hw:cpu_realtime',
                                                           value), value)
 
     def test_rejected(self):
         for value in ('', 'yess', 'y', '2', 'enabled', None):
             e = self.assertRaises(exception.InvalidProperty,
-                                  hardware.parse_realtime_flag,
+                                  hardware.parse_bool,
                                   'hw:cpu_realtime', value)
             self.assertIn('hw:cpu_realtime', str(e))
             self.assertIn(repr(value), str(e))
-            self.assertIn('yes, true', str(e))
+            self.assertIn('yes/no word: yes, no, true', str(e))
 
 
 class ParseMemPageSizeTest(test.TestCase):

@@ -33,6 +33,7 @@ from nova import exception
 from nova import objects
 from nova import test
 from nova.tests.unit.virt.libvirt import rng
+from nova.virt import hardware_parse
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import config_caps
 from nova.virt.libvirt import driver as libvirt_driver
@@ -908,6 +909,65 @@ class TestRefusedKeys(DriverTestCase):
     def test_not_applied_keys_still_boot(self):
         self.spawn('plain', vcpus=1, **{'hw:boot_menu': 'true',
                                         'hw:watchdog_action': 'reset'})
+
+
+class TestOneYesNoVocabulary(DriverTestCase):
+    """A yes/no word the API validators accept is one a plan accepts, with
+    the same meaning, for every boolean flavor key and image property.
+    """
+
+    # Upstream's one-letter words and typos among them.
+    WORDS = ('yes', 'No', ' TRUE ', 'false', 'on', 'OFF', '1', '0',
+             't', 'f', 'y', 'n', 'maybe', '')
+    # What each key needs beside it to be built at all.
+    CONTEXT = {'hw:cpu_policy': 'dedicated', 'hw:mem_page_size': 'small'}
+
+    def _plan(self, extra_specs, image_meta=None):
+        instance = make_instance('words', vcpus=2, **extra_specs)
+        return self.driver.plan(instance, image_meta or image())
+
+    def test_every_flavor_flag(self):
+        from nova.api.validation import extra_specs
+        keys = [v.name for v in extra_specs.get_validators()
+                if v.value['type'] == 'bool' and '{' not in v.name]
+        self.assertIn('hw:pmu', keys)
+        self.assertIn('hw:locked_memory', keys)
+        self.assertIn('hw:cpu_realtime', keys)
+        for key in keys:
+            for word in self.WORDS:
+                specs = dict(self.CONTEXT, **{key: word})
+                try:
+                    extra_specs.validate(key, word)
+                except exception.InvalidProperty as e:
+                    error = self.assertRaises(exception.InvalidProperty,
+                                              self._plan, specs)
+                    self.assertEqual(str(e), str(error), (key, word))
+                    continue
+                try:
+                    guest = self._plan(specs)
+                except exception.InvalidProperty as e:
+                    # Only a refusal of what the key asks for, never of
+                    # the word.
+                    self.assertIn('cannot provide', str(e), (key, word))
+                    continue
+                if key == 'hw:pmu':
+                    pmu = [f for f in guest.features
+                           if isinstance(
+                               f, vconfig.LibvirtConfigGuestFeaturePMU)]
+                    self.assertEqual(
+                        hardware_parse.parse_bool(key, word),
+                        pmu[0].enabled, word)
+
+    def test_every_image_flag(self):
+        for prop in ('hw_pmu', 'hw_locked_memory'):
+            for word in self.WORDS:
+                try:
+                    image_meta = image(**{prop: word})
+                except exception.Invalid:
+                    self.assertRaises(exception.Invalid,
+                                      hardware_parse.parse_bool, prop, word)
+                    continue
+                self._plan(self.CONTEXT, image_meta)
 
 
 class TestHostContext(DriverTestCase):
