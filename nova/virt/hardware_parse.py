@@ -419,6 +419,45 @@ def format_cpu_spec(cpuset: ty.Iterable[int],
     return ','.join(parts)
 
 
+def parse_vcpu_mask(name: str, value: ty.Any,
+                    vcpus: ty.Optional[int] = None,
+                    error: ty.Type[exception.InvalidProperty] = (
+                        exception.InvalidProperty)) -> ty.Set[int]:
+    """The vCPUs a mask over guest vCPUs names (hw:cpu_realtime_mask,
+    hw_cpu_realtime_mask, hw:cpu_dedicated_mask).
+
+    The one rule for every such mask: starting with ``^``, every vCPU of
+    the guest but those excluded (``^0-1``); otherwise the vCPUs included
+    minus those excluded (``2-3``, ``0-3,^0``). With ``vcpus`` every vCPU
+    the mask names must exist (0 to vcpus-1); without it (the flavor is not
+    known yet) the guest is taken to have MAX_GUEST_VCPUS, so what is
+    returned is what the mask names in the largest guest. A mask that is
+    malformed, names no vCPU at all (``''``, ``,``) or a vCPU outside the
+    guest raises ``error`` naming ``name``; the result may be empty
+    (``1,^1``), which each caller judges.
+    """
+    try:
+        included, excluded = parse_cpu_spec_parts(value)
+    except exception.InvalidCPUSpec as e:
+        raise error(name=name, value=display_value(value), reason=str(e))
+    if not included and not excluded:
+        raise error(name=name, value=display_value(value),
+                    reason=_('names no vCPU; list vCPUs (2-3) or exclude '
+                             'them (^0)'))
+    if vcpus is None:
+        vcpus = MAX_GUEST_VCPUS
+    outside = {cpu for cpu in included | excluded if cpu >= vcpus}
+    if outside:
+        raise error(
+            name=name, value=display_value(value),
+            reason=_('names vCPU %(cpus)s, outside 0-%(last)d of this '
+                     '%(n)d-vCPU flavor') %
+            {'cpus': format_cpu_spec(outside), 'last': vcpus - 1, 'n': vcpus})
+    if value.strip().startswith('^'):
+        return set(range(vcpus)) - excluded
+    return included - excluded
+
+
 def parse_property_cpu_spec(name: str, value: ty.Any) -> ty.Set[int]:
     """parse_cpu_spec for a flavor or image property (InvalidProperty)."""
     try:

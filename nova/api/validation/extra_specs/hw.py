@@ -41,20 +41,22 @@ _NODE = base.ExtraSpecParameter(
                 'below hw:numa_nodes.')
 
 
+def _mask_vcpus(name, value):
+    """hardware_parse.parse_vcpu_mask without a vCPU count; a malformed
+    mask raises InvalidCPUSpec, which the validator reports with the
+    accepted forms.
+    """
+    hardware_parse.parse_cpu_spec_parts(value)
+    return hardware_parse.parse_vcpu_mask(name, value)
+
+
 def _parse_realtime_mask(name, value):
-    """Syntax, and the rules that hold whatever the flavor's vCPU count.
+    """A mask that leaves a real-time vCPU in some flavor.
 
     Which vCPUs exist is only known with the flavor, so a mask naming vCPU
     7 of a 4-vCPU flavor is left to hardware.numa_get_constraints.
     """
-    included, excluded = hardware_parse.parse_cpu_spec_parts(value)
-    if not included and not excluded:
-        raise exception.InvalidProperty(
-            name=name, value=value,
-            reason=_('names no vCPU; write the non-real-time vCPUs as '
-                     'exclusions, e.g. ^0-1'))
-    # Without a leading '^' the mask lists the real-time vCPUs themselves.
-    if not value.strip().startswith('^') and not included - excluded:
+    if not _mask_vcpus(name, value):
         raise exception.InvalidProperty(
             name=name, value=value,
             reason=_('excludes every vCPU it lists, leaving no real-time '
@@ -62,9 +64,8 @@ def _parse_realtime_mask(name, value):
 
 
 def _parse_dedicated_mask(name, value):
-    """A CPU mask of guest vCPUs that names at least one vCPU."""
-    included, excluded = hardware_parse.parse_cpu_spec_parts(value)
-    if not included - excluded and not (excluded and not included):
+    """A mask that leaves a dedicated vCPU in some flavor."""
+    if not _mask_vcpus(name, value):
         raise exception.InvalidProperty(
             name=name, value=value,
             reason=_('names no vCPU; list the dedicated vCPUs (0-1) or '

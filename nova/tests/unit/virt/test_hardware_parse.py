@@ -473,3 +473,27 @@ class GuestBoundsTest(test.TestCase):
                                   'hw:numa_mem.0', value)
             self.assertIn('hw:numa_mem.0', str(e))
             self.assertIn('16 TiB', str(e))
+
+
+class ParseVcpuMaskTest(test.TestCase):
+    """The one reading of a vCPU mask (real-time and dedicated masks)."""
+
+    def test_forms(self):
+        for mask, vcpus, expected in (
+                ('^0', 4, {1, 2, 3}), ('^0-1', 4, {2, 3}),
+                ('2-3', 4, {2, 3}), ('0-3,^0', 4, {1, 2, 3}),
+                ('1,^1', 4, set()), ('^0', None,
+                                     set(range(1, hardware.MAX_GUEST_VCPUS)))):
+            self.assertEqual(expected, hardware.parse_vcpu_mask(
+                'hw:cpu_realtime_mask', mask, vcpus), mask)
+
+    def test_refused(self):
+        for mask, vcpus, reason in (
+                ('^5', 4, 'names vCPU 5, outside 0-3 of this 4-vCPU flavor'),
+                (',', 4, 'names no vCPU'), ('x', None, 'N, A-B, ^N or ^A-B')):
+            e = self.assertRaises(
+                exception.RealtimeMaskNotFoundOrInvalid,
+                hardware.parse_vcpu_mask, 'hw_cpu_realtime_mask', mask,
+                vcpus, exception.RealtimeMaskNotFoundOrInvalid)
+            self.assertIn("hw_cpu_realtime_mask=%r" % mask, str(e))
+            self.assertIn(reason, str(e))
