@@ -33,6 +33,7 @@ from nova import exception
 from nova.i18n import _
 from nova import objects as _objects
 from nova.objects import fields
+from nova.virt.hardware_fit import add_memory_usage
 from nova.virt.hardware_fit import DEDICATED
 from nova.virt.hardware_fit import EMULATOR_ISOLATE
 from nova.virt.hardware_fit import EMULATOR_SHARE
@@ -60,6 +61,7 @@ from nova.virt.hardware_parse import MAX_GUEST_MEMORY_MB
 from nova.virt.hardware_parse import MAX_GUEST_VCPUS
 from nova.virt.hardware_parse import MAX_KEY_LENGTH
 from nova.virt.hardware_parse import MEMPAGES_ANY
+from nova.virt.hardware_parse import MEMPAGES_DEFAULT_HUGE
 from nova.virt.hardware_parse import MEMPAGES_LARGE
 from nova.virt.hardware_parse import MEMPAGES_SMALL
 from nova.virt.hardware_parse import NUMA_NODE_PATTERN
@@ -765,6 +767,7 @@ __all__ = [
     'check_text', 'check_extra_spec', 'check_extra_spec_count',
     'parse_bounded_int', 'check_flavor_bounds',
     'MEMPAGES_SMALL', 'MEMPAGES_LARGE', 'MEMPAGES_ANY',
+    'MEMPAGES_DEFAULT_HUGE',
     'parse_cpu_spec_parts', 'parse_cpu_spec', 'format_cpu_spec',
     'parse_property_cpu_spec', 'parse_property_memory_mb', 'parse_vcpu_mask',
     'get_cpu_dedicated_set', 'get_cpu_shared_set', 'get_host_cpu_sets',
@@ -774,5 +777,6 @@ __all__ = [
     'get_realtime_cpu_constraint', 'numa_get_constraints',
     'get_dedicated_cpu_constraint',
     'numa_fit_instance_to_host', 'numa_claimed_pcpus',
-    'numa_usage_from_instance_numa', 'get_emulator_thread_pcpus',
+    'numa_usage_from_instance_numa', 'add_memory_usage',
+    'get_emulator_thread_pcpus',
 ]

@@ -108,6 +108,10 @@ _EXTRA_SPEC_KEY_RE = re.compile(r'^[a-zA-Z0-9_\-. :]+$')
 MEMPAGES_SMALL = -1
 MEMPAGES_LARGE = -2
 MEMPAGES_ANY = -3
+# Not a request: what a domain's <memoryBacking><hugepages/> without a
+# <page> size asks for, the host's default huge page size (host usage
+# read from domain XML).
+MEMPAGES_DEFAULT_HUGE = -4
 
 # 4 KiB: the smallest page size of every architecture nova-realtime runs on.
 SMALLEST_PAGE_KB = 4
