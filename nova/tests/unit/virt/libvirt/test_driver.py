@@ -911,6 +911,49 @@ class TestRefusedKeys(DriverTestCase):
                                         'hw:watchdog_action': 'reset'})
 
 
+class TestRequestResolvedBeforeClaim(DriverTestCase):
+    """Every flavor and image key is read before the claim, once."""
+
+    def _no_claim(self):
+        return mock.patch.object(
+            self.driver, '_claim',
+            side_effect=AssertionError('claimed a request that is invalid'))
+
+    def test_bad_topology_pmu_and_locking_fail_before_the_claim(self):
+        for specs, key in (
+                ({'hw:cpu_sockets': '4', 'hw:cpu_max_sockets': '2'},
+                 'hw:cpu_sockets'),
+                ({'hw:locked_memory': 'yes'}, 'hw:locked_memory')):
+            for call in (self.driver.plan, self.driver.spawn):
+                with self._no_claim():
+                    error = self.assertRaises(
+                        exception.Invalid, call,
+                        make_instance('early', vcpus=4, **specs), image())
+                self.assertIn(key, str(error))
+        with self._no_claim():
+            self.assertRaises(exception.PropertyConflict, self.driver.plan,
+                              make_instance('early', vcpus=2,
+                                            **{'hw:pmu': 'yes'}),
+                              image(hw_pmu='false'))
+
+    def test_builder_reads_the_request_not_the_flavor(self):
+        instance = make_instance('resolved', vcpus=4, **dict(
+            RT, **{'hw:cpu_sockets': '2', 'hw:mem_page_size': 'small'}))
+        request = self.driver.get_instance_constraints(
+            instance.flavor, image(os_command_line='quiet'))
+        self.assertEqual((2, 2, 1), tuple(request.cpu_topology))
+        self.assertIs(False, request.pmu)
+        self.assertFalse(request.locked_memory)
+        self.assertEqual('quiet', request.kernel_cmdline)
+        host = self.driver._claim(instance, request)
+        # Keys changed after the claim are not read again.
+        instance.flavor.extra_specs = {'hw:cpu_sockets': 'x'}
+        guest = self.driver._build_guest(
+            instance, request, host,
+            libvirt_driver.HostContext.from_conf())
+        self.assertEqual(2, guest.cpu.topology.sockets)
+
+
 class TestOneYesNoVocabulary(DriverTestCase):
     """A yes/no word the API validators accept is one a plan accepts, with
     the same meaning, for every boolean flavor key and image property.
@@ -990,8 +1033,8 @@ class TestHostContext(DriverTestCase):
         self.flags(realtime_scheduler_priority=50, group='libvirt')
         self.flags(cpu_shared_set='1', group='compute')
         rt, floating = [
-            self.driver._build_guest(instance, image(), host, context)
-            for instance, _request, host in guests]
+            self.driver._build_guest(instance, request, host, context)
+            for instance, request, host in guests]
         self.assertEqual(3, rt.cputune.vcpusched[0].priority)
         self.assertEqual({0, 1}, floating.cpuset)
         self.assertEqual({0, 1}, floating.cputune.emulatorpin.cpuset)
