@@ -559,6 +559,14 @@ def parse_bool(name: str, value: ty.Any) -> bool:
         reason=_('must be %s') % BOOL_DESCRIPTION)
 
 
+def is_true(value: ty.Any) -> bool:
+    """Whether a (valid) yes/no value says yes: the ``refused_when`` of
+    yes/no keys and properties (``hw:mem_encryption=false`` asks for
+    nothing).
+    """
+    return parse_bool('value', value)
+
+
 def parse_mem_page_size(name: str, value: ty.Any) -> int:
     """A page size request as MEMPAGES_SMALL/LARGE/ANY or a size in KiB.
 

@@ -41,15 +41,16 @@ import re
 
 from nova import exception
 from nova.i18n import _
+from nova.objects import fields
 from nova.virt import hardware_parse
 
 _TYPES = ('str', 'int', 'bool')
 
-APPLIED = 'applied'
-SCHEDULER = 'scheduler'
-NOT_APPLIED = 'not applied'
-REFUSED = 'refused'
-_APPLIES = (APPLIED, SCHEDULER, NOT_APPLIED, REFUSED)
+APPLIED = fields.DriverSupport.APPLIED
+SCHEDULER = fields.DriverSupport.SCHEDULER
+NOT_APPLIED = fields.DriverSupport.NOT_APPLIED
+REFUSED = fields.DriverSupport.REFUSED
+_APPLIES = fields.DriverSupport.ALL
 
 # Every yes/no key takes hardware_parse's one vocabulary (parse_bool).
 BOOL_DESCRIPTION = hardware_parse.BOOL_DESCRIPTION
@@ -57,11 +58,6 @@ BOOL_DESCRIPTION = hardware_parse.BOOL_DESCRIPTION
 # no '_' separators (all of which int() would accept).
 _INT_RE = re.compile(r'^-?(0|[1-9][0-9]*)$')
 _PARAM_RE = re.compile(r'\{([A-Za-z_][A-Za-z0-9_]*)\}')
-
-
-def is_true(value):
-    """Whether a (valid) yes/no value says yes; refused_when for flags."""
-    return hardware_parse.parse_bool('value', value)
 
 
 class ExtraSpecParameter:

@@ -366,7 +366,7 @@ OTHER_VALIDATORS = (
         'host cannot read it. This driver cannot provide it, so a guest '
         'asking for it is not built.'),
         applies=base.REFUSED, reason=_NO_MEM_ENCRYPTION,
-        refused_when=base.is_true),
+        refused_when=hardware_parse.is_true),
     _choice('hw:mem_encryption_model', (
         'Which CPU memory encryption the guest gets: AMD SEV, SEV-ES, '
         'SEV-SNP or Intel TDX. This driver cannot provide any, so a guest '
@@ -379,7 +379,7 @@ OTHER_VALIDATORS = (
         'for it is not built.'),
         applies=base.REFUSED,
         reason=_('the ephemeral disks would be stored unencrypted'),
-        refused_when=base.is_true),
+        refused_when=hardware_parse.is_true),
     _choice('hw:tpm_version', (
         'The version of the emulated TPM the guest gets (1.2 or 2.0). '
         'This driver cannot provide a TPM, so a guest asking for one is '
