@@ -107,14 +107,19 @@ def translate_start_error(name, error):
 
 class HostContext(collections.namedtuple('HostContext', (
         'cpu_sets', 'realtime_priority', 'cpu_mode', 'cpu_models',
-        'cpu_model_extra_flags', 'instances_path'))):
+        'cpu_model_extra_flags', 'instances_path', 'cpu_model_names',
+        'cpu_feature_names'), defaults=(None, None))):
     """The host facts and operator settings a guest config is built from.
 
-    Built once per plan or spawn (from_conf) and passed down, so the
-    builders below read no configuration: the same inputs give the same
-    guest, and tests can build any host without touching CONF.
-    ``cpu_sets`` is hardware.HostCPUSets ([compute] cpu_dedicated_set and
-    cpu_shared_set).
+    Built once per plan or spawn (from_conf, then with_cpu_names for a live
+    host) and passed down, so the builders below read no configuration,
+    libvirt or file: the same inputs give the same guest, and tests can
+    build any host without touching CONF. ``cpu_sets`` is
+    hardware.HostCPUSets ([compute] cpu_dedicated_set and cpu_shared_set);
+    ``cpu_model_names`` and ``cpu_feature_names`` are the CPU models and
+    features the host's libvirt knows, which [libvirt] cpu_models and
+    cpu_model_extra_flags are checked against (None: not known, not
+    checked; a plan against a saved capabilities document).
     """
 
     @classmethod
@@ -127,6 +132,24 @@ class HostContext(collections.namedtuple('HostContext', (
             cpu_model_extra_flags=list(
                 CONF.libvirt.cpu_model_extra_flags or []),
             instances_path=CONF.libvirt.instances_path)
+
+    def with_cpu_names(self, host, virt_type):
+        """This context with the CPU model and feature names of the live
+        ``host`` (whose libvirt runs guests of ``virt_type``), read only
+        when the settings need them: models for cpu_mode=custom, features
+        for cpu_model_extra_flags, from libvirt's cpu_map when libvirt runs
+        on this machine.
+        """
+        if virt_type not in guest_cpu.MODEL_VIRT_TYPES:
+            return self
+        models = features = None
+        if self.cpu_mode == 'custom':
+            models = _host_cpu_models(host)
+        if self.cpu_model_extra_flags and \
+                not urlparse.urlsplit(host.uri).hostname:
+            features = _libvirt_cpu_features()
+        return self._replace(cpu_model_names=models,
+                             cpu_feature_names=features)
 
 
 class GuestRequest(collections.namedtuple('GuestRequest', (
@@ -244,10 +267,11 @@ class LibvirtDriver(object):
         """
         flavor = instance.flavor
         topology = instance.numa_topology
-        # No virt_type: built for the live host (else a saved document).
-        host_topology_is_live = virt_type is None
+        # No virt_type: built for the live host (else a saved document,
+        # whose CPU model and feature names are not known: not checked).
         if virt_type is None:
             virt_type = self._host.get_domain_type()
+            context = context.with_cpu_names(self._host, virt_type)
         floating = floating_pcpus(host_topology, topology, context.cpu_sets)
 
         guest = vconfig.LibvirtConfigGuest()
@@ -267,11 +291,8 @@ class LibvirtDriver(object):
         guest.on_poweroff = 'destroy'
         guest.on_reboot = 'restart'
         guest.on_crash = 'destroy'
-        # A plan against a saved capabilities document has no live host:
-        # the CPU model and feature names are then not checked.
-        guest.cpu = _get_guest_cpu_config(
-            request.cpu_topology, topology, context, virt_type,
-            self._host if host_topology_is_live else None)
+        guest.cpu = _get_guest_cpu_config(request.cpu_topology, topology,
+                                          context, virt_type)
         guest.cputune = _get_guest_cputune(topology, host_topology, floating,
                                            context)
         if topology is not None:
@@ -716,33 +737,22 @@ def _describe_pagesize(pagesize):
 
 # -- pure builders: fitted topology -> config elements ------------------------
 
-def _get_guest_cpu_config(best, topology, context, virt_type='kvm',
-                          host=None):
+def _get_guest_cpu_config(best, topology, context, virt_type='kvm'):
     """<cpu>: mode, model and features ([libvirt] cpu_mode, cpu_models,
-    cpu_model_extra_flags; real-time needs), the topology ``best`` (a
+    cpu_model_extra_flags, checked against the context's CPU model and
+    feature names when known; real-time needs), the topology ``best`` (a
     cpu_topology.Topology, resolved with the request) and the guest NUMA
     cells.
-
-    ``host`` (the live Host, None when planning against a saved
-    capabilities document) is asked which CPU models its libvirt knows,
-    for cpu_mode=custom; the feature names are libvirt's cpu_map, read when
-    libvirt runs on this machine.
     """
     cells = topology.cells if topology is not None else []
     realtime = topology is not None and topology.is_realtime
-    known_models = known_features = None
-    if host is not None and virt_type in guest_cpu.MODEL_VIRT_TYPES:
-        if context.cpu_mode == 'custom':
-            known_models = _host_cpu_models(host)
-        if context.cpu_model_extra_flags and \
-                not urlparse.urlsplit(host.uri).hostname:
-            known_features = _libvirt_cpu_features()
     return guest_cpu.get_cpu(
         virt_type, context.cpu_mode, context.cpu_models,
         context.cpu_model_extra_flags, realtime, topology=best,
         numa_cells=[guest_cpu.get_numa_cell(cell, hardware.SMALLEST_PAGE_KB)
                     for cell in cells],
-        known_models=known_models, known_features=known_features)
+        known_models=context.cpu_model_names,
+        known_features=context.cpu_feature_names)
 
 
 def _host_cpu_models(host):
@@ -881,11 +891,11 @@ def _get_guest_memory_backing(topology, locked=False):
     return backing
 
 
-def console_log_path(name, instances_path=None):
+def console_log_path(name, instances_path):
     """The serial console log of guest ``name`` under ``instances_path``
-    ([libvirt] instances_path when not given).
+    (HostContext.instances_path).
     """
-    return os.path.join(instances_path or CONF.libvirt.instances_path, name,
+    return os.path.join(instances_path, name,
                         'console.log')
 
 

@@ -1038,3 +1038,25 @@ class TestHostContext(DriverTestCase):
         self.assertEqual(3, rt.cputune.vcpusched[0].priority)
         self.assertEqual({0, 1}, floating.cpuset)
         self.assertEqual({0, 1}, floating.cputune.emulatorpin.cpuset)
+
+    def test_cpu_names_come_from_the_context(self):
+        self.flags(cpu_mode='custom', cpu_models=['Haswell'],
+                   cpu_model_extra_flags=['+avx2'], group='libvirt')
+        context = libvirt_driver.HostContext.from_conf()
+        self.assertIsNone(context.cpu_model_names)
+        instance = make_instance('names', vcpus=1)
+        request = self.driver.get_instance_constraints(
+            instance.flavor, image(), context)
+        host = self.driver._claim(instance, request)
+        # Known names: checked, from the context alone (virt_type given,
+        # as for a saved capabilities document: no libvirt is asked).
+        known = context._replace(cpu_model_names=['Haswell'],
+                                 cpu_feature_names={'avx2'})
+        guest = self.driver._build_guest(instance, request, host, known,
+                                         virt_type='kvm')
+        self.assertEqual('Haswell', guest.cpu.model)
+        unknown = context._replace(cpu_model_names=['Skylake'])
+        error = self.assertRaises(
+            exception.ConfigurationInvalid, self.driver._build_guest,
+            instance, request, host, unknown, virt_type='kvm')
+        self.assertIn('Haswell is not a CPU model', str(error))
