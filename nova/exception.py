@@ -28,9 +28,23 @@ class NovaException(Exception):
     def __init__(self, message=None, **kwargs):
         self.kwargs = kwargs
         if message is None:
-            message = self.msg_fmt % kwargs
+            message = self._format(kwargs)
         self.message = message
         super().__init__(message)
+
+    def _format(self, kwargs):
+        """msg_fmt over ``kwargs``; never raises. An argument the format
+        names but the raiser left out is shown as ``<name unknown>``, so a
+        bug in a raise still gives the user the message.
+        """
+        class Args(dict):
+            def __missing__(self, key):
+                return '<%s unknown>' % key
+        try:
+            return self.msg_fmt % Args(kwargs)
+        except (TypeError, ValueError):
+            # A format that does not match its arguments' types.
+            return '%s %s' % (self.msg_fmt, kwargs)
 
     def __str__(self):
         return self.message
@@ -267,3 +281,52 @@ class ConfigFileInvalid(Invalid):
     """
 
     msg_fmt = _("%(path)s: [%(section)s] %(option)s = %(value)s: %(reason)s")
+
+
+class PlacementError(NovaException):
+    msg_fmt = _('Placement: %(reason)s')
+
+
+class PlacementConfigInvalid(Invalid):
+    msg_fmt = _('[placement] %(reason)s')
+
+
+class ProviderNotFound(PlacementError):
+    msg_fmt = _('no resource provider %(what)s in Placement (%(source)s): '
+                'nova-compute has not registered this host yet (start '
+                'nova-compute and run again)%(hint)s; the trait was not '
+                'changed')
+
+
+class NodeIdentityError(NovaException):
+    msg_fmt = _('cannot tell which compute node this host is: %(reason)s '
+                '(nova-compute refuses to start with it too); the trait was '
+                'not changed')
+
+
+class TraitNotWithdrawn(Invalid):
+    msg_fmt = _('%(problem)s; the trait could not be taken off: %(error)s')
+
+
+class GenerationConflict(PlacementError):
+    msg_fmt = _('resource provider %(name)s (%(uuid)s) changed under us '
+                '%(attempts)d times in a row (generation conflicts); '
+                '%(trait)s not %(action)s, nothing changed: run again')
+
+
+class GatingWarningInvalid(Invalid):
+    msg_fmt = _('[realtime] advertise_gating_warnings: %(ids)s is not a '
+                'check of check-host; its checks: %(known)s')
+
+
+class LibvirtUnreachable(NovaException):
+    msg_fmt = _('libvirt: %(reason)s (the host was judged NOT READY: '
+                '%(state)s)')
+
+
+class CapabilitiesFileInvalid(Invalid):
+    """A saved capabilities file cannot be read or is not a valid
+    document; ``path`` is the file, ``reason`` why.
+    """
+
+    msg_fmt = _('host capabilities file %(path)r: %(reason)s')

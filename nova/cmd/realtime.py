@@ -371,7 +371,7 @@ def nova_compute_evidence(root):
             if len(processes) > 1 else ''))
     try:
         node, path = realtime_trait.read_node_uuid()
-    except realtime_trait.NodeIdentityError as e:
+    except exception.NodeIdentityError as e:
         evidence.append(str(e.kwargs.get('reason')))
     else:
         if node:
@@ -634,7 +634,7 @@ def do_advertise(args):
             agent = realtime_trait.Advertiser(
                 host, lambda: host_facts.HostFacts(root), out,
                 dry_run=args.dry_run)
-        except realtime_trait.PlacementConfigInvalid as e:
+        except exception.PlacementConfigInvalid as e:
             raise AdvertiseInvalid(problem=str(e), state=_(
                 'the trait was not changed (Placement cannot be reached '
                 'without [placement])'))

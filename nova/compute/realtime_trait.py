@@ -93,47 +93,6 @@ _MAX_DETAIL = 200
 COMPUTE_ID_FILE = 'compute_id'
 
 
-class PlacementError(exception.NovaException):
-    msg_fmt = _('Placement: %(reason)s')
-
-
-class PlacementConfigInvalid(exception.Invalid):
-    msg_fmt = _('[placement] %(reason)s')
-
-
-class ProviderNotFound(PlacementError):
-    msg_fmt = _('no resource provider %(what)s in Placement (%(source)s): '
-                'nova-compute has not registered this host yet (start '
-                'nova-compute and run again)%(hint)s; the trait was not '
-                'changed')
-
-
-class NodeIdentityError(exception.NovaException):
-    msg_fmt = _('cannot tell which compute node this host is: %(reason)s '
-                '(nova-compute refuses to start with it too); the trait was '
-                'not changed')
-
-
-class TraitNotWithdrawn(exception.Invalid):
-    msg_fmt = _('%(problem)s; the trait could not be taken off: %(error)s')
-
-
-class GenerationConflict(PlacementError):
-    msg_fmt = _('resource provider %(name)s (%(uuid)s) changed under us '
-                '%(attempts)d times in a row (generation conflicts); '
-                '%(trait)s not %(action)s, nothing changed: run again')
-
-
-class GatingWarningInvalid(exception.Invalid):
-    msg_fmt = _('[realtime] advertise_gating_warnings: %(ids)s is not a '
-                'check of check-host; its checks: %(known)s')
-
-
-class LibvirtUnreachable(exception.NovaException):
-    msg_fmt = _('libvirt: %(reason)s (the host was judged NOT READY: '
-                '%(state)s)')
-
-
 # -- the verdict --------------------------------------------------------------
 
 class Verdict(collections.namedtuple('Verdict', 'ready gating problem')):
@@ -180,7 +139,7 @@ def judge(results, gating_warnings=None):
     gating_warnings = set(gating_warnings)
     unknown = sorted(gating_warnings - set(host_checks.CHECK_IDS))
     if unknown:
-        raise GatingWarningInvalid(ids=', '.join(unknown),
+        raise exception.GatingWarningInvalid(ids=', '.join(unknown),
                                    known=', '.join(host_checks.CHECK_IDS))
     gating = tuple(r for r in results if r.status == host_checks.FAIL or (
         r.status == host_checks.WARN and r.id in gating_warnings))
@@ -213,18 +172,18 @@ def read_node_uuid(conf=None):
         except FileNotFoundError:
             continue
         except OSError as e:
-            raise NodeIdentityError(reason=_('cannot read %(path)s: '
+            raise exception.NodeIdentityError(reason=_('cannot read %(path)s: '
                                              '%(err)s') % {
                 'path': path, 'err': e.strerror or e})
         try:
             node = str(uuid_lib.UUID(content.decode('ascii').strip()))
         except (UnicodeDecodeError, ValueError):
-            raise NodeIdentityError(reason=_('%s does not hold a UUID') %
-                                    path)
+            raise exception.NodeIdentityError(
+                reason=_('%s does not hold a UUID') % path)
         found.append((node, path))
     for node, path in found[1:]:
         if node != found[0][0]:
-            raise NodeIdentityError(reason=_(
+            raise exception.NodeIdentityError(reason=_(
                 '%(path)s holds %(uuid)s but %(first)s holds %(other)s') % {
                     'path': path, 'uuid': node, 'first': found[0][1],
                     'other': found[0][0]})
@@ -273,20 +232,20 @@ class Provider(collections.namedtuple('Provider', 'uuid name source')):
 def locate_provider(client, host, conf=None):
     """This host's Provider, found as nova-compute identifies its node:
     by the UUID in ``compute_id`` when there is one, else by libvirt's
-    hostname. ProviderNotFound when Placement has no such provider.
+    hostname. exception.ProviderNotFound when Placement has no such provider.
     """
     node, path = read_node_uuid(conf)
     if node is not None:
         source = _('node UUID from %s') % path
         found = client.get_provider(node)
         if found is None:
-            raise ProviderNotFound(what=_('with UUID %s') % node,
+            raise exception.ProviderNotFound(what=_('with UUID %s') % node,
                                    source=source, hint='')
         return Provider(node, found, source)
     name, source = provider_name(host)
     found = client.find_provider(name)
     if found is None:
-        raise ProviderNotFound(
+        raise exception.ProviderNotFound(
             what=_('named %r') % name, source=source, hint=_(
                 ', or its node has a UUID in a compute_id this tool does not '
                 'see: set [DEFAULT] state_path to nova-compute\'s'))
@@ -333,9 +292,9 @@ class PlacementClient(object):
             auth = ks_loading.load_auth_from_conf_options(conf, group)
         except ks_exc.ClientException as e:
             # Unknown auth_type, or an option the plugin needs is missing.
-            raise PlacementConfigInvalid(reason=_one_line(e))
+            raise exception.PlacementConfigInvalid(reason=_one_line(e))
         if auth is None:
-            raise PlacementConfigInvalid(reason=_(
+            raise exception.PlacementConfigInvalid(reason=_(
                 'auth_type is not set: use the [placement] section '
                 'nova-compute uses (auth_type = password, auth_url, '
                 'username, password, project_name ...)'))
@@ -356,7 +315,7 @@ class PlacementClient(object):
         except Exception as e:
             # keystoneauth1's plugins raise bare Exceptions too (an auth
             # option a plugin needs and does not have): one line anyway.
-            raise PlacementError(reason=_(
+            raise exception.PlacementError(reason=_(
                 '%(method)s %(url)s: %(err)s') % {
                     'method': method, 'url': url, 'err': _client_error(e)})
 
@@ -367,7 +326,7 @@ class PlacementClient(object):
             detail = errors[0].get('detail') or errors[0].get('title') or ''
         except ValueError:
             detail = resp.text
-        return PlacementError(reason=_(
+        return exception.PlacementError(reason=_(
             '%(method)s %(url)s: HTTP %(status)d %(detail)s') % {
                 'method': method, 'url': url, 'status': resp.status_code,
                 'detail': _one_line(detail, _MAX_DETAIL)})
@@ -457,7 +416,7 @@ def sync_trait(client, provider, trait, wanted, dry_run=False,
                   {'uuid': uuid, 'n': attempt, 'of': attempts})
         if attempt < attempts:
             sleep(CONFLICT_BACKOFF * 2 ** (attempt - 1))
-    raise GenerationConflict(name=name, uuid=uuid, attempts=attempts,
+    raise exception.GenerationConflict(name=name, uuid=uuid, attempts=attempts,
                              trait=trait,
                              action=_('added') if wanted else _('removed'))
 
@@ -516,14 +475,14 @@ class Advertiser(object):
         invalid = None
         try:
             verdict = judge(results)
-        except GatingWarningInvalid as e:
+        except exception.GatingWarningInvalid as e:
             invalid = e
             verdict = Verdict(False, (), problem=_one_line(e))
         try:
             outcome = self.apply(verdict)
         except exception.NovaException as e:
             if invalid is not None:
-                raise TraitNotWithdrawn(problem=_one_line(invalid),
+                raise exception.TraitNotWithdrawn(problem=_one_line(invalid),
                                         error=_one_line(e))
             raise
         if invalid is not None:
@@ -531,7 +490,7 @@ class Advertiser(object):
         if host_checks.libvirt_unreachable(results):
             connection = [r for r in results
                           if r.id == 'libvirt.connection'][0]
-            raise LibvirtUnreachable(reason=connection.found,
+            raise exception.LibvirtUnreachable(reason=connection.found,
                                      state=self.state(outcome))
         return outcome
 

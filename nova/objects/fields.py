@@ -68,6 +68,19 @@ class CPUEmulatorThreadsPolicy(fields.Enum):
         super().__init__(valid_values=CPUEmulatorThreadsPolicy.ALL)
 
 
+class DriverSupport(object):
+    """What this driver does with a flavor extra spec or image property:
+    the vocabulary of the extra spec validators (whose base module
+    describes each) and of the image properties.
+    """
+
+    APPLIED = 'applied'
+    SCHEDULER = 'scheduler'
+    NOT_APPLIED = 'not applied'
+    REFUSED = 'refused'
+    ALL = (APPLIED, SCHEDULER, NOT_APPLIED, REFUSED)
+
+
 class CPUAllocationPolicyField(fields.BaseEnumField):
     AUTO_TYPE = CPUAllocationPolicy()
 

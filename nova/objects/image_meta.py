@@ -34,8 +34,8 @@ misspelt property would otherwise be silently ignored. Upstream's legacy
 names (``architecture``, ``hypervisor_type`` ...) are validated as the
 property they stand for.
 
-What this driver does with each property mirrors the flavor extra specs
-(nova.api.validation.extra_specs.base): applied, used by the scheduler,
+What this driver does with each property is what it does with the flavor
+extra specs (fields.DriverSupport): applied, used by the scheduler,
 accepted but not applied, or refused when ignoring it would leave the guest
 without something it asks for (memory encryption, a TPM, Secure Boot ...).
 ``from_dict`` raises for a refused property; ``classify_properties`` lists
@@ -49,12 +49,13 @@ from oslo_utils import uuidutils
 from oslo_utils import versionutils
 from oslo_versionedobjects import fields as ovo_fields
 
-from nova.api.validation.extra_specs import base as spec_base
 from nova import exception
 from nova.i18n import _
 from nova.objects import base
 from nova.objects import fields
 from nova.virt import hardware_parse
+
+_SUPPORT = fields.DriverSupport
 
 # Image properties that come as a numbered family (hw_numa_cpus.0,
 # hw_numa_cpus.1, ...) and are held as one list field.
@@ -115,7 +116,7 @@ _NO_MEM_ENCRYPTION = _('the guest memory would not be encrypted; this driver '
 _NO_TPM = _('the guest would have no virtual TPM')
 
 
-def _prop(kind, applies=spec_base.NOT_APPLIED, values=None, minimum=None,
+def _prop(kind, applies=_SUPPORT.NOT_APPLIED, values=None, minimum=None,
           reason=None, refused_when=None, alias=None):
     return {'kind': kind, 'applies': applies, 'values': values,
             'min': minimum, 'reason': reason, 'refused_when': refused_when,
@@ -138,7 +139,7 @@ def _enum(*values, **kw):
     return _prop('enum', values=values, **kw)
 
 
-_TOPOLOGY = _int(applies=spec_base.APPLIED, minimum=1)
+_TOPOLOGY = _int(applies=_SUPPORT.APPLIED, minimum=1)
 # Fields added by ImageMetaProps 1.2, validated by their _OTHER_PROPS rule.
 _FIELDS_1_2 = ('hw_cpu_sockets', 'hw_cpu_cores', 'hw_cpu_threads',
                'hw_cpu_max_sockets', 'hw_cpu_max_cores',
@@ -155,44 +156,44 @@ _OTHER_PROPS = {
     'hw_cpu_max_sockets': _TOPOLOGY,
     'hw_cpu_max_cores': _TOPOLOGY,
     'hw_cpu_max_threads': _TOPOLOGY,
-    'hw_pmu': _bool(applies=spec_base.APPLIED),
-    'hw_locked_memory': _bool(applies=spec_base.APPLIED),
+    'hw_pmu': _bool(applies=_SUPPORT.APPLIED),
+    'hw_locked_memory': _bool(applies=_SUPPORT.APPLIED),
     # Used by the scheduler (ImagePropertiesFilter, trait requests).
-    'hw_architecture': _enum(*_ARCHES, applies=spec_base.SCHEDULER,
+    'hw_architecture': _enum(*_ARCHES, applies=_SUPPORT.SCHEDULER,
                              alias='arch'),
-    'img_hv_type': _enum(*_HV_TYPES, applies=spec_base.SCHEDULER,
+    'img_hv_type': _enum(*_HV_TYPES, applies=_SUPPORT.SCHEDULER,
                          alias='hv'),
     'img_hv_requested_version': _prop('version',
-                                      applies=spec_base.SCHEDULER),
+                                      applies=_SUPPORT.SCHEDULER),
     'hw_vm_mode': _enum('hvm', 'xen', 'uml', 'exe',
-                        applies=spec_base.SCHEDULER, alias='vm_mode'),
-    'traits_required': _prop('list', applies=spec_base.SCHEDULER),
+                        applies=_SUPPORT.SCHEDULER, alias='vm_mode'),
+    'traits_required': _prop('list', applies=_SUPPORT.SCHEDULER),
     # Refused: the guest would silently lack what the image asks for.
-    'hw_mem_encryption': _bool(applies=spec_base.REFUSED,
+    'hw_mem_encryption': _bool(applies=_SUPPORT.REFUSED,
                                reason=_NO_MEM_ENCRYPTION,
-                               refused_when=spec_base.is_true),
+                               refused_when=hardware_parse.is_true),
     'hw_mem_encryption_model': _enum(
         'amd-sev', 'amd-sev-es', 'amd-sev-snp', 'intel-tdx',
-        applies=spec_base.REFUSED, reason=_NO_MEM_ENCRYPTION),
+        applies=_SUPPORT.REFUSED, reason=_NO_MEM_ENCRYPTION),
     'hw_ephemeral_encryption': _bool(
-        applies=spec_base.REFUSED,
+        applies=_SUPPORT.REFUSED,
         reason=_('the ephemeral disks would be stored unencrypted'),
-        refused_when=spec_base.is_true),
-    'hw_tpm_model': _enum('tpm-tis', 'tpm-crb', applies=spec_base.REFUSED,
+        refused_when=hardware_parse.is_true),
+    'hw_tpm_model': _enum('tpm-tis', 'tpm-crb', applies=_SUPPORT.REFUSED,
                           reason=_NO_TPM),
-    'hw_tpm_version': _enum('1.2', '2.0', applies=spec_base.REFUSED,
+    'hw_tpm_version': _enum('1.2', '2.0', applies=_SUPPORT.REFUSED,
                             reason=_NO_TPM),
     'hw_viommu_model': _enum(
-        'intel', 'smmuv3', 'virtio', 'auto', applies=spec_base.REFUSED,
+        'intel', 'smmuv3', 'virtio', 'auto', applies=_SUPPORT.REFUSED,
         reason=_('the guest would have no virtual IOMMU, so in-guest '
                  'device isolation (vfio) would be missing')),
     'os_secure_boot': _enum(
-        'required', 'disabled', 'optional', applies=spec_base.REFUSED,
+        'required', 'disabled', 'optional', applies=_SUPPORT.REFUSED,
         reason=_('the guest firmware would run unsigned boot code (no '
                  'UEFI Secure Boot)'),
         refused_when=lambda value: value == 'required'),
     'img_config_drive': _enum(
-        'optional', 'mandatory', applies=spec_base.REFUSED,
+        'optional', 'mandatory', applies=_SUPPORT.REFUSED,
         reason=_('the guest would have no config drive'),
         refused_when=lambda value: value == 'mandatory'),
     # Accepted, not applied by this driver.
@@ -372,7 +373,7 @@ def _coerce_other(key, value, rule):
         return hardware_parse.parse_bounded_int(
             key, value, minimum=rule['min'],
             maximum=(hardware_parse.MAX_GUEST_VCPUS
-                     if rule['applies'] == spec_base.APPLIED else None),
+                     if rule['applies'] == _SUPPORT.APPLIED else None),
             error=exception.ImageMetaPropInvalid)
     if isinstance(value, int):
         # A number from a dict: its text, unless too long to be a value
@@ -384,7 +385,7 @@ def _coerce_other(key, value, rule):
                               error=exception.ImageMetaPropInvalid)
     if kind == 'bool':
         try:
-            return spec_base.parse_bool(key, value)
+            return hardware_parse.parse_bool(key, value)
         except exception.InvalidProperty as e:
             raise exception.ImageMetaPropInvalid(**e.kwargs)
     if kind == 'enum':
@@ -643,9 +644,9 @@ class ImageMetaProps(base.NovaObject):
             obj._other[name] = coerced
         elif name not in seen:
             obj._other.setdefault(name, coerced)
-        if rule['applies'] == spec_base.NOT_APPLIED:
+        if rule['applies'] == _SUPPORT.NOT_APPLIED:
             not_applied.append(key)
-        elif rule['applies'] == spec_base.REFUSED and (
+        elif rule['applies'] == _SUPPORT.REFUSED and (
                 rule['refused_when'] is None or
                 rule['refused_when'](coerced)):
             refused.append((key, value, rule['reason']))

@@ -33,6 +33,7 @@ from nova import exception
 from nova.i18n import _
 from nova import objects as _objects
 from nova.objects import fields
+from nova.virt.hardware_fit import add_memory_usage
 from nova.virt.hardware_fit import DEDICATED
 from nova.virt.hardware_fit import EMULATOR_ISOLATE
 from nova.virt.hardware_fit import EMULATOR_SHARE
@@ -60,6 +61,7 @@ from nova.virt.hardware_parse import MAX_GUEST_MEMORY_MB
 from nova.virt.hardware_parse import MAX_GUEST_VCPUS
 from nova.virt.hardware_parse import MAX_KEY_LENGTH
 from nova.virt.hardware_parse import MEMPAGES_ANY
+from nova.virt.hardware_parse import MEMPAGES_DEFAULT_HUGE
 from nova.virt.hardware_parse import MEMPAGES_LARGE
 from nova.virt.hardware_parse import MEMPAGES_SMALL
 from nova.virt.hardware_parse import NUMA_NODE_PATTERN
@@ -69,7 +71,8 @@ from nova.virt.hardware_parse import parse_cpu_spec_parts
 from nova.virt.hardware_parse import parse_mem_page_size
 from nova.virt.hardware_parse import parse_property_cpu_spec
 from nova.virt.hardware_parse import parse_property_memory_mb
-from nova.virt.hardware_parse import parse_realtime_flag
+from nova.virt.hardware_parse import parse_vcpu_mask
+from nova.virt.hardware_parse import parse_bool
 from nova.virt.hardware_parse import SMALLEST_PAGE_KB
 from nova.virt.hardware_parse import xml_unsafe_char
 from nova.virt.hardware_parse import xml_unsafe_reason
@@ -169,28 +172,6 @@ def get_cpu_thread_policy_constraint(flavor: Flavor, image_meta: ImageMeta
     return flavor_value
 
 
-def _vcpu_mask(key: str, value: str, vcpus: int,
-               error: ty.Type[exception.InvalidProperty]) -> ty.Set[int]:
-    """The vCPUs a mask names; every vCPU it names must exist.
-
-    ``^...`` = all but those, else those listed minus those excluded.
-    """
-    try:
-        included, excluded = parse_cpu_spec_parts(value)
-    except exception.InvalidCPUSpec as e:
-        raise error(name=key, value=value, reason=str(e))
-    outside = {cpu for cpu in included | excluded if cpu >= vcpus}
-    if outside:
-        raise error(
-            name=key, value=value,
-            reason=_('names vCPU %(cpus)s, outside 0-%(last)d of this '
-                     '%(n)d-vCPU flavor') %
-            {'cpus': format_cpu_spec(outside), 'last': vcpus - 1, 'n': vcpus})
-    if value.strip().startswith('^'):
-        return set(range(vcpus)) - excluded
-    return included - excluded
-
-
 def get_dedicated_cpu_constraint(flavor: Flavor) -> ty.Optional[ty.Set[int]]:
     """The vCPUs hw:cpu_dedicated_mask pins (mixed policy), or None.
 
@@ -205,7 +186,7 @@ def get_dedicated_cpu_constraint(flavor: Flavor) -> ty.Optional[ty.Set[int]]:
         return None
     key = 'hw:cpu_dedicated_mask'
     error = exception.InvalidMixedInstanceDedicatedMask
-    dedicated = _vcpu_mask(key, value, flavor.vcpus, error)
+    dedicated = parse_vcpu_mask(key, value, flavor.vcpus, error)
     if not dedicated or len(dedicated) == flavor.vcpus:
         raise error(
             name=key, value=value,
@@ -347,17 +328,18 @@ def is_realtime_enabled(flavor: Flavor) -> bool:
     value = flavor.extra_specs.get('hw:cpu_realtime')
     if value is None:
         return False
-    return parse_realtime_flag('hw:cpu_realtime', value)
+    return parse_bool('hw:cpu_realtime', value)
 
 
 def _realtime_masks(flavor: Flavor, image_meta: ImageMeta
-                    ) -> ty.List[ty.Tuple[str, str, ty.Set[int], ty.Set[int]]]:
-    """Every mask set, syntax-checked: [(key, value, included, excluded)].
+                    ) -> ty.List[ty.Tuple[str, str]]:
+    """Every real-time mask set, checked as far as it can be without the
+    vCPU count: [(key, value)], the one used first (the image's overrides
+    the flavor's).
 
-    The one used comes first: the image's overrides the flavor's. A
-    malformed mask is an error whenever it is set, even when real time is
-    off or the image overrides it, so a broken flavor is caught before the
-    first image that relies on it.
+    A malformed or empty mask is an error whenever it is set, even when
+    real time is off or the image overrides it, so a broken flavor is
+    caught before the first image that relies on it.
     """
     masks = []
     for key, value in (
@@ -372,12 +354,9 @@ def _realtime_masks(flavor: Flavor, image_meta: ImageMeta
                 name=key, value=value,
                 reason=_('is empty; write e.g. ^0 to keep vCPU 0 for '
                          'housekeeping'))
-        try:
-            included, excluded = parse_cpu_spec_parts(value)
-        except exception.InvalidCPUSpec as e:
-            raise exception.RealtimeMaskNotFoundOrInvalid(
-                name=key, value=value, reason=str(e))
-        masks.append((key, value, included, excluded))
+        parse_vcpu_mask(key, value, None,
+                        exception.RealtimeMaskNotFoundOrInvalid)
+        masks.append((key, value))
     return masks
 
 
@@ -388,26 +367,14 @@ def _realtime_cpus(flavor: Flavor, image_meta: ImageMeta,
     if not is_realtime_enabled(flavor):
         return None
     vcpus = flavor.vcpus
-    if masks:
-        key, value, included, excluded = masks[0]
-    else:
-        # Unset means ^0 whatever the emulator threads policy (upstream
-        # makes every vCPU real time when a policy is set, and refuses
-        # otherwise): one housekeeping vCPU is what nearly every real-time
-        # guest needs; a flavor wanting all vCPUs says so with a mask.
-        key, value = 'hw:cpu_realtime_mask', DEFAULT_REALTIME_MASK
-        included, excluded = parse_cpu_spec_parts(value)
-    outside = {cpu for cpu in included | excluded if cpu >= vcpus}
-    if outside:
-        raise exception.RealtimeMaskNotFoundOrInvalid(
-            name=key, value=value,
-            reason=_('names vCPU %(cpus)s, outside 0-%(last)d of this '
-                     '%(n)d-vCPU flavor') %
-            {'cpus': format_cpu_spec(outside), 'last': vcpus - 1, 'n': vcpus})
-    if value.strip().startswith('^'):
-        realtime = set(range(vcpus)) - excluded
-    else:
-        realtime = included - excluded
+    # Unset means ^0 whatever the emulator threads policy (upstream makes
+    # every vCPU real time when a policy is set, and refuses otherwise):
+    # one housekeeping vCPU is what nearly every real-time guest needs; a
+    # flavor wanting all vCPUs says so with a mask.
+    key, value = masks[0] if masks else ('hw:cpu_realtime_mask',
+                                         DEFAULT_REALTIME_MASK)
+    realtime = parse_vcpu_mask(key, value, vcpus,
+                               exception.RealtimeMaskNotFoundOrInvalid)
     if not realtime:
         raise exception.RealtimeMaskNotFoundOrInvalid(
             name=key, value=value,
@@ -446,16 +413,14 @@ def get_realtime_cpu_constraint(flavor: Flavor, image_meta: ImageMeta
     """The set of real-time vCPUs, or None when real time is off.
 
     hw:cpu_realtime=yes turns real time on. The mask is the image's
-    hw_cpu_realtime_mask, else the flavor's hw:cpu_realtime_mask; without
-    either, every vCPU is real time when there is an emulator threads
-    policy (as upstream), else every vCPU but vCPU 0 (``^0``: upstream
-    refuses, RealtimeMaskNotFoundOrInvalid). A mask starting with ``^``
-    means every vCPU but those excluded; otherwise the vCPUs included
-    minus those excluded (``1-3``, ``0-3,^0``). Every vCPU a mask names
-    must exist in the flavor, at least one vCPU must be real time, and
-    every vCPU may be real time only with an emulator threads policy (the
-    emulator threads need somewhere else to run). Raises
-    RealtimeMaskNotFoundOrInvalid.
+    hw_cpu_realtime_mask, else the flavor's hw:cpu_realtime_mask, else
+    ``^0`` (every vCPU but vCPU 0), whatever the emulator threads policy
+    (upstream makes every vCPU real time when a policy is set and refuses
+    otherwise; see the differences page). A mask is read by
+    parse_vcpu_mask: every vCPU it names must exist in the flavor; at
+    least one vCPU must be real time, and every vCPU may be real time only
+    with an emulator threads policy (the emulator threads need somewhere
+    else to run). Raises RealtimeMaskNotFoundOrInvalid.
 
     The CPU policy (real time needs dedicated or mixed) is
     numa_get_constraints' check, as is the host's cpu_shared_set for
@@ -802,14 +767,16 @@ __all__ = [
     'check_text', 'check_extra_spec', 'check_extra_spec_count',
     'parse_bounded_int', 'check_flavor_bounds',
     'MEMPAGES_SMALL', 'MEMPAGES_LARGE', 'MEMPAGES_ANY',
+    'MEMPAGES_DEFAULT_HUGE',
     'parse_cpu_spec_parts', 'parse_cpu_spec', 'format_cpu_spec',
-    'parse_property_cpu_spec', 'parse_property_memory_mb',
+    'parse_property_cpu_spec', 'parse_property_memory_mb', 'parse_vcpu_mask',
     'get_cpu_dedicated_set', 'get_cpu_shared_set', 'get_host_cpu_sets',
-    'parse_realtime_flag', 'is_realtime_enabled', 'parse_mem_page_size',
+    'parse_bool', 'is_realtime_enabled', 'parse_mem_page_size',
     'get_cpu_policy_constraint', 'get_cpu_thread_policy_constraint',
     'get_emulator_thread_policy_constraint', 'get_mem_page_size_constraint',
     'get_realtime_cpu_constraint', 'numa_get_constraints',
     'get_dedicated_cpu_constraint',
     'numa_fit_instance_to_host', 'numa_claimed_pcpus',
-    'numa_usage_from_instance_numa', 'get_emulator_thread_pcpus',
+    'numa_usage_from_instance_numa', 'add_memory_usage',
+    'get_emulator_thread_pcpus',
 ]

@@ -48,6 +48,7 @@ from nova import objects as _objects
 from nova.objects import fields
 from nova.virt.hardware_parse import format_cpu_spec
 from nova.virt.hardware_parse import MEMPAGES_ANY
+from nova.virt.hardware_parse import MEMPAGES_DEFAULT_HUGE
 from nova.virt.hardware_parse import MEMPAGES_LARGE
 from nova.virt.hardware_parse import MEMPAGES_SMALL
 from nova.virt.hardware_parse import SMALLEST_PAGE_KB
@@ -552,22 +553,44 @@ def numa_usage_from_instance_numa(host_topology: NUMATopology,
 
 
 def _add_memory_usage(host_cell: ty.Any, cell: ty.Any, sign: int) -> None:
-    sizes = [pages.size_kb for pages in host_cell.mempages]
-    small_kb = min(sizes) if sizes else SMALLEST_PAGE_KB
-    pagesize = cell.pagesize
-    if pagesize is None or pagesize < 0 or pagesize == small_kb:
-        host_cell.memory_usage = max(
-            0, host_cell.memory_usage + sign * cell.memory)
-        pagesize = small_kb
-    pool = host_cell.pages(pagesize)
-    if pool is None:
-        if pagesize == small_kb:
-            return
+    if not add_memory_usage(host_cell, cell.pagesize, cell.memory * 1024,
+                            sign):
         raise exception.InternalError(
             reason=_('guest NUMA node %(node)d uses %(size)d KiB pages, '
                      'which host NUMA node %(host)d does not have') %
-            {'node': cell.id, 'size': pagesize, 'host': host_cell.id})
-    pool.used = max(0, pool.used + sign * (cell.memory * 1024 // pagesize))
+            {'node': cell.id, 'size': cell.pagesize, 'host': host_cell.id})
+
+
+def add_memory_usage(host_cell: ty.Any, pagesize: ty.Optional[int],
+                     memory_kib: int, sign: int = 1) -> bool:
+    """Count ``memory_kib`` of guest memory on ``host_cell`` (a NUMACell);
+    ``sign`` -1 uncounts it. The one page accounting rule, for fitted
+    guests and for the domains libvirt reports alike.
+
+    ``pagesize``: None, a request word (MEMPAGES_SMALL/LARGE/ANY, as an
+    unfitted cell carries) or the host's small page size: small pages, so
+    the MiB go to memory_usage and the pages to the small pool when the cell
+    lists one. MEMPAGES_DEFAULT_HUGE: the cell's first huge page size.
+    Otherwise the huge page pool of that size. Used memory and pages stop
+    at zero. Returns False, counting nothing, when the cell has no pool of
+    the huge page size asked for.
+    """
+    sizes = sorted(pages.size_kb for pages in host_cell.mempages)
+    small_kb = sizes[0] if sizes else SMALLEST_PAGE_KB
+    if pagesize == MEMPAGES_DEFAULT_HUGE:
+        huge = [size for size in sizes if size != small_kb]
+        if not huge:
+            return False
+        pagesize = huge[0]
+    if pagesize is None or pagesize < 0 or pagesize == small_kb:
+        host_cell.memory_usage = max(
+            0, host_cell.memory_usage + sign * (memory_kib // 1024))
+        pagesize = small_kb
+    pool = host_cell.pages(pagesize)
+    if pool is None:
+        return pagesize == small_kb
+    pool.used = max(0, pool.used + sign * (memory_kib // pagesize))
+    return True
 
 
 def get_emulator_thread_pcpus(fitted: InstanceNUMATopology,

@@ -108,6 +108,10 @@ _EXTRA_SPEC_KEY_RE = re.compile(r'^[a-zA-Z0-9_\-. :]+$')
 MEMPAGES_SMALL = -1
 MEMPAGES_LARGE = -2
 MEMPAGES_ANY = -3
+# Not a request: what a domain's <memoryBacking><hugepages/> without a
+# <page> size asks for, the host's default huge page size (host usage
+# read from domain XML).
+MEMPAGES_DEFAULT_HUGE = -4
 
 # 4 KiB: the smallest page size of every architecture nova-realtime runs on.
 SMALLEST_PAGE_KB = 4
@@ -125,8 +129,15 @@ NUMA_NODE_PATTERN = '0|[1-9][0-9]{0,2}'
 _CPU_SPEC_PART_RE = re.compile(
     r'^(\^)?\s*([0-9]+)(?:\s*-\s*([0-9]+))?$')
 
-_TRUE_STRINGS = ('yes', 'true', '1', 'on')
-_FALSE_STRINGS = ('no', 'false', '0', 'off')
+# The one yes/no vocabulary of every boolean flavor extra spec and image
+# property (hw:cpu_realtime, hw:pmu, hw:locked_memory, hw_pmu ...), for the
+# API validators, the image properties and the guest builders alike. No
+# one-letter words (upstream's t, f, y, n): they are too easy to mistype, and
+# a typo must never turn a setting off silently.
+TRUE_WORDS = ('yes', 'true', 'on', '1')
+FALSE_WORDS = ('no', 'false', 'off', '0')
+BOOL_DESCRIPTION = ('a yes/no word: yes, no, true, false, on, off, 1 or 0, '
+                    'in any case')
 
 _PAGE_SIZE_WORDS = {
     'small': MEMPAGES_SMALL,
@@ -412,6 +423,45 @@ def format_cpu_spec(cpuset: ty.Iterable[int],
     return ','.join(parts)
 
 
+def parse_vcpu_mask(name: str, value: ty.Any,
+                    vcpus: ty.Optional[int] = None,
+                    error: ty.Type[exception.InvalidProperty] = (
+                        exception.InvalidProperty)) -> ty.Set[int]:
+    """The vCPUs a mask over guest vCPUs names (hw:cpu_realtime_mask,
+    hw_cpu_realtime_mask, hw:cpu_dedicated_mask).
+
+    The one rule for every such mask: starting with ``^``, every vCPU of
+    the guest but those excluded (``^0-1``); otherwise the vCPUs included
+    minus those excluded (``2-3``, ``0-3,^0``). With ``vcpus`` every vCPU
+    the mask names must exist (0 to vcpus-1); without it (the flavor is not
+    known yet) the guest is taken to have MAX_GUEST_VCPUS, so what is
+    returned is what the mask names in the largest guest. A mask that is
+    malformed, names no vCPU at all (``''``, ``,``) or a vCPU outside the
+    guest raises ``error`` naming ``name``; the result may be empty
+    (``1,^1``), which each caller judges.
+    """
+    try:
+        included, excluded = parse_cpu_spec_parts(value)
+    except exception.InvalidCPUSpec as e:
+        raise error(name=name, value=display_value(value), reason=str(e))
+    if not included and not excluded:
+        raise error(name=name, value=display_value(value),
+                    reason=_('names no vCPU; list vCPUs (2-3) or exclude '
+                             'them (^0)'))
+    if vcpus is None:
+        vcpus = MAX_GUEST_VCPUS
+    outside = {cpu for cpu in included | excluded if cpu >= vcpus}
+    if outside:
+        raise error(
+            name=name, value=display_value(value),
+            reason=_('names vCPU %(cpus)s, outside 0-%(last)d of this '
+                     '%(n)d-vCPU flavor') %
+            {'cpus': format_cpu_spec(outside), 'last': vcpus - 1, 'n': vcpus})
+    if value.strip().startswith('^'):
+        return set(range(vcpus)) - excluded
+    return included - excluded
+
+
 def parse_property_cpu_spec(name: str, value: ty.Any) -> ty.Set[int]:
     """parse_cpu_spec for a flavor or image property (InvalidProperty)."""
     try:
@@ -490,23 +540,31 @@ def get_host_cpu_sets() -> HostCPUSets:
     return _config_cpu_sets()
 
 
-def parse_realtime_flag(name: str, value: ty.Any) -> bool:
-    """A yes/no property (``hw:cpu_realtime``) as a bool.
+def parse_bool(name: str, value: ty.Any) -> bool:
+    """A yes/no flavor extra spec or image property as a bool.
 
-    Accepts yes/no, true/false, on/off, 1/0 in any case; anything else raises
-    InvalidProperty, so a typo never silently turns real time off.
+    Accepts TRUE_WORDS and FALSE_WORDS in any case, with surrounding spaces
+    (and bools as they are); anything else raises InvalidProperty naming
+    ``name``, so a typo never silently turns a setting off.
     """
     if isinstance(value, bool):
         return value
     word = value.strip().lower() if isinstance(value, str) else None
-    if word in _TRUE_STRINGS:
+    if word in TRUE_WORDS:
         return True
-    if word in _FALSE_STRINGS:
+    if word in FALSE_WORDS:
         return False
     raise exception.InvalidProperty(
         name=name, value=display_value(value),
-        reason=_('must be one of %s (any case)') %
-        ', '.join(_TRUE_STRINGS + _FALSE_STRINGS))
+        reason=_('must be %s') % BOOL_DESCRIPTION)
+
+
+def is_true(value: ty.Any) -> bool:
+    """Whether a (valid) yes/no value says yes: the ``refused_when`` of
+    yes/no keys and properties (``hw:mem_encryption=false`` asks for
+    nothing).
+    """
+    return parse_bool('value', value)
 
 
 def parse_mem_page_size(name: str, value: ty.Any) -> int:

@@ -262,7 +262,8 @@ def one_run(driver, flavor, index, args, kernel, initrd, drop_locked,
         driver.destroy(name)  # left over from an interrupted benchmark
     except (libvirt.libvirtError, exception.NovaException):
         pass
-    log_path = libvirt_driver.console_log_path(name)
+    log_path = libvirt_driver.console_log_path(
+        name, libvirt_driver.HostContext.from_conf().instances_path)
     shutil.rmtree(os.path.dirname(log_path), ignore_errors=True)
 
     instance = objects.Instance(

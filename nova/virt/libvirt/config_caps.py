@@ -89,14 +89,6 @@ for _power, _letter in enumerate('kmgtpe', start=1):
 del _power, _letter
 
 
-class CapabilitiesFileInvalid(exception.Invalid):
-    """A saved capabilities file cannot be read or is not a valid
-    document; ``path`` is the file, ``reason`` why.
-    """
-
-    msg_fmt = _('host capabilities file %(path)r: %(reason)s')
-
-
 # -- checked parsing helpers --------------------------------------------------
 
 def _shown(value):
@@ -603,10 +595,10 @@ def load_capabilities_file(path, max_bytes=MAX_CAPABILITIES_FILE_BYTES):
     at most ``max_bytes + 1`` bytes are read whatever the file claims. The
     XML is parsed without entity expansion or network access and checked
     like what libvirt returns. Returns a LibvirtConfigCaps; raises
-    CapabilitiesFileInvalid naming the file and the problem.
+    exception.CapabilitiesFileInvalid naming the file and the problem.
     """
     def fail(reason):
-        return CapabilitiesFileInvalid(path=path, reason=reason)
+        return exception.CapabilitiesFileInvalid(path=path, reason=reason)
 
     try:
         mode = os.stat(path).st_mode

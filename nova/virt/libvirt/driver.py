@@ -107,14 +107,19 @@ def translate_start_error(name, error):
 
 class HostContext(collections.namedtuple('HostContext', (
         'cpu_sets', 'realtime_priority', 'cpu_mode', 'cpu_models',
-        'cpu_model_extra_flags', 'instances_path'))):
+        'cpu_model_extra_flags', 'instances_path', 'cpu_model_names',
+        'cpu_feature_names'), defaults=(None, None))):
     """The host facts and operator settings a guest config is built from.
 
-    Built once per plan or spawn (from_conf) and passed down, so the
-    builders below read no configuration: the same inputs give the same
-    guest, and tests can build any host without touching CONF.
-    ``cpu_sets`` is hardware.HostCPUSets ([compute] cpu_dedicated_set and
-    cpu_shared_set).
+    Built once per plan or spawn (from_conf, then with_cpu_names for a live
+    host) and passed down, so the builders below read no configuration,
+    libvirt or file: the same inputs give the same guest, and tests can
+    build any host without touching CONF. ``cpu_sets`` is
+    hardware.HostCPUSets ([compute] cpu_dedicated_set and cpu_shared_set);
+    ``cpu_model_names`` and ``cpu_feature_names`` are the CPU models and
+    features the host's libvirt knows, which [libvirt] cpu_models and
+    cpu_model_extra_flags are checked against (None: not known, not
+    checked; a plan against a saved capabilities document).
     """
 
     @classmethod
@@ -127,6 +132,45 @@ class HostContext(collections.namedtuple('HostContext', (
             cpu_model_extra_flags=list(
                 CONF.libvirt.cpu_model_extra_flags or []),
             instances_path=CONF.libvirt.instances_path)
+
+    def with_cpu_names(self, host, virt_type):
+        """This context with the CPU model and feature names of the live
+        ``host`` (whose libvirt runs guests of ``virt_type``), read only
+        when the settings need them: models for cpu_mode=custom, features
+        for cpu_model_extra_flags, from libvirt's cpu_map when libvirt runs
+        on this machine.
+        """
+        if virt_type not in guest_cpu.MODEL_VIRT_TYPES:
+            return self
+        models = features = None
+        if self.cpu_mode == 'custom':
+            models = _host_cpu_models(host)
+        if self.cpu_model_extra_flags and \
+                not urlparse.urlsplit(host.uri).hostname:
+            features = _libvirt_cpu_features()
+        return self._replace(cpu_model_names=models,
+                             cpu_feature_names=features)
+
+
+class GuestRequest(collections.namedtuple('GuestRequest', (
+        'numa', 'cpu_topology', 'pmu', 'locked_memory', 'kernel_cmdline'))):
+    """What a flavor and image ask for, validated and resolved once, before
+    the claim (LibvirtDriver.get_instance_constraints).
+
+    ``numa``: the requested InstanceNUMATopology (NUMA layout, pinning,
+    real-time vCPUs, emulator threads policy, page size), None when nothing
+    NUMA-related is asked; ``cpu_topology``: the guest's sockets, cores and
+    threads (cpu_topology.Topology); ``pmu``: True/False for <pmu state>,
+    None to leave it to QEMU; ``locked_memory``: hw:locked_memory /
+    hw_locked_memory asked for locking; ``kernel_cmdline``: the image's
+    os_command_line, or None.
+    """
+
+
+def _image_props(image_meta):
+    if image_meta is None or not image_meta.obj_attr_is_set('properties'):
+        return {}
+    return image_meta.properties
 
 
 class LibvirtDriver(object):
@@ -143,7 +187,14 @@ class LibvirtDriver(object):
 
     @staticmethod
     def get_instance_constraints(flavor, image_meta, context=None):
-        """Validate flavor + image; the requested InstanceNUMATopology.
+        """Validate flavor + image, once, into the GuestRequest the claim
+        and the builders read.
+
+        Everything the flavor extra specs and image properties ask for is
+        resolved here, before the claim and outside the host lock: the NUMA
+        constraints and pinning, the guest CPU topology, the PMU, locked
+        memory and the kernel command line. Nothing after the claim reads
+        a flavor or image key again.
 
         A flavor key asking for what this driver cannot provide (a virtual
         TPM, encrypted memory, a PCI device...) is refused here: ignoring
@@ -152,11 +203,24 @@ class LibvirtDriver(object):
         """
         extra_specs.refuse_unsupported(flavor.extra_specs)
         context = context or HostContext.from_conf()
-        return hardware.numa_get_constraints(
+        numa = hardware.numa_get_constraints(
             flavor, image_meta, host_cpus=context.cpu_sets)
+        realtime = numa is not None and numa.is_realtime
+        specs = flavor.extra_specs
+        image_props = guest_cpu.image_values(image_meta)
+        cells = numa.cells if numa is not None else []
+        return GuestRequest(
+            numa=numa,
+            cpu_topology=cpu_topology.get_best_topology(
+                flavor.vcpus, specs, image_props,
+                [set(cell.total_cpus) for cell in cells]),
+            pmu=guest_cpu.get_pmu_state(specs, image_props, realtime),
+            locked_memory=bool(guest_cpu.get_locked_memory_constraint(
+                specs, image_props)),
+            kernel_cmdline=_image_props(image_meta).get('os_command_line'))
 
     def _claim(self, instance, request, host_topology=None):
-        """Fit a validated request to the host; set instance.numa_topology.
+        """Fit a GuestRequest to the host; set instance.numa_topology.
 
         Returns the host topology the fit used (read from libvirt when not
         given). Raises ComputeResourcesUnavailable, saying what was short,
@@ -164,13 +228,14 @@ class LibvirtDriver(object):
         """
         if host_topology is None:
             host_topology = self._host.get_host_numa_topology()
-        if request is None:
+        if request.numa is None:
             instance.numa_topology = None
             return host_topology
-        fitted = hardware.numa_fit_instance_to_host(host_topology, request)
+        fitted = hardware.numa_fit_instance_to_host(host_topology,
+                                                    request.numa)
         if fitted is None:
             raise exception.ComputeResourcesUnavailable(
-                reason=describe_no_fit(host_topology, request))
+                reason=describe_no_fit(host_topology, request.numa))
         instance.numa_topology = fitted
         return host_topology
 
@@ -187,7 +252,7 @@ class LibvirtDriver(object):
                                                 context)
         used = self._claim(instance, request, host_topology)
         guest = self._build_guest(
-            instance, image_meta, used, context,
+            instance, request, used, context,
             virt_type=None if host_topology is None
             else CONF.libvirt.virt_type)
         _record_claimed_pcpus(guest, used, instance.numa_topology)
@@ -195,17 +260,18 @@ class LibvirtDriver(object):
 
     # -- guest config -------------------------------------------------------
 
-    def _build_guest(self, instance, image_meta, host_topology, context,
+    def _build_guest(self, instance, request, host_topology, context,
                      virt_type=None):
-        """Assemble the config from a validated, claimed instance and the
-        host topology the claim used.
+        """Assemble the config from a claimed instance, its GuestRequest
+        and the host topology the claim used. Reads no flavor or image key.
         """
         flavor = instance.flavor
         topology = instance.numa_topology
-        # No virt_type: built for the live host (else a saved document).
-        host_topology_is_live = virt_type is None
+        # No virt_type: built for the live host (else a saved document,
+        # whose CPU model and feature names are not known: not checked).
         if virt_type is None:
             virt_type = self._host.get_domain_type()
+            context = context.with_cpu_names(self._host, virt_type)
         floating = floating_pcpus(host_topology, topology, context.cpu_sets)
 
         guest = vconfig.LibvirtConfigGuest()
@@ -215,23 +281,18 @@ class LibvirtDriver(object):
         guest.memory = flavor.memory_mb * 1024
         guest.vcpus = flavor.vcpus
         guest.os_type = 'hvm'
-        _set_direct_kernel_boot(guest, instance, image_meta)
+        _set_direct_kernel_boot(guest, instance, request.kernel_cmdline)
         realtime = topology is not None and topology.is_realtime
-        extra_specs = flavor.extra_specs
-        image_props = guest_cpu.image_values(image_meta)
         guest.features = [vconfig.LibvirtConfigGuestFeature('acpi'),
                           vconfig.LibvirtConfigGuestFeature('apic')]
-        pmu = guest_cpu.get_pmu_feature(extra_specs, image_props, realtime)
-        if pmu is not None:
-            guest.features.append(pmu)
+        if request.pmu is not None:
+            guest.features.append(
+                vconfig.LibvirtConfigGuestFeaturePMU(request.pmu))
         guest.on_poweroff = 'destroy'
         guest.on_reboot = 'restart'
         guest.on_crash = 'destroy'
-        # A plan against a saved capabilities document has no live host:
-        # the CPU model and feature names are then not checked.
-        guest.cpu = _get_guest_cpu_config(
-            flavor, topology, context, image_props, virt_type,
-            self._host if host_topology_is_live else None)
+        guest.cpu = _get_guest_cpu_config(request.cpu_topology, topology,
+                                          context, virt_type)
         guest.cputune = _get_guest_cputune(topology, host_topology, floating,
                                            context)
         if topology is not None:
@@ -240,8 +301,8 @@ class LibvirtDriver(object):
             # A floating guest runs on the shared CPUs only, never on a
             # pCPU that a dedicated (real-time) vCPU may be pinned to.
             guest.cpuset = set(floating)
-        guest.membacking = _get_guest_memory_backing(topology, extra_specs,
-                                                     image_props)
+        guest.membacking = _get_guest_memory_backing(topology,
+                                                     request.locked_memory)
         guest.memtune = guest_cpu.get_memtune(guest.membacking, guest.memory,
                                               guest.vcpus, virt_type)
         guest.devices = _get_guest_devices(
@@ -281,7 +342,7 @@ class LibvirtDriver(object):
             if instance.name in {d.name for d in usage.domains}:
                 raise exception.InstanceExists(name=instance.name)
             host_topology = self._claim(instance, request, usage.topology)
-            guest = self._build_guest(instance, image_meta, host_topology,
+            guest = self._build_guest(instance, request, host_topology,
                                       context)
             _record_claimed_pcpus(guest, host_topology,
                                   instance.numa_topology)
@@ -676,36 +737,22 @@ def _describe_pagesize(pagesize):
 
 # -- pure builders: fitted topology -> config elements ------------------------
 
-def _get_guest_cpu_config(flavor, topology, context, image_props=None,
-                          virt_type='kvm', host=None):
+def _get_guest_cpu_config(best, topology, context, virt_type='kvm'):
     """<cpu>: mode, model and features ([libvirt] cpu_mode, cpu_models,
-    cpu_model_extra_flags; real-time needs), the topology (sockets, cores,
-    threads from hw:cpu_* / hw_cpu_*, consistent with the guest NUMA cells)
-    and the guest NUMA cells.
-
-    ``host`` (the live Host, None when planning against a saved
-    capabilities document) is asked which CPU models its libvirt knows,
-    for cpu_mode=custom; the feature names are libvirt's cpu_map, read when
-    libvirt runs on this machine.
+    cpu_model_extra_flags, checked against the context's CPU model and
+    feature names when known; real-time needs), the topology ``best`` (a
+    cpu_topology.Topology, resolved with the request) and the guest NUMA
+    cells.
     """
     cells = topology.cells if topology is not None else []
     realtime = topology is not None and topology.is_realtime
-    best = cpu_topology.get_best_topology(
-        flavor.vcpus, flavor.extra_specs, image_props,
-        [set(cell.total_cpus) for cell in cells])
-    known_models = known_features = None
-    if host is not None and virt_type in guest_cpu.MODEL_VIRT_TYPES:
-        if context.cpu_mode == 'custom':
-            known_models = _host_cpu_models(host)
-        if context.cpu_model_extra_flags and \
-                not urlparse.urlsplit(host.uri).hostname:
-            known_features = _libvirt_cpu_features()
     return guest_cpu.get_cpu(
         virt_type, context.cpu_mode, context.cpu_models,
         context.cpu_model_extra_flags, realtime, topology=best,
         numa_cells=[guest_cpu.get_numa_cell(cell, hardware.SMALLEST_PAGE_KB)
                     for cell in cells],
-        known_models=known_models, known_features=known_features)
+        known_models=context.cpu_model_names,
+        known_features=context.cpu_feature_names)
 
 
 def _host_cpu_models(host):
@@ -827,13 +874,11 @@ def _get_guest_numatune(topology):
     return numatune
 
 
-def _get_guest_memory_backing(topology, extra_specs=None, image_props=None):
+def _get_guest_memory_backing(topology, locked=False):
     """Huge pages per guest cell; nosharepages + locked for real time;
-    locked for hw:locked_memory / hw_locked_memory=true (which needs a
-    page size, so a NUMA topology).
+    locked for hw:locked_memory / hw_locked_memory=true (``locked``, which
+    needs a page size, so a NUMA topology).
     """
-    locked = guest_cpu.get_locked_memory_constraint(extra_specs or {},
-                                                    image_props or {})
     if topology is None:
         return None
     by_size = {}
@@ -857,15 +902,15 @@ def _get_guest_memory_backing(topology, extra_specs=None, image_props=None):
     return backing
 
 
-def console_log_path(name, instances_path=None):
+def console_log_path(name, instances_path):
     """The serial console log of guest ``name`` under ``instances_path``
-    ([libvirt] instances_path when not given).
+    (HostContext.instances_path).
     """
-    return os.path.join(instances_path or CONF.libvirt.instances_path, name,
+    return os.path.join(instances_path, name,
                         'console.log')
 
 
-def _set_direct_kernel_boot(guest, instance, image_meta):
+def _set_direct_kernel_boot(guest, instance, cmdline):
     """Kernel, initramfs and command line for a guest booted without disk.
 
     The command line (image property os_command_line) only means something
@@ -876,7 +921,6 @@ def _set_direct_kernel_boot(guest, instance, image_meta):
     guest.os_kernel = instance.kernel_path
     if instance.ramdisk_path:
         guest.os_initrd = instance.ramdisk_path
-    cmdline = image_meta.properties.get('os_command_line')
     if cmdline:
         guest.os_cmdline = cmdline
 

@@ -118,7 +118,7 @@ def _flag(values, key, error):
     if value is None:
         return None
     try:
-        return hardware_parse.parse_realtime_flag(key, value)
+        return hardware_parse.parse_bool(key, value)
     except exception.InvalidProperty as e:
         if error is exception.InvalidProperty:
             raise
@@ -150,18 +150,17 @@ def get_pmu_constraint(extra_specs, image_props):
     return _flavor_image_flag(extra_specs, image_props, 'pmu')[0]
 
 
-def get_pmu_feature(extra_specs, image_props, realtime):
-    """The <pmu> feature for the guest, or None to leave it to QEMU.
+def get_pmu_state(extra_specs, image_props, realtime):
+    """<pmu state> for the guest: True (on), False (off), None to leave it
+    to QEMU.
 
-    hw:pmu decides for any guest; a real-time guest without it gets the
-    PMU off.
+    hw:pmu / hw_pmu decide for any guest; a real-time guest without them
+    gets the PMU off.
     """
     pmu = get_pmu_constraint(extra_specs, image_props)
     if pmu is None and realtime:
-        pmu = False
-    if pmu is None:
-        return None
-    return vconfig.LibvirtConfigGuestFeaturePMU(pmu)
+        return False
+    return pmu
 
 
 def get_locked_memory_constraint(extra_specs, image_props):

@@ -36,6 +36,7 @@ from lxml import etree
 from nova import exception
 from nova.i18n import _
 from nova.virt import hardware
+from nova.virt import hardware_fit
 from nova.virt.libvirt import config
 
 # Our metadata namespaces (nova.virt.libvirt.config writes them). A domain
@@ -64,9 +65,10 @@ class DomainUsage(object):
 
     ``cpus``: host CPUs some thread of the domain may run on (pinned or
     confined). ``unconfined``: names of the threads that may run on every
-    host CPU. ``memory``: {(host node, page size KiB or None for small
-    pages): KiB}. ``claimed``: pCPUs our metadata records (None if not
-    ours or unreadable). ``problems``: what could not be read.
+    host CPU. ``memory``: {(host node, page size KiB, None for small
+    pages or hardware.MEMPAGES_DEFAULT_HUGE): KiB}. ``claimed``: pCPUs our
+    metadata records (None if not ours or unreadable). ``problems``: what
+    could not be read.
     """
 
     def __init__(self, name, uuid=None, running=False):
@@ -276,7 +278,7 @@ def _read_memory(root, usage):
             if cells is None or cell_id in cells:
                 return size
         if root.find('memoryBacking/hugepages') is not None and not pages:
-            return -1   # the host's default huge page size: unknown here
+            return hardware.MEMPAGES_DEFAULT_HUGE
         return None
 
     cells = root.findall('cpu/numa/cell')
@@ -367,24 +369,10 @@ class HostUsage(object):
         self._find_conflicts()
 
     def _add_memory(self, domain, cell, pagesize, kib):
-        sizes = sorted(pages.size_kb for pages in cell.mempages)
-        small = sizes[0] if sizes else hardware.SMALLEST_PAGE_KB
-        if pagesize is None or pagesize == small:
-            cell.memory_usage = cell.memory_usage + kib // 1024
-            pool = cell.pages(small) if sizes else None
-        else:
-            if pagesize == -1:
-                huge = [size for size in sizes if size != small]
-                pagesize = huge[0] if huge else None
-            pool = cell.pages(pagesize) if pagesize else None
-            if pool is None:
-                self.problems.append(
-                    _('%(name)s uses huge pages host NUMA node %(node)d '
-                      'does not have') % {'name': domain.name,
-                                          'node': cell.id})
-                return
-        if pool is not None:
-            pool.used = pool.used + kib // pool.size_kb
+        if not hardware_fit.add_memory_usage(cell, pagesize, kib):
+            self.problems.append(
+                _('%(name)s uses huge pages host NUMA node %(node)d '
+                  'does not have') % {'name': domain.name, 'node': cell.id})
 
     def _find_conflicts(self):
         dedicated = set()

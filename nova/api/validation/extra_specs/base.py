@@ -41,49 +41,23 @@ import re
 
 from nova import exception
 from nova.i18n import _
+from nova.objects import fields
 from nova.virt import hardware_parse
 
 _TYPES = ('str', 'int', 'bool')
 
-APPLIED = 'applied'
-SCHEDULER = 'scheduler'
-NOT_APPLIED = 'not applied'
-REFUSED = 'refused'
-_APPLIES = (APPLIED, SCHEDULER, NOT_APPLIED, REFUSED)
+APPLIED = fields.DriverSupport.APPLIED
+SCHEDULER = fields.DriverSupport.SCHEDULER
+NOT_APPLIED = fields.DriverSupport.NOT_APPLIED
+REFUSED = fields.DriverSupport.REFUSED
+_APPLIES = fields.DriverSupport.ALL
 
-# The words a yes/no extra spec accepts, in any case and with surrounding
-# spaces, as Nova's own flag parsing (oslo.utils, strict) reads them.
-TRUE_WORDS = ('1', 't', 'true', 'on', 'y', 'yes')
-FALSE_WORDS = ('0', 'f', 'false', 'off', 'n', 'no')
-BOOL_DESCRIPTION = ('a yes/no word: true, false, yes, no, on, off, t, f, y, '
-                    'n, 1 or 0, in any case')
+# Every yes/no key takes hardware_parse's one vocabulary (parse_bool).
+BOOL_DESCRIPTION = hardware_parse.BOOL_DESCRIPTION
 # An integer as an operator writes it: no spaces, no '+', no leading zeros,
 # no '_' separators (all of which int() would accept).
 _INT_RE = re.compile(r'^-?(0|[1-9][0-9]*)$')
 _PARAM_RE = re.compile(r'\{([A-Za-z_][A-Za-z0-9_]*)\}')
-
-
-def parse_bool(name, value):
-    """A yes/no value as a bool; InvalidProperty naming ``name`` otherwise.
-
-    Booleans pass as they are; a string must be one of TRUE_WORDS or
-    FALSE_WORDS (any case, surrounding spaces ignored).
-    """
-    if isinstance(value, bool):
-        return value
-    word = value.strip().lower() if isinstance(value, str) else None
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise exception.InvalidProperty(
-        name=name, value=hardware_parse.display_value(value),
-        reason=_('must be %s') % BOOL_DESCRIPTION)
-
-
-def is_true(value):
-    """Whether a (valid) yes/no value says yes; refused_when for flags."""
-    return parse_bool('value', value)
 
 
 class ExtraSpecParameter:
@@ -253,7 +227,7 @@ class ExtraSpecValidator:
             if maximum is not None and int(value) > maximum:
                 raise invalid(_('must be at most %d') % maximum)
         if kind == 'bool' and self.value.get('parse') is None:
-            parse_bool(key, value)
+            hardware_parse.parse_bool(key, value)
         enum = self.value.get('enum')
         if enum and value not in enum:
             raise invalid(_('must be %s') % self.accepted())

@@ -41,30 +41,22 @@ _NODE = base.ExtraSpecParameter(
                 'below hw:numa_nodes.')
 
 
-def _hardware():
-    # The parsers live in hardware_parse (re-exported by hardware), which
-    # imports no objects: no import cycle, nothing loaded lazily.
-    return hardware_parse
-
-
-def _parse_realtime(name, value):
-    _hardware().parse_realtime_flag(name, value)
+def _mask_vcpus(name, value):
+    """hardware_parse.parse_vcpu_mask without a vCPU count; a malformed
+    mask raises InvalidCPUSpec, which the validator reports with the
+    accepted forms.
+    """
+    hardware_parse.parse_cpu_spec_parts(value)
+    return hardware_parse.parse_vcpu_mask(name, value)
 
 
 def _parse_realtime_mask(name, value):
-    """Syntax, and the rules that hold whatever the flavor's vCPU count.
+    """A mask that leaves a real-time vCPU in some flavor.
 
     Which vCPUs exist is only known with the flavor, so a mask naming vCPU
     7 of a 4-vCPU flavor is left to hardware.numa_get_constraints.
     """
-    included, excluded = _hardware().parse_cpu_spec_parts(value)
-    if not included and not excluded:
-        raise exception.InvalidProperty(
-            name=name, value=value,
-            reason=_('names no vCPU; write the non-real-time vCPUs as '
-                     'exclusions, e.g. ^0-1'))
-    # Without a leading '^' the mask lists the real-time vCPUs themselves.
-    if not value.strip().startswith('^') and not included - excluded:
+    if not _mask_vcpus(name, value):
         raise exception.InvalidProperty(
             name=name, value=value,
             reason=_('excludes every vCPU it lists, leaving no real-time '
@@ -72,9 +64,8 @@ def _parse_realtime_mask(name, value):
 
 
 def _parse_dedicated_mask(name, value):
-    """A CPU mask of guest vCPUs that names at least one vCPU."""
-    included, excluded = _hardware().parse_cpu_spec_parts(value)
-    if not included - excluded and not (excluded and not included):
+    """A mask that leaves a dedicated vCPU in some flavor."""
+    if not _mask_vcpus(name, value):
         raise exception.InvalidProperty(
             name=name, value=value,
             reason=_('names no vCPU; list the dedicated vCPUs (0-1) or '
@@ -82,7 +73,7 @@ def _parse_dedicated_mask(name, value):
 
 
 def _parse_node_cpus(name, value):
-    if not _hardware().parse_property_cpu_spec(name, value):
+    if not hardware_parse.parse_property_cpu_spec(name, value):
         raise exception.InvalidProperty(
             name=name, value=value,
             reason=_('names no vCPU; a guest NUMA node needs at least one, '
@@ -90,7 +81,7 @@ def _parse_node_cpus(name, value):
 
 
 def _parse_page_size(name, value):
-    _hardware().parse_mem_page_size(name, value)
+    hardware_parse.parse_mem_page_size(name, value)
 
 
 VALIDATORS = (
@@ -134,10 +125,7 @@ VALIDATORS = (
             'in host RAM. Requires hw:cpu_policy=dedicated and a host '
             'prepared for real time, so use it on flavors tied to a '
             'real-time host aggregate.'),
-        value={'type': 'bool',
-               'description': 'yes, no, true, false, on, off, 1 or 0, in '
-                              'any case',
-               'parse': _parse_realtime},
+        value={'type': 'bool', 'description': base.BOOL_DESCRIPTION},
         applies=base.APPLIED),
     base.ExtraSpecValidator(
         name='hw:cpu_realtime_mask',
@@ -378,7 +366,7 @@ OTHER_VALIDATORS = (
         'host cannot read it. This driver cannot provide it, so a guest '
         'asking for it is not built.'),
         applies=base.REFUSED, reason=_NO_MEM_ENCRYPTION,
-        refused_when=base.is_true),
+        refused_when=hardware_parse.is_true),
     _choice('hw:mem_encryption_model', (
         'Which CPU memory encryption the guest gets: AMD SEV, SEV-ES, '
         'SEV-SNP or Intel TDX. This driver cannot provide any, so a guest '
@@ -391,7 +379,7 @@ OTHER_VALIDATORS = (
         'for it is not built.'),
         applies=base.REFUSED,
         reason=_('the ephemeral disks would be stored unencrypted'),
-        refused_when=base.is_true),
+        refused_when=hardware_parse.is_true),
     _choice('hw:tpm_version', (
         'The version of the emulated TPM the guest gets (1.2 or 2.0). '
         'This driver cannot provide a TPM, so a guest asking for one is '

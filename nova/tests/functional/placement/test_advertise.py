@@ -34,6 +34,7 @@ from oslo_utils import uuidutils
 
 from nova.compute import realtime_trait
 from nova.conf import placement as placement_conf
+from nova import exception
 from nova.tests.functional.libvirt import base
 from nova.tests.functional.placement import placement_fixture
 from nova.tests.unit.virt.libvirt import test_host_checks as fake_host
@@ -500,7 +501,7 @@ class TestGenerationConflicts(AdvertiseTestCase):
         self.bumps = ['CUSTOM_OTHER_%d' % i for i in range(attempts)]
         waits = []
         error = self.assertRaises(
-            realtime_trait.GenerationConflict, realtime_trait.sync_trait,
+            exception.GenerationConflict, realtime_trait.sync_trait,
             self.client(), self.provider(), TRAIT, True, sleep=waits.append)
         self.assertEqual([False] * attempts, self.puts)
         self.assertEqual([0.1, 0.2, 0.4, 0.8], waits)

@@ -81,7 +81,8 @@ class TestJudge(test.TestCase):
         self.assertFalse(rt.judge(READY).ready)
 
     def test_unknown_gating_id_is_refused(self):
-        error = self.assertRaises(rt.GatingWarningInvalid, rt.judge, READY,
+        error = self.assertRaises(
+            exception.GatingWarningInvalid, rt.judge, READY,
                                   ['kernel.preempt'])
         self.assertIsInstance(error, exception.Invalid)
         self.assertIn('kernel.preempt is not a check', str(error))
@@ -97,7 +98,8 @@ class TestJudge(test.TestCase):
         verdict = rt.judge(down, ['guests.confined'])
         self.assertFalse(verdict.ready)
         self.assertTrue(rt.judge(READY, ['guests.confined']).ready)
-        error = self.assertRaises(rt.GatingWarningInvalid, rt.judge, down,
+        error = self.assertRaises(
+            exception.GatingWarningInvalid, rt.judge, down,
                                   ['guests.confined', 'guests.confine'])
         self.assertIn('guests.confine is not a check', str(error))
         self.assertIn(', '.join(hc.CHECK_IDS), str(error))
@@ -210,7 +212,7 @@ class TestSyncTrait(test.TestCase):
         placement.conflicts = rt.CONFLICT_ATTEMPTS
         waits = []
         error = self.assertRaises(
-            rt.GenerationConflict, rt.sync_trait, placement, PROVIDER,
+            exception.GenerationConflict, rt.sync_trait, placement, PROVIDER,
             TRAIT, True, sleep=waits.append)
         self.assertEqual(4, len(waits))
         self.assertEqual(rt.CONFLICT_ATTEMPTS,
@@ -224,7 +226,8 @@ class TestSyncTrait(test.TestCase):
         host = host_mod.Host('test:///default')
         self.addCleanup(host.close)
         self.flags(state_path=self.useFixture(fixtures.TempDir()).path)
-        error = self.assertRaises(rt.ProviderNotFound, rt.locate_provider,
+        error = self.assertRaises(
+            exception.ProviderNotFound, rt.locate_provider,
                                   placement, host)
         name = host.get_connection().getHostname()
         self.assertIn("no resource provider named %r in Placement "
@@ -260,7 +263,8 @@ class TestFailClosed(test.TestCase):
     def test_invalid_gating_id_takes_the_trait_off_then_raises(self):
         self.flags(advertise_gating_warnings=['kernel.preempt'],
                    group='realtime')
-        self.assertRaises(rt.GatingWarningInvalid, self.agent().run_once)
+        self.assertRaises(
+            exception.GatingWarningInvalid, self.agent().run_once)
         self.assertEqual({'CUSTOM_X'}, self.placement.traits)
         self.assertEqual(1, len(self.lines))
         self.assertTrue(self.lines[0].startswith(
@@ -274,9 +278,9 @@ class TestFailClosed(test.TestCase):
                    group='realtime')
 
         def refuse(*args):
-            raise rt.PlacementError(reason='HTTP 503')
+            raise exception.PlacementError(reason='HTTP 503')
         self.placement.get_traits = refuse
-        error = self.assertRaises(rt.TraitNotWithdrawn,
+        error = self.assertRaises(exception.TraitNotWithdrawn,
                                   self.agent().run_once)
         self.assertIsInstance(error, exception.Invalid)
         self.assertIn('kernel.preempt is not a check', str(error))
@@ -287,7 +291,7 @@ class TestFailClosed(test.TestCase):
     def test_libvirt_down_takes_it_off_and_says_so(self):
         down = host_mod.Host('qemu+unix:///system?socket=/nonexistent/s')
         self.placement.providers = {rt.libvirt_style_hostname(): UUID}
-        error = self.assertRaises(rt.LibvirtUnreachable,
+        error = self.assertRaises(exception.LibvirtUnreachable,
                                   self.agent(down).run_once)
         self.assertIn('(the host was judged NOT READY: %s was taken off '
                       'resource provider %s)' % (
@@ -295,7 +299,7 @@ class TestFailClosed(test.TestCase):
         self.assertEqual({'CUSTOM_X'}, self.placement.traits)
         # A dry run says it left it on.
         self.placement.traits.add(TRAIT)
-        error = self.assertRaises(rt.LibvirtUnreachable,
+        error = self.assertRaises(exception.LibvirtUnreachable,
                                   self.agent(down, dry_run=True).run_once)
         self.assertIn('a dry run left %s on' % TRAIT, str(error))
         self.assertIn(TRAIT, self.placement.traits)
@@ -366,7 +370,8 @@ class TestProviderName(test.TestCase):
     def test_node_uuid_not_in_placement(self):
         self.compute_id(UUID)
         placement = FakePlacement(name=None)
-        error = self.assertRaises(rt.ProviderNotFound, rt.locate_provider,
+        error = self.assertRaises(
+            exception.ProviderNotFound, rt.locate_provider,
                                   placement, self.host)
         self.assertIn('no resource provider with UUID %s in Placement (node '
                       'UUID from %s/compute_id)' % (UUID, self.state),
@@ -387,7 +392,8 @@ class TestProviderName(test.TestCase):
         self.assertEqual(UUID, rt.read_node_uuid(conf)[0])
         # Files that disagree stop nova-compute, and advertise.
         self.compute_id('11111111-2222-3333-4444-555555555555')
-        error = self.assertRaises(rt.NodeIdentityError, rt.read_node_uuid,
+        error = self.assertRaises(
+            exception.NodeIdentityError, rt.read_node_uuid,
                                   conf)
         self.assertIn('holds 11111111-2222-3333-4444-555555555555 but',
                       str(error))
@@ -396,7 +402,7 @@ class TestProviderName(test.TestCase):
     def test_unreadable_identity(self):
         for text in ('', 'not-a-uuid', '\xff' * 36):
             self.compute_id(text)
-            error = self.assertRaises(rt.NodeIdentityError,
+            error = self.assertRaises(exception.NodeIdentityError,
                                       rt.read_node_uuid)
             self.assertIn('compute_id does not hold a UUID', str(error))
 
@@ -445,7 +451,7 @@ class TestPlacementClient(test.TestCase):
                 ('', 'auth_type is not set'),
                 ('auth_type = nosuch\n', 'nosuch could not be found'),
                 ('auth_type = password\n', 'auth_url')):
-            error = self.assertRaises(rt.PlacementConfigInvalid,
+            error = self.assertRaises(exception.PlacementConfigInvalid,
                                       rt.PlacementClient, self.conf(text))
             self.assertIsInstance(error, exception.Invalid)
             self.assertIn(needle, str(error))
@@ -455,7 +461,8 @@ class TestPlacementClient(test.TestCase):
         client = rt.PlacementClient(self.conf(
             'auth_type = admin_token\nendpoint = http://127.0.0.1:1\n'
             'token = admin\n'))
-        error = self.assertRaises(rt.PlacementError, client.find_provider,
+        error = self.assertRaises(
+            exception.PlacementError, client.find_provider,
                                   'c 1')
         self.assertEqual(
             'Placement: GET /resource_providers?name=c%201: cannot connect '
@@ -493,7 +500,7 @@ class TestLoop(test.TestCase):
         return status, agent
 
     def test_quiet_errors_once_and_recovery(self):
-        down = rt.PlacementError(reason='cannot connect')
+        down = exception.PlacementError(reason='cannot connect')
         status, agent = self.run_loop([
             'Added', None, down, down, down, None, None, 'Removed'])
         self.assertEqual(0, status)
@@ -503,8 +510,9 @@ class TestLoop(test.TestCase):
         self.assertEqual(8, len(self.after))
 
     def test_invalid_configuration_ends_the_loop(self):
-        self.assertRaises(rt.GatingWarningInvalid, self.run_loop, [
-            None, rt.GatingWarningInvalid(ids='x.y', known='a.b'), None])
+        self.assertRaises(exception.GatingWarningInvalid, self.run_loop, [
+            None, exception.GatingWarningInvalid(ids='x.y', known='a.b'),
+            None])
 
 
 class TestCommandLine(test.TestCase):

@@ -615,12 +615,12 @@ class TestUpstreamDifferences(test.TestCase):
                           '0'}, documented)
         for word in documented:
             for spelling in (word, word.upper(), word.capitalize()):
-                self.assertIn(hardware_parse.parse_realtime_flag(
+                self.assertIn(hardware_parse.parse_bool(
                     'hw:cpu_realtime', spelling), (True, False))
         # oslo.utils' strict words upstream's API also takes, and a typo.
         for word in ('t', 'f', 'y', 'n', 'maybe', 'yes please', ''):
             self.assertRaises(exception.Invalid,
-                              hardware_parse.parse_realtime_flag,
+                              hardware_parse.parse_bool,
                               'hw:cpu_realtime', word)
         result = _plan('--vcpus', 4, '--ram', 2048,
                        '--property', 'hw:cpu_policy=dedicated',

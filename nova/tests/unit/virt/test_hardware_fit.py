@@ -795,3 +795,38 @@ class FitPropertiesTest(_Base):
                 for pages in cell.mempages:
                     self.assertLessEqual(pages.used, pages.total)
             host = new_host
+
+
+class AddMemoryUsageTest(_Base):
+    """The one page accounting rule, for fitted guests and domain XML."""
+
+    def _cell(self):
+        return make_host(cells=1, memory_mb=4096,
+                         pages={2048: 512, 1048576: 2}).cells[0]
+
+    def test_small_pages_and_request_words(self):
+        for pagesize in (None, 4, hardware.MEMPAGES_SMALL,
+                         hardware.MEMPAGES_LARGE, hardware.MEMPAGES_ANY):
+            cell = self._cell()
+            self.assertTrue(hardware.add_memory_usage(cell, pagesize,
+                                                      1024 * 1024))
+            self.assertEqual(1024, cell.memory_usage, pagesize)
+            self.assertEqual(262144, cell.pages(4).used, pagesize)
+
+    def test_default_huge_is_the_first_huge_size(self):
+        cell = self._cell()
+        self.assertTrue(hardware.add_memory_usage(
+            cell, hardware.MEMPAGES_DEFAULT_HUGE, 1024 * 1024))
+        self.assertEqual(512, cell.pages(2048).used)
+        self.assertEqual(0, cell.memory_usage)
+
+    def test_missing_pool_counts_nothing(self):
+        cell = make_host(cells=1).cells[0]
+        for pagesize in (2048, hardware.MEMPAGES_DEFAULT_HUGE):
+            self.assertFalse(hardware.add_memory_usage(cell, pagesize, 2048))
+        self.assertEqual(0, cell.memory_usage)
+
+    def test_uncount_stops_at_zero(self):
+        cell = self._cell()
+        hardware.add_memory_usage(cell, 1048576, 1048576, sign=-1)
+        self.assertEqual(0, cell.pages(1048576).used)

@@ -202,24 +202,24 @@ class ConfigCPUSetTest(test.TestCase):
             self.assertIn('cpu_shared_set', str(e))
 
 
-class ParseRealtimeFlagTest(test.TestCase):
+class ParseBoolTest(test.TestCase):
 
     def test_accepted(self):
         for value in ('yes', 'YES', 'True', 'true', '1', 'on', ' On '):
-            self.assertTrue(hardware.parse_realtime_flag('hw:cpu_realtime',
+            self.assertTrue(hardware.parse_bool('hw:cpu_realtime',
                                                          value), value)
         for value in ('no', 'No', 'false', 'FALSE', '0', 'off'):
-            self.assertFalse(hardware.parse_realtime_flag('hw:cpu_realtime',
+            self.assertFalse(hardware.parse_bool('hw:cpu_realtime',
                                                           value), value)
 
     def test_rejected(self):
         for value in ('', 'yess', 'y', '2', 'enabled', None):
             e = self.assertRaises(exception.InvalidProperty,
-                                  hardware.parse_realtime_flag,
+                                  hardware.parse_bool,
                                   'hw:cpu_realtime', value)
             self.assertIn('hw:cpu_realtime', str(e))
             self.assertIn(repr(value), str(e))
-            self.assertIn('yes, true', str(e))
+            self.assertIn('yes/no word: yes, no, true', str(e))
 
 
 class ParseMemPageSizeTest(test.TestCase):
@@ -473,3 +473,27 @@ class GuestBoundsTest(test.TestCase):
                                   'hw:numa_mem.0', value)
             self.assertIn('hw:numa_mem.0', str(e))
             self.assertIn('16 TiB', str(e))
+
+
+class ParseVcpuMaskTest(test.TestCase):
+    """The one reading of a vCPU mask (real-time and dedicated masks)."""
+
+    def test_forms(self):
+        for mask, vcpus, expected in (
+                ('^0', 4, {1, 2, 3}), ('^0-1', 4, {2, 3}),
+                ('2-3', 4, {2, 3}), ('0-3,^0', 4, {1, 2, 3}),
+                ('1,^1', 4, set()), ('^0', None,
+                                     set(range(1, hardware.MAX_GUEST_VCPUS)))):
+            self.assertEqual(expected, hardware.parse_vcpu_mask(
+                'hw:cpu_realtime_mask', mask, vcpus), mask)
+
+    def test_refused(self):
+        for mask, vcpus, reason in (
+                ('^5', 4, 'names vCPU 5, outside 0-3 of this 4-vCPU flavor'),
+                (',', 4, 'names no vCPU'), ('x', None, 'N, A-B, ^N or ^A-B')):
+            e = self.assertRaises(
+                exception.RealtimeMaskNotFoundOrInvalid,
+                hardware.parse_vcpu_mask, 'hw_cpu_realtime_mask', mask,
+                vcpus, exception.RealtimeMaskNotFoundOrInvalid)
+            self.assertIn("hw_cpu_realtime_mask=%r" % mask, str(e))
+            self.assertIn(reason, str(e))

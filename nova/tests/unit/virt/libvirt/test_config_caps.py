@@ -553,7 +553,7 @@ class LoadCapabilitiesFileTest(test.TestCase):
         return path
 
     def assertRefused(self, path, *needles, **kwargs):
-        e = self.assertRaises(config_caps.CapabilitiesFileInvalid,
+        e = self.assertRaises(exception.CapabilitiesFileInvalid,
                               config_caps.load_capabilities_file, path,
                               **kwargs)
         self.assertIsInstance(e, exception.Invalid)

@@ -33,6 +33,7 @@ from nova import exception
 from nova import objects
 from nova import test
 from nova.tests.unit.virt.libvirt import rng
+from nova.virt import hardware_parse
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import config_caps
 from nova.virt.libvirt import driver as libvirt_driver
@@ -948,6 +949,108 @@ class TestRefusedKeys(DriverTestCase):
                                         'hw:watchdog_action': 'reset'})
 
 
+class TestRequestResolvedBeforeClaim(DriverTestCase):
+    """Every flavor and image key is read before the claim, once."""
+
+    def _no_claim(self):
+        return mock.patch.object(
+            self.driver, '_claim',
+            side_effect=AssertionError('claimed a request that is invalid'))
+
+    def test_bad_topology_pmu_and_locking_fail_before_the_claim(self):
+        for specs, key in (
+                ({'hw:cpu_sockets': '4', 'hw:cpu_max_sockets': '2'},
+                 'hw:cpu_sockets'),
+                ({'hw:locked_memory': 'yes'}, 'hw:locked_memory')):
+            for call in (self.driver.plan, self.driver.spawn):
+                with self._no_claim():
+                    error = self.assertRaises(
+                        exception.Invalid, call,
+                        make_instance('early', vcpus=4, **specs), image())
+                self.assertIn(key, str(error))
+        with self._no_claim():
+            self.assertRaises(exception.PropertyConflict, self.driver.plan,
+                              make_instance('early', vcpus=2,
+                                            **{'hw:pmu': 'yes'}),
+                              image(hw_pmu='false'))
+
+    def test_builder_reads_the_request_not_the_flavor(self):
+        instance = make_instance('resolved', vcpus=4, **dict(
+            RT, **{'hw:cpu_sockets': '2', 'hw:mem_page_size': 'small'}))
+        request = self.driver.get_instance_constraints(
+            instance.flavor, image(os_command_line='quiet'))
+        self.assertEqual((2, 2, 1), tuple(request.cpu_topology))
+        self.assertIs(False, request.pmu)
+        self.assertFalse(request.locked_memory)
+        self.assertEqual('quiet', request.kernel_cmdline)
+        host = self.driver._claim(instance, request)
+        # Keys changed after the claim are not read again.
+        instance.flavor.extra_specs = {'hw:cpu_sockets': 'x'}
+        guest = self.driver._build_guest(
+            instance, request, host,
+            libvirt_driver.HostContext.from_conf())
+        self.assertEqual(2, guest.cpu.topology.sockets)
+
+
+class TestOneYesNoVocabulary(DriverTestCase):
+    """A yes/no word the API validators accept is one a plan accepts, with
+    the same meaning, for every boolean flavor key and image property.
+    """
+
+    # Upstream's one-letter words and typos among them.
+    WORDS = ('yes', 'No', ' TRUE ', 'false', 'on', 'OFF', '1', '0',
+             't', 'f', 'y', 'n', 'maybe', '')
+    # What each key needs beside it to be built at all.
+    CONTEXT = {'hw:cpu_policy': 'dedicated', 'hw:mem_page_size': 'small'}
+
+    def _plan(self, extra_specs, image_meta=None):
+        instance = make_instance('words', vcpus=2, **extra_specs)
+        return self.driver.plan(instance, image_meta or image())
+
+    def test_every_flavor_flag(self):
+        from nova.api.validation import extra_specs
+        keys = [v.name for v in extra_specs.get_validators()
+                if v.value['type'] == 'bool' and '{' not in v.name]
+        self.assertIn('hw:pmu', keys)
+        self.assertIn('hw:locked_memory', keys)
+        self.assertIn('hw:cpu_realtime', keys)
+        for key in keys:
+            for word in self.WORDS:
+                specs = dict(self.CONTEXT, **{key: word})
+                try:
+                    extra_specs.validate(key, word)
+                except exception.InvalidProperty as e:
+                    error = self.assertRaises(exception.InvalidProperty,
+                                              self._plan, specs)
+                    self.assertEqual(str(e), str(error), (key, word))
+                    continue
+                try:
+                    guest = self._plan(specs)
+                except exception.InvalidProperty as e:
+                    # Only a refusal of what the key asks for, never of
+                    # the word.
+                    self.assertIn('cannot provide', str(e), (key, word))
+                    continue
+                if key == 'hw:pmu':
+                    pmu = [f for f in guest.features
+                           if isinstance(
+                               f, vconfig.LibvirtConfigGuestFeaturePMU)]
+                    self.assertEqual(
+                        hardware_parse.parse_bool(key, word),
+                        pmu[0].enabled, word)
+
+    def test_every_image_flag(self):
+        for prop in ('hw_pmu', 'hw_locked_memory'):
+            for word in self.WORDS:
+                try:
+                    image_meta = image(**{prop: word})
+                except exception.Invalid:
+                    self.assertRaises(exception.Invalid,
+                                      hardware_parse.parse_bool, prop, word)
+                    continue
+                self._plan(self.CONTEXT, image_meta)
+
+
 class TestHostContext(DriverTestCase):
     """The builders read the host context they are given, not CONF."""
 
@@ -968,8 +1071,30 @@ class TestHostContext(DriverTestCase):
         self.flags(realtime_scheduler_priority=50, group='libvirt')
         self.flags(cpu_shared_set='1', group='compute')
         rt, floating = [
-            self.driver._build_guest(instance, image(), host, context)
-            for instance, _request, host in guests]
+            self.driver._build_guest(instance, request, host, context)
+            for instance, request, host in guests]
         self.assertEqual(3, rt.cputune.vcpusched[0].priority)
         self.assertEqual({0, 1}, floating.cpuset)
         self.assertEqual({0, 1}, floating.cputune.emulatorpin.cpuset)
+
+    def test_cpu_names_come_from_the_context(self):
+        self.flags(cpu_mode='custom', cpu_models=['Haswell'],
+                   cpu_model_extra_flags=['+avx2'], group='libvirt')
+        context = libvirt_driver.HostContext.from_conf()
+        self.assertIsNone(context.cpu_model_names)
+        instance = make_instance('names', vcpus=1)
+        request = self.driver.get_instance_constraints(
+            instance.flavor, image(), context)
+        host = self.driver._claim(instance, request)
+        # Known names: checked, from the context alone (virt_type given,
+        # as for a saved capabilities document: no libvirt is asked).
+        known = context._replace(cpu_model_names=['Haswell'],
+                                 cpu_feature_names={'avx2'})
+        guest = self.driver._build_guest(instance, request, host, known,
+                                         virt_type='kvm')
+        self.assertEqual('Haswell', guest.cpu.model)
+        unknown = context._replace(cpu_model_names=['Skylake'])
+        error = self.assertRaises(
+            exception.ConfigurationInvalid, self.driver._build_guest,
+            instance, request, host, unknown, virt_type='kvm')
+        self.assertIn('Haswell is not a CPU model', str(error))

@@ -185,14 +185,13 @@ class TestCpuElement(test.TestCase):
 class TestFlags(test.TestCase):
 
     def test_pmu(self):
-        pmu = guest_cpu.get_pmu_feature
+        pmu = guest_cpu.get_pmu_state
         self.assertIsNone(pmu({}, {}, False))
-        self.assertFalse(pmu({}, {}, True).enabled)
-        self.assertTrue(pmu({'hw:pmu': 'true'}, {}, True).enabled)
-        self.assertFalse(pmu({'hw:pmu': 'false'}, {}, False).enabled)
-        self.assertTrue(pmu({}, {'hw_pmu': True}, False).enabled)
-        self.assertTrue(pmu({'hw:pmu': 'yes'}, {'hw_pmu': True},
-                            False).enabled)
+        self.assertIs(False, pmu({}, {}, True))
+        self.assertIs(True, pmu({'hw:pmu': 'true'}, {}, True))
+        self.assertIs(False, pmu({'hw:pmu': 'false'}, {}, False))
+        self.assertIs(True, pmu({}, {'hw_pmu': True}, False))
+        self.assertIs(True, pmu({'hw:pmu': 'yes'}, {'hw_pmu': True}, False))
 
     def test_pmu_conflict_and_bad_value(self):
         exc = self.assertRaises(exception.PropertyConflict,

@@ -25,7 +25,9 @@ from nova.api.validation import extra_specs
 from nova.api.validation.extra_specs import base
 from nova import exception
 from nova import test
+from nova.virt import hardware_parse
 
+_WORDS = hardware_parse.TRUE_WORDS + hardware_parse.FALSE_WORDS
 A = base.APPLIED
 S = base.SCHEDULER
 N = base.NOT_APPLIED
@@ -307,7 +309,7 @@ def _valid(draw):
     if kind == 'enum':
         text = draw(st.sampled_from(value['enum']))
     elif kind == 'bool':
-        word = draw(st.sampled_from(base.TRUE_WORDS + base.FALSE_WORDS))
+        word = draw(st.sampled_from(_WORDS))
         text = ''.join(draw(st.sampled_from((c.lower(), c.upper())))
                        for c in word)
     elif kind == 'int':
@@ -350,7 +352,7 @@ class TestTableDrivenFuzz(test.TestCase):
                 self.assertRegex(text, r'^-?[0-9]+$')
             elif kind == 'bool':
                 self.assertIn(text.strip().lower(),
-                              base.TRUE_WORDS + base.FALSE_WORDS)
+                              _WORDS)
             elif kind == 'pattern':
                 self.assertTrue(re.fullmatch(validator.value['pattern'],
                                              text))

@@ -97,7 +97,7 @@ class TestGetValidators(test.TestCase):
         text = '\n'.join(lines)
         self.assertIn('hw:numa_cpus.{N}', text)
         self.assertIn('N: The guest NUMA node number', text)
-        self.assertIn('bool: yes, no', text)
+        self.assertIn('bool: a yes/no word: yes, no', text)
 
 
 class TestRegister(test.TestCase):

@@ -1,0 +1,30 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import subprocess
+import sys
+
+from nova import test
+
+
+class TestLayering(test.TestCase):
+
+    def test_objects_do_not_import_the_api_layer(self):
+        # A fresh interpreter: this one has imported everything already.
+        code = ('import sys\n'
+                'from nova import objects\n'
+                'objects.register_all()\n'
+                'print(sorted(m for m in sys.modules '
+                'if m.startswith("nova.api")))\n')
+        out = subprocess.run([sys.executable, '-c', code], check=True,
+                             capture_output=True, text=True).stdout
+        self.assertEqual('[]', out.strip())
