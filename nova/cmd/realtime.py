@@ -35,6 +35,7 @@ import pbr.version
 from nova.api.validation import extra_specs
 from nova.cmd import launcher
 import nova.conf
+from nova.conf import placement as placement_conf
 from nova.conf import validation
 from nova import exception
 from nova.i18n import _
@@ -941,6 +942,10 @@ def _main(argv):
                 hardware_parse.MAX_IMAGE_PROPERTIES))
         return 2
     argv = hoist_global_options(argv)
+    if sub_command(argv) == 'advertise':
+        # The only command that talks to Placement; the others do not load
+        # keystoneauth1 (nova.conf.validation knows [placement]'s names).
+        placement_conf.register_opts(CONF)
     try:
         # Every option of every sub-command is checked here: a bad nova.conf
         # is one ERROR line (file, [section] option = value, rule), status 2.

@@ -75,6 +75,9 @@ from nova.virt.libvirt import host as host_mod
 from nova.virt.libvirt import host_checks
 
 CONF = nova.conf.CONF
+# The Placement client reads [placement] from CONF (nova.cmd.realtime
+# registers it before loading the files for advertise).
+placement_conf.register_opts(CONF)
 LOG = logging.getLogger(__name__)
 
 MICROVERSION = '1.6'

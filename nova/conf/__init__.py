@@ -10,7 +10,12 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Configuration options, registered on a single ``CONF`` object."""
+"""Configuration options, registered on a single ``CONF`` object.
+
+``[placement]`` (nova.conf.placement) is registered only where Placement is
+used: by nova.compute.realtime_trait, and by nova.cmd.realtime before it
+loads the files for ``advertise``.
+"""
 
 import os
 
@@ -19,14 +24,12 @@ from oslo_config import cfg
 
 from nova.conf import compute
 from nova.conf import libvirt
-from nova.conf import placement
 from nova.conf import realtime
 
 CONF = cfg.CONF
 
 compute.register_opts(CONF)
 libvirt.register_opts(CONF)
-placement.register_opts(CONF)
 realtime.register_opts(CONF)
 
 # Claims (read usage -> fit -> define) are serialised by an external file

@@ -25,3 +25,11 @@ def list_opts():
     opts.update(placement.list_opts())
     opts.update(realtime.list_opts())
     return [(group, options) for group, options in opts.items()]
+
+
+def group_names():
+    """The names of the groups list_opts lists, without building them."""
+    names = [group.name for module in (compute, libvirt, realtime)
+             for group, _opts in module.list_opts().items()]
+    names.append(placement.placement_group.name)
+    return names

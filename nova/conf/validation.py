@@ -92,6 +92,7 @@ from oslo_config import cfg
 from oslo_config import iniparser
 from oslo_config import types
 
+from nova.conf import placement
 from nova import exception
 from nova.i18n import _
 
@@ -550,7 +551,7 @@ def _own_sections(conf):
     """Sections this tool reads: DEFAULT, its option groups, the lock's."""
     from nova.conf import opts
     own = {'DEFAULT', 'oslo_concurrency'}
-    own.update(group.name for group, _opts in opts.list_opts())
+    own.update(opts.group_names())
     return own
 
 
@@ -565,6 +566,11 @@ def _check_names(conf, parsed):
         if group is not None:
             known_sections.add(group)
             options.setdefault(group, set())
+    if placement.placement_group.name not in options:
+        # Not registered (only advertise talks to Placement): its names
+        # still tell a misspelling from an auth plugin's option.
+        known_sections.add(placement.placement_group.name)
+        options[placement.placement_group.name] = set(placement.OPTION_NAMES)
     own = _own_sections(conf)
     for pf in parsed:
         for section, entries in pf.sections.items():

@@ -71,15 +71,16 @@ class NovaObject(ovo_base.VersionedObject):
             layout = cls._obj_layout = _layout(cls.fields)
         for name, value in values.items():
             attrname, container = layout[name]
-            if container is not None and value is not None:
+            if container is None or value is None:
+                storage[attrname] = value
+            else:
                 kind, fill, element_type = container
                 copy = kind.__new__(kind)
                 fill(copy, value)
                 # CoercedCollectionMixin.__init__ + enable_coercing
-                copy.__dict__.update(_element_type=element_type, _obj=obj,
-                                     _field=name)
-                value = copy
-            storage[attrname] = value
+                copy.__dict__ = {'_element_type': element_type, '_obj': obj,
+                                 '_field': name}
+                storage[attrname] = copy
         if len(values) < len(cls.fields):
             obj.obj_set_missing_defaults()
         return obj

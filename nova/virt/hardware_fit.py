@@ -96,7 +96,14 @@ _read_host_memory = _reader('mempages', 'memory', 'memory_usage')
 _read_pages = _reader('size_kb', 'total', 'used', 'reserved')
 _read_guest_cell = _reader('id', 'cpuset', 'pcpuset', 'memory', 'pagesize',
                            'cpu_policy', 'cpu_thread_policy')
-_read_cell_id = _reader('id', 'id')
+
+
+def _field(obj, name):
+    """``obj.name`` read from the object's storage (as _reader)."""
+    try:
+        return obj.__dict__['_obj_' + name]
+    except (KeyError, AttributeError):
+        return getattr(obj, name)
 
 
 class _HostCell(object):
@@ -244,10 +251,13 @@ def _pack(free, siblings, singles, count):
     holds it, so larger free cores stay whole for isolate/require guests.
     """
     by_free: ty.Dict[int, ty.List[ty.Any]] = {}
-    for group in siblings:
-        threads = group & free
+    for threads in map(free.intersection, siblings):
         if threads:
-            by_free.setdefault(len(threads), []).append(threads)
+            size = len(threads)
+            if size in by_free:
+                by_free[size].append(threads)
+            else:
+                by_free[size] = [threads]
     if singles:
         by_free.setdefault(1, []).extend(singles)
     chosen = []
@@ -310,6 +320,11 @@ def _match(guest_count, host_count, fits):
     cell it fits, so most pairs are never looked at). Kuhn's augmenting
     paths, low host ids first: deterministic.
     """
+    if guest_count == 1:
+        # One guest cell: the first host cell it fits (what the general
+        # case below finds too), without its bookkeeping.
+        return next(({0: host} for host in range(host_count)
+                     if fits(0, host)), None)
     known = {}
 
     def fit(guest, host):
@@ -340,6 +355,17 @@ def _match(guest_count, host_count, fits):
         elif not augment(guest, set()):
             return None
     return {guest: host for host, guest in owner.items()}
+
+
+def _by_id(cells):
+    """Host cells sorted by id (stable), read from the objects' storage."""
+    try:
+        ids = [cell._obj_id for cell in cells]
+    except AttributeError:
+        ids = [cell.id for cell in cells]
+    if all(map(operator.lt, ids, ids[1:])):
+        return list(cells)
+    return [cells[i] for i in sorted(range(len(ids)), key=ids.__getitem__)]
 
 
 class _LazyHosts(object):
@@ -413,13 +439,12 @@ def numa_fit_instance_to_host(
     _check_pci(pci_requests, pci_stats)
     if host_topology is None or instance_topology is None:
         return None
-    guest_cells = list(instance_topology.cells)
-    host_cells = sorted(host_topology.cells,
-                        key=lambda cell: _read_cell_id(cell)[0])
+    guest_cells = list(_field(instance_topology, 'cells'))
+    host_cells = _by_id(_field(host_topology, 'cells'))
     if not guest_cells or len(guest_cells) > len(host_cells):
         return None
     hosts = _LazyHosts(host_cells)
-    emulator_policy = instance_topology.emulator_threads_policy
+    emulator_policy = _field(instance_topology, 'emulator_threads_policy')
     asks = [_ask(emulator_policy, index, cell)
             for index, cell in enumerate(guest_cells)]
 
@@ -460,7 +485,7 @@ def numa_fit_instance_to_host(
             host_node=host.id))
     return objects.InstanceNUMATopology.obj_from_coerced(
         cells=fitted_cells, emulator_threads_policy=emulator_policy,
-        realtime_cpus=instance_topology.realtime_cpus)
+        realtime_cpus=_field(instance_topology, 'realtime_cpus'))
 
 
 def _host_cells_by_id(host_topology: NUMATopology) -> ty.Dict[int, ty.Any]:

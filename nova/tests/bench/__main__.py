@@ -23,6 +23,7 @@ import time
 from nova import objects
 from nova.tests.bench import cli_bench
 from nova.tests.bench import fit_bench
+from nova.tests.bench import fit_ref
 from nova.tests.bench import hostile_bench
 from nova.tests.bench import parse_bench
 from nova.tests.bench import ref_tree
@@ -46,6 +47,10 @@ def _parse_args(argv):
                              '(default: all).' % ', '.join(SECTIONS))
     parser.add_argument('--plan-runs', type=int, default=5,
                         help='Runs of nova-realtime plan (default 5).')
+    parser.add_argument('--fit-ref', default=None,
+                        help='git ref whose NUMA fit is timed beside this '
+                             'tree on the same cases (section 2c); default '
+                             'fit_ref.FIT_REF_COMMIT; "none" skips it.')
     parser.add_argument('--ref', default=None,
                         help='git ref of the release to time beside this '
                              'tree (section 3); default: the last tag, '
@@ -137,6 +142,23 @@ def run_scale(args, out, report):
         fit_bench.SCALE_HOSTS // (10 if args.quick else 1))
     timing.table(fit_bench.SCALE_HEADERS, fit_bench.scale_rows(result), out)
     report['scale'] = result
+
+
+def run_fit_ref(args, out, report, hosts, cases):
+    ref = args.fit_ref or fit_ref.FIT_REF_COMMIT
+    _section(out, '2c. fit and scale: this tree beside %s' % ref)
+    out.write(fit_ref.__doc__.split('\n\n', 1)[1] + '\n')
+    scale = ('scale' in args.only and
+             fit_bench.SCALE_HOSTS // (10 if args.quick else 1))
+    try:
+        theirs = fit_ref.run_ref(
+            ref, hosts if 'fit' in args.only else None,
+            cases if 'fit' in args.only else None, scale, quick=args.quick)
+    except Exception as e:
+        out.write('ERROR: %s: %s\n\n' % (ref, e))
+        return
+    fit_ref.report(out, ref, report.get('fit'), report.get('scale'), theirs)
+    report['fit_ref'] = dict(theirs, ref=ref)
 
 
 def run_cli(args, out, report):
@@ -353,6 +375,8 @@ def main(argv=None):
         ours['fit'] = report['fit']
     if 'scale' in args.only:
         run_scale(args, out, report)
+    if args.only & {'fit', 'scale'} and args.fit_ref != 'none':
+        run_fit_ref(args, out, report, hosts, cases)
     if 'cli' in args.only:
         run_cli(args, out, report)
     if 'hostile' in args.only:

@@ -31,9 +31,11 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 
 # Modules plan must not load: os-traits is read at the first trait: key,
 # oslo.messaging (and eventlet under it) and oslo_utils.strutils are only
-# imported by oslo.versionedobjects, never used by a command.
+# imported by oslo.versionedobjects, never used by a command; keystoneauth1
+# (and requests under it) only by advertise, for [placement].
 NOT_FOR_PLAN = ('os_traits', 'oslo_messaging', 'eventlet',
-                'oslo_service', 'oslo_utils.strutils')
+                'oslo_service', 'oslo_utils.strutils', 'keystoneauth1',
+                'requests', 'urllib3')
 # The one submodule of a deferred package loaded up front (nova.objects).
 PRELOADED = ('oslo_messaging.serializer',)
 

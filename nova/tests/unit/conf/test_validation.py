@@ -24,12 +24,15 @@ import warnings
 import fixtures
 import hypothesis
 from hypothesis import strategies as st
+from oslo_config import cfg
 import testtools
 from unittest import mock
 
 from nova.cmd import realtime
 import nova.conf
+from nova.conf import placement
 from nova.conf import validation
+from nova import exception
 
 CONF = nova.conf.CONF
 LIST = ['list', '--connection', 'test:///default']
@@ -606,6 +609,31 @@ class TestNames(ConfigTestCase):
         self.assertOneLineError(
             self.run_conf('[oslo_concurrency]\nfoo = 1\n'),
             '[oslo_concurrency] foo = 1', 'lock_path')
+
+    def test_placement_option_names_are_those_registered(self):
+        # What plan judges a [placement] misspelling against is what
+        # advertise registers from keystoneauth1.
+        conf = cfg.ConfigOpts()
+        placement.register_opts(conf)
+        names = set()
+        for group, opt, _cli in validation._registered(conf):
+            names.update(key for section, key in validation._names(group, opt)
+                         if section == 'placement')
+        self.assertEqual(set(placement.OPTION_NAMES), names)
+
+    def test_misspelt_placement_option_without_its_options(self):
+        conf = cfg.ConfigOpts()
+        self.assertNotIn('placement', conf)
+        ok = validation._ParsedFile(self.write(
+            '[placement]\nregion_name = r\nauth_url = http://k/\n')).read()
+        validation._check_names(conf, [ok])
+        bad = validation._ParsedFile(self.write(
+            '[placement]\nregion_nme = r\n')).read()
+        error = self.assertRaises(exception.ConfigFileInvalid,
+                                  validation._check_names, conf, [bad])
+        self.assertIn('[placement] region_nme = r', str(error))
+        self.assertIn('did you mean region_name?', str(error))
+        self.assertNotIn('placement', conf)
 
     def test_unrelated_names_are_ignored(self):
         self.assertOk(self.run_conf(
