@@ -32,6 +32,9 @@
     Every nova.conf option nova-realtime registers, as a list.
 ``.. nova-realtime-sub-commands::``
     Every sub-command of nova-realtime with its help, from its parser.
+``.. upstream-series::``
+    Every patch of upstream/patches: its subject, why (its commit message),
+    the Nova services that run the code it changes and its release note.
 """
 
 import os
@@ -44,6 +47,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from nova.doc import image_props
 from nova.doc import runner
+from nova.doc import series
 from nova.doc import upstream
 
 EXAMPLES_DIR = 'examples'
@@ -301,6 +305,38 @@ class SubCommandsDirective(_GeneratedRst):
                     yield ''
 
 
+class SeriesDirective(_GeneratedRst):
+
+    SECTIONS = (('features', 'New'), ('fixes', 'Fixed'),
+                ('upgrade', 'Upgrade'), ('security', 'Security'))
+
+    def rst_lines(self):
+        found = series.patches()
+        if not found:
+            raise self.error('no patches in %s' % series.PATCHES)
+        for number, patch in enumerate(found, 1):
+            yield '.. rubric:: %d. %s' % (number, escape(patch.subject))
+            yield ''
+            yield ':Patch: ``upstream/patches/%s``' % patch.name
+            yield ':Runs in: %s' % (', '.join(series.services(patch.files))
+                                    or 'tests only')
+            yield ''
+            for para in series.paragraphs(patch.body):
+                yield escape(para)
+                yield ''
+            for key, title in self.SECTIONS:
+                items = (patch.note or {}).get(key) or []
+                if items:
+                    yield '%s (release note):' % title
+                    yield ''
+                    for item in items:
+                        lines = item.strip('\n').splitlines()
+                        yield '* ' + lines[0]
+                        for line in lines[1:]:
+                            yield '  ' + line
+                    yield ''
+
+
 def setup(app):
     app.add_directive('nova-realtime', NovaRealtimeDirective)
     app.add_directive('extra-spec-reference', ExtraSpecReferenceDirective)
@@ -311,4 +347,5 @@ def setup(app):
     app.add_directive('upstream-own-options', OwnOptionsDirective)
     app.add_directive('nova-conf-options-read', OptionsReadDirective)
     app.add_directive('nova-realtime-sub-commands', SubCommandsDirective)
+    app.add_directive('upstream-series', SeriesDirective)
     return {'parallel_read_safe': False, 'parallel_write_safe': True}

@@ -65,8 +65,8 @@ A spawn preflight's memory-locking check (``memlock_check``)
     a Nova that checks before spawning whether the host can lock a
     guest's memory refuses such a guest here before defining it, so
     stripping at define time is too late. ``memlock_check`` names the
-    check (a dotted path to a callable that raises when memory cannot be
-    locked); the fixture replaces it with one that passes. Default:
+    check (a dotted path to a method returning ``(error, unknown)``); the
+    fixture replaces it with one that finds nothing wrong. Default:
     ``$NOVA_RT_MEMLOCK_PREFLIGHT``, else ``MEMLOCK_PREFLIGHT`` below
     (None: the running Nova has no such check).
 
@@ -94,9 +94,12 @@ from nova.tests import fixtures as nova_fixtures
 
 LOG = logging.getLogger(__name__)
 
-#: The spawn preflight's memory-locking check of the running Nova, as a
-#: dotted path (see the module docstring); None when it has none.
-MEMLOCK_PREFLIGHT = None
+#: The spawn preflight's memory-locking check, as a dotted path (see the
+#: module docstring): the patch series' (upstream/patches, "libvirt:
+#: Preflight real-time and locked-memory spawns"), which returns (error,
+#: unknown). Ignored when the running Nova has no such method.
+MEMLOCK_PREFLIGHT = ('nova.virt.libvirt.driver.LibvirtDriver.'
+                     '_check_memory_locking')
 
 # The functions upstream's poison fixtures replace, as they are before any
 # test ran (this module is imported at test discovery, before setUp).
@@ -162,9 +165,17 @@ class RealLibvirtFixture(fixtures.Fixture):
             'nova.virt.libvirt.host.Host.write_instance_config',
             write_instance_config))
         if self.memlock_check:
+            try:
+                _resolve(self.memlock_check)
+            except (ImportError, AttributeError):
+                # This Nova has no preflight: nothing to neutralise.
+                return
+
             def can_lock(*args, **kwargs):
                 LOG.info('RealLibvirtFixture: %s neutralised (locked memory '
                          'is stripped at define)', self.memlock_check)
+                # (no error, nothing unknown): the check's contract.
+                return None, None
             self.useFixture(fixtures.MonkeyPatch(self.memlock_check,
                                                  can_lock))
 

@@ -682,6 +682,33 @@ class TestUpstreamDifferences(test.TestCase):
                             '--property', 'hw:cpu_policy=dedicated'))
         self.assertEqual('host-model', dom.find('cpu').get('mode'))
 
+    def test_difference_preflight(self):
+        from nova.tests.unit.virt.libvirt import test_host_checks
+        for method in ('test_no_budget', 'test_no_memlock'):
+            result = test_host_checks.TestPreflight(method).run()
+            self.assertTrue(result.wasSuccessful(), method)
+        import nova.conf
+        self.assertTrue(nova.conf.CONF.libvirt.realtime_preflight)
+
+    def test_every_difference_says_what_the_series_does(self):
+        """Each section has an "In the series" entry, and each patch it
+        names by subject is one of upstream/patches.
+        """
+        from nova.doc import series
+        subjects = {patch.subject for patch in series.patches()}
+        sections = re.split(r'(?m)^\.\. _upstream-difference-', self.text)[1:]
+        for section in sections:
+            label = section.split(':', 1)[0]
+            self.assertIn('\nIn the series\n', section, label)
+            entry = section.split('\nIn the series\n', 1)[1]
+            entry = ' '.join(entry.split('\n\n', 1)[0].split())
+            self.assertRegex(entry, r'^(Carried|Not carried|Not needed|'
+                                    r'Not applicable)', label)
+            for subject in re.findall(r'the patch "([^"]+)"', entry):
+                self.assertIn(subject, subjects, label)
+            if entry.startswith('Carried'):
+                self.assertIn('the patch "', entry, label)
+
     def test_difference_locked_memory_limit(self):
         from nova.virt.libvirt import guest_cpu
         dom = _domain(_plan('--vcpus', 2, '--ram', 2048,
