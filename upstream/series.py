@@ -45,6 +45,7 @@ git) and never committed:
 
 import argparse
 import hashlib
+import importlib.util
 import os
 import re
 import shutil
@@ -344,6 +345,16 @@ def run_functional(tree, label):
     return counts
 
 
+def tree_python():
+    """An interpreter that imports this tree (nova-realtime)."""
+    if os.environ.get('NOVA_RT_PYTHON'):
+        return os.environ['NOVA_RT_PYTHON']
+    if importlib.util.find_spec('nova') is not None and \
+            importlib.util.find_spec('nova.virt.hardware_parse') is not None:
+        return sys.executable
+    return os.path.join(REPO, '.venv', 'bin', 'python')
+
+
 def run_compare(tree, label):
     """This tree's rules against the patched upstream's, on the same cases.
 
@@ -355,7 +366,7 @@ def run_compare(tree, label):
     os.makedirs(logs, exist_ok=True)
     log = os.path.join(logs, '%s.log' % label)
     start = time.monotonic()
-    result = run([sys.executable,
+    result = run([tree_python(),
                   os.path.join(REPO, 'tools', 'upstream-compare',
                                'compare.py'),
                   '--series', '--upstream-python', venv_python(),
