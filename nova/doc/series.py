@@ -65,7 +65,11 @@ def services(files):
                     if name and name not in found:
                         found.append(name)
                 break
-    return found
+    # exception.py, objects, conf: every service imports them, but the
+    # behaviour a patch changes runs where its other files are.
+    specific = [name for name in found
+                if not name.startswith('every Nova service')]
+    return specific or found[:1]
 
 
 def _added_file(diff, path):
@@ -109,9 +113,19 @@ def patches(directory=PATCHES):
 
 
 def paragraphs(body):
-    """The commit message body without its trailing tags, as paragraphs."""
-    paras = [' '.join(p.split()) for p in re.split(r'\n\s*\n', body)
-             if p.strip()]
+    """The commit message body without its trailing tags, as paragraphs.
+
+    A paragraph of ``* `` items comes back as a list of its items.
+    """
     tag = re.compile(r'^([A-Z][A-Za-z-]+: |UpgradeImpact|APIImpact|'
                      r'DocImpact|SecurityImpact)')
-    return [p for p in paras if not tag.match(p)]
+    found = []
+    for para in re.split(r'\n\s*\n', body):
+        if not para.strip() or tag.match(para.strip()):
+            continue
+        if para.lstrip().startswith('* '):
+            items = re.split(r'(?m)^\s*\* ', para)
+            found.append([' '.join(i.split()) for i in items if i.strip()])
+        else:
+            found.append(' '.join(para.split()))
+    return found

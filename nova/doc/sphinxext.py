@@ -322,7 +322,11 @@ class SeriesDirective(_GeneratedRst):
                                     or 'tests only')
             yield ''
             for para in series.paragraphs(patch.body):
-                yield escape(para)
+                if isinstance(para, list):
+                    for item in para:
+                        yield '* ' + escape(item)
+                else:
+                    yield escape(para)
                 yield ''
             for key, title in self.SECTIONS:
                 items = (patch.note or {}).get(key) or []
