@@ -65,6 +65,7 @@ from nova.virt.hardware_parse import MEMPAGES_DEFAULT_HUGE
 from nova.virt.hardware_parse import MEMPAGES_LARGE
 from nova.virt.hardware_parse import MEMPAGES_SMALL
 from nova.virt.hardware_parse import NUMA_NODE_PATTERN
+from nova.virt.hardware_parse import parse_bool
 from nova.virt.hardware_parse import parse_bounded_int
 from nova.virt.hardware_parse import parse_cpu_spec
 from nova.virt.hardware_parse import parse_cpu_spec_parts
@@ -72,7 +73,6 @@ from nova.virt.hardware_parse import parse_mem_page_size
 from nova.virt.hardware_parse import parse_property_cpu_spec
 from nova.virt.hardware_parse import parse_property_memory_mb
 from nova.virt.hardware_parse import parse_vcpu_mask
-from nova.virt.hardware_parse import parse_bool
 from nova.virt.hardware_parse import SMALLEST_PAGE_KB
 from nova.virt.hardware_parse import xml_unsafe_char
 from nova.virt.hardware_parse import xml_unsafe_reason

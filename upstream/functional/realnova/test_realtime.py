@@ -18,8 +18,8 @@ import subprocess
 import sys
 
 from lxml import etree
-from testtools import content
 import testtools
+from testtools import content
 
 from nova import conf
 from nova.virt import hardware

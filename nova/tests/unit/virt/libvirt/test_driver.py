@@ -849,7 +849,7 @@ class TestFloatingGuests(DriverTestCase):
             pins = {pin.id: pin.cpuset for pin in guest.cputune.vcpupin}
             self.assertEqual(pins[0], pins[1])
             self.assertEqual(pins[0], guest.cputune.emulatorpin.cpuset)
-            self.assertTrue(pins[0] <= set(range(node * 8, node * 8 + 8)))
+            self.assertLessEqual(pins[0], set(range(node * 8, node * 8 + 8)))
             self.driver.destroy('fnuma1')
 
     def test_no_cpu_left_for_floating_guests(self):
@@ -954,7 +954,7 @@ class TestRequestResolvedBeforeClaim(DriverTestCase):
 
     def _no_claim(self):
         return mock.patch.object(
-            self.driver, '_claim',
+            self.driver, '_claim', autospec=True,
             side_effect=AssertionError('claimed a request that is invalid'))
 
     def test_bad_topology_pmu_and_locking_fail_before_the_claim(self):
