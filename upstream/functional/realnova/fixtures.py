@@ -58,8 +58,10 @@ change):
     the libvirtd of a test machine or container without it (this one:
     memlock 8 MiB) fails every such start, so a real-time boot could never
     go ACTIVE. The fixture removes ``<locked/>`` (and an empty
-    ``<memoryBacking>`` left behind); everything else reaches libvirt as
-    Nova wrote it. ``strip_locked=False`` keeps it: a test of how Nova
+    ``<memoryBacking>`` left behind), and with it ``<memtune><hard_limit>``
+    (the patch series adds one for locked memory), which libvirt also
+    makes QEMU's RLIMIT_MEMLOCK; everything else reaches libvirt as Nova
+    wrote it. ``strip_locked=False`` keeps it: a test of how Nova
     reports the failure.
 A spawn preflight's memory-locking check (``memlock_check``)
     a Nova that checks before spawning whether the host can lock a
@@ -109,8 +111,17 @@ _GENERIC_POISONED = ('os.uname', 'psutil.net_if_addrs')
 
 
 def _resolve(dotted):
-    module, name = dotted.rsplit('.', 1)
-    return getattr(importlib.import_module(module), name)
+    """The object at ``dotted`` (a module attribute, or deeper: a method)."""
+    parts = dotted.split('.')
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            found = importlib.import_module('.'.join(parts[:split]))
+        except ImportError:
+            continue
+        for name in parts[split:]:
+            found = getattr(found, name)
+        return found
+    raise ImportError(dotted)
 
 
 _ORIGINALS = {name: _resolve(name)
@@ -198,6 +209,14 @@ class RealLibvirtFixture(fixtures.Fixture):
             LOG.info('RealLibvirtFixture: <locked/> removed from %s (this '
                      'libvirtd cannot raise RLIMIT_MEMLOCK)',
                      root.findtext('name'))
+            # libvirt makes <memtune><hard_limit> QEMU's RLIMIT_MEMLOCK too
+            # (the patch series sets one for locked memory): raising it
+            # takes the same capability, so it goes with <locked/>.
+            for limit in root.findall('./memtune/hard_limit'):
+                memtune = limit.getparent()
+                memtune.remove(limit)
+                if not len(memtune):
+                    root.remove(memtune)
         return etree.tostring(root, encoding='unicode')
 
 
