@@ -521,15 +521,9 @@ class LibvirtConfigRawElement(LibvirtConfigObject):
         return etree.fromstring(self.xml.encode('utf-8'))
 
     def parse_dom(self, xmldoc):
-        node = copy.deepcopy(xmldoc)
-        # Drop indentation so the text is the same however it was printed.
-        for element in node.iter():
-            if len(element) and element.text and not element.text.strip():
-                element.text = None
-            if element.tail and not element.tail.strip():
-                element.tail = None
-        node.tail = None
-        self.xml = etree.tostring(node, encoding='unicode')
+        # Without indentation, so the text is the same however it was
+        # printed.
+        self.xml = etree.tostring(_clean_copy(xmldoc), encoding='unicode')
 
     @property
     def tag(self):
