@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import subprocess
 import sys
 import time
@@ -58,6 +59,10 @@ def _parse_args(argv):
                              'it.')
     parser.add_argument('--upstream-timeout', type=float, default=20.0,
                         help='Seconds per upstream case (default 20).')
+    parser.add_argument('--upstream-scale-timeout', type=float,
+                        default=600.0,
+                        help='Seconds for the upstream scale case '
+                             '(default 600).')
     parser.add_argument('--upstream-memory-mb', type=int, default=4096,
                         help='Address-space rlimit of the upstream process '
                              '(default 4096 MiB).')
@@ -215,41 +220,35 @@ def run_hostile(args, out, report):
     report['hostile'] = results
 
 
-def _upstream_available(out):
-    venv = upstream.venv_dir()
-    version, why = upstream.probe(venv)
-    if version is None and os.environ.get('NOVA_RT_BENCH_UPSTREAM') == '1':
-        if not os.path.exists(venv):
-            failure = upstream.install(venv, out)
-            if failure:
-                return venv, None, failure
-        version, why = upstream.probe(venv)
-    return venv, version, why
-
-
-def _progress(total):
+def _progress(label, total):
     def report(index, record):
         if record.get('failed') or index + 1 == total or not index % 40:
-            sys.stderr.write('upstream case %d/%d: %s\n' %
-                             (index + 1, total, record['outcome']))
+            sys.stderr.write('upstream %s case %d/%d: %s\n' %
+                             (label, index + 1, total, record['outcome']))
             sys.stderr.flush()
     return report
 
 
 def run_upstream(args, out, report, hosts, ours):
-    _section(out, '4. upstream Nova, same cases')
-    venv, version, why = _upstream_available(out)
-    if version is None:
-        out.write('upstream not available: %s\n' % why)
-        out.write('(create it with NOVA_RT_BENCH_UPSTREAM=1, which pip '
-                  'installs %s into %s)\n\n' %
-                  (upstream.UPSTREAM_REQUIREMENT, venv))
-        report['upstream'] = {'available': False, 'reason': why}
+    _section(out, '4. upstream Nova, unpatched and patched, same cases')
+    install_allowed = os.environ.get('NOVA_RT_BENCH_UPSTREAM') == '1'
+    sides, missing = upstream.sides(out, install_allowed)
+    for why in missing:
+        out.write('not available: %s\n' % why)
+    if missing and not install_allowed:
+        out.write('(NOVA_RT_BENCH_UPSTREAM=1 prepares them with '
+                  'upstream/series.py prepare and venv)\n')
+    if not sides:
+        report['upstream'] = {'available': False, 'missing': missing}
+        out.write('\n')
         return
-    out.write('upstream nova %s from %s; each case in a child process with '
-              'a %g s timeout and a %d MiB address-space limit.\n\n' %
-              (version, venv, args.upstream_timeout,
-               args.upstream_memory_mb))
+    out.write('%s; each case in a child process with a %g s timeout '
+              '(%g s for the scale case) and a %d MiB address-space '
+              'limit.\n\n' % (
+                  ', '.join('%s = %s' % (side.label, side.tree or
+                                         side.python) for side in sides),
+                  args.upstream_timeout, args.upstream_scale_timeout,
+                  args.upstream_memory_mb))
     parse_cases = [{'kind': 'parse', 'spec': spec,
                     'budget_s': 0.02 if args.quick else 0.1,
                     'max_calls': 500 if args.quick else 2000}
@@ -259,27 +258,51 @@ def run_upstream(args, out, report, hosts, ours):
                   'budget_s': 0.01 if args.quick else 0.05,
                   'min_calls': 20 if args.quick else 100}
                  for c in ours.get('fit_cases', [])]
+    count = fit_bench.SCALE_HOSTS // (10 if args.quick else 1)
+    rng = random.Random(fit_bench.SCALE_SEED)
+    scale_hosts = [fit_bench.scale_host_spec(rng, index)
+                   for index in range(count)]
+    scale_cases = [{'kind': 'scale', 'guest': fit_bench.SCALE_GUEST,
+                    'timeout_s': args.upstream_scale_timeout}]
     host_specs = {'%s/%s' % (state, spec['name']): spec
                   for state, spec, _count in hosts}
-    jobs = parse_cases + fit_cases
-    start = time.monotonic()
-    results = upstream.run_job(venv, host_specs, jobs, args.upstream_timeout,
-                               args.upstream_memory_mb,
-                               progress=_progress(len(jobs)))
-    elapsed = time.monotonic() - start
-    up_parse = results[:len(parse_cases)]
-    up_fit = results[len(parse_cases):]
-    _side_by_side_parse(out, ours.get('parse'), up_parse)
-    _side_by_side_fit(out, ours.get('fit_cases', []), ours.get('fit'),
-                      up_fit)
-    out.write('upstream section took %.0f s\n\n' % elapsed)
-    report['upstream'] = {'available': True, 'version': version,
-                          'venv': venv, 'timeout_s': args.upstream_timeout,
-                          'memory_mb': args.upstream_memory_mb,
-                          'parse': [dict(r, case=label) for r, (label, _s)
-                                    in zip(up_parse, parse_bench.CASES)],
-                          'fit': [dict(r, **c) for r, c
-                                  in zip(up_fit, ours.get('fit_cases', []))]}
+    jobs = parse_cases + fit_cases + scale_cases
+    results = {}
+    elapsed = {}
+    for side in sides:
+        start = time.monotonic()
+        results[side.label] = upstream.run_job(
+            side, host_specs, jobs, args.upstream_timeout,
+            args.upstream_memory_mb, progress=_progress(side.label,
+                                                        len(jobs)),
+            scale_hosts=scale_hosts)
+        elapsed[side.label] = time.monotonic() - start
+    parse_n = len(parse_cases)
+    fit_n = len(fit_cases)
+    by_side = {label: {'parse': r[:parse_n], 'fit': r[parse_n:parse_n + fit_n],
+                       'scale': r[parse_n + fit_n]}
+               for label, r in results.items()}
+    _side_by_side_parse(out, ours.get('parse'), by_side)
+    fit_summary = _side_by_side_fit(out, ours.get('fit_cases', []),
+                                    ours.get('fit'), by_side)
+    _side_by_side_scale(out, report.get('scale'), by_side)
+    for label, seconds in elapsed.items():
+        out.write('upstream %s took %.0f s\n' % (label, seconds))
+    out.write('\n')
+    report['upstream'] = {
+        'available': True, 'missing': missing,
+        'sides': [side._asdict() for side in sides],
+        'timeout_s': args.upstream_timeout,
+        'memory_mb': args.upstream_memory_mb,
+        'fit_summary': fit_summary,
+        'results': {
+            label: {
+                'parse': [dict(r, case=label_) for r, (label_, _s)
+                          in zip(side['parse'], parse_bench.CASES)],
+                'fit': [dict(r, **c) for r, c
+                        in zip(side['fit'], ours.get('fit_cases', []))],
+                'scale': side['scale']}
+            for label, side in by_side.items()}}
 
 
 def _mem(record):
@@ -298,59 +321,157 @@ def _us(record, key):
     return timing.fmt_us(record.get(key)) if record else '-'
 
 
-def _side_by_side_parse(out, ours, theirs):
+def _side_by_side_parse(out, ours, by_side):
     rows = []
+    labels = list(by_side)
     for index, (label, _spec) in enumerate(parse_bench.CASES):
         mine = ours[index] if ours else None
-        up = theirs[index]
-        rows.append([
-            label,
-            mine['outcome'] if mine else '-', _us(mine, 'median_us'),
-            _us(mine, 'max_us'), _mem(mine),
-            up['outcome'], _us(up, 'median_us'), _us(up, 'max_us'),
-            _mem(up),
-            timing.verdict(up.get('max_us'), parse_bench.TARGET_US)])
-    out.write('Mask parsing, ours vs upstream (upstream verdict on max, '
-              'target < 1 ms):\n\n')
-    timing.table(['case', 'ours', '>median us', '>max us', '>peak mem',
-                  'upstream', '>median us', '>max us', '>mem',
-                  'upstream'], rows, out)
+        row = [label, mine['outcome'] if mine else '-', _us(mine, 'max_us'),
+               _mem(mine)]
+        for side in labels:
+            up = by_side[side]['parse'][index]
+            row += [up['outcome'], _us(up, 'max_us'), _mem(up),
+                    timing.verdict(up.get('max_us'), parse_bench.TARGET_US)]
+        rows.append(row)
+    out.write('Mask parsing, ours and upstream (verdict on max, target '
+              '< 1 ms):\n\n')
+    headers = ['case', 'ours', '>max us', '>peak mem']
+    for side in labels:
+        headers += [side, '>max us', '>mem', 'verdict']
+    timing.table(headers, rows, out)
 
 
-def _side_by_side_fit(out, cases, ours, theirs):
+def _ratio(slow, fast):
+    """slow / fast as text; a lower bound when slow timed out."""
+    if fast is None or fast.get('p99_us') is None:
+        return '-'
+    if slow is None:
+        return '-'
+    if slow.get('failed'):
+        return '-'
+    ratio = slow['p99_us'] / max(fast['p99_us'], 1e-3)
+    return ('%.0fx' if ratio >= 10 else '%.1fx') % ratio
+
+
+def _fit_miss(record):
+    """Whether a fit case misses the target on wall or CPU time p99."""
+    if record is None or record.get('failed'):
+        return True
+    return (record['p99_us'] > fit_bench.TARGET_US or
+            record.get('cpu_p99_us', 0.0) > fit_bench.TARGET_US)
+
+
+def _side_by_side_fit(out, cases, ours, by_side):
+    unpatched = by_side.get('unpatched', {}).get('fit')
+    patched = by_side.get('patched', {}).get('fit')
     rows = []
-    disagree = timeouts = up_miss = 0
+    summary = {'cases': len(cases), 'differ': [], 'slow': 0,
+               'slow_100x': 0, 'failed': {}, 'miss': {}}
+    for label in by_side:
+        summary['failed'][label] = sum(
+            1 for r in by_side[label]['fit'] if r.get('failed'))
+        summary['miss'][label] = sum(
+            1 for r in by_side[label]['fit'] if _fit_miss(r))
     for index, case in enumerate(cases):
         mine = ours[index] if ours else None
-        up = theirs[index]
-        if up.get('failed'):
-            timeouts += 1
-        if up.get('p99_us') is None or up['p99_us'] > fit_bench.TARGET_US:
-            up_miss += 1
-        if mine and mine['outcome'] != up['outcome'] and \
-                not up.get('failed'):
-            disagree += 1
+        old = unpatched[index] if unpatched else None
+        new = patched[index] if patched else None
+        same = '-'
+        if old and new and not old.get('failed') and not new.get('failed'):
+            same = 'same' if old.get('fitted') == new.get('fitted') else \
+                'DIFFERS'
+            if same == 'DIFFERS':
+                summary['differ'].append(index)
+        slow = old is not None and (
+            old.get('failed') or old['p99_us'] > upstream.SLOW_US)
+        if slow and new and not new.get('failed'):
+            summary['slow'] += 1
+            if old.get('failed') or (
+                    old['p99_us'] >= 100 * new['p99_us']):
+                summary['slow_100x'] += 1
         rows.append([
             case['host'], case['state'], case['guest_cells'],
             case['variant'], case['expect'],
-            mine['outcome'] if mine else '-', _us(mine, 'median_us'),
-            _us(mine, 'p99_us'),
-            up['outcome'], _us(up, 'median_us'), _us(up, 'p99_us'),
-            timing.verdict(up.get('p99_us'), fit_bench.TARGET_US)
-            if not up.get('failed') else 'MISS'])
-    out.write('NUMA fit, ours vs upstream (upstream verdict on p99, target '
-              '<= 1 ms):\n\n')
+            mine['outcome'] if mine else '-', _us(mine, 'p99_us'),
+            old['outcome'] if old else '-', _us(old, 'p99_us'),
+            new['outcome'] if new else '-', _us(new, 'p99_us'),
+            _us(new, 'cpu_p99_us'), _ratio(old, new), same,
+            'MISS' if new and _fit_miss(new) else
+            ('PASS' if new else '-')])
+    out.write('NUMA fit, ours and upstream (p99 per call; ratio = '
+              'unpatched / patched p99; "fit" compares what both upstream '
+              'sides chose: cells, pinning, reserved pCPUs, page size; '
+              'verdict: patched p99 wall and CPU time <= 1 ms):\n\n')
     timing.table(['host', 'state', '>g.cells', 'variant', 'expect', 'ours',
-                  '>median us', '>p99 us', 'upstream', '>median us',
-                  '>p99 us', 'upstream'], rows, out)
-    out.write('upstream: %d of %d fit cases missed the target, %d timed out '
-              'or crashed; %d outcomes differ from ours.\n' %
-              (up_miss, len(cases), timeouts, disagree))
+                  '>p99 us', 'unpatched', '>p99 us', 'patched', '>p99 us',
+                  '>CPU p99 us', '>ratio', 'fit', 'verdict'], rows, out)
+    for label in by_side:
+        out.write('%s: %d of %d cases over 1 ms p99 (wall or CPU time), %d '
+                  'timed out or crashed.\n' % (
+                      label, summary['miss'][label], len(cases),
+                      summary['failed'][label]))
+    if unpatched and patched:
+        out.write('Cases unpatched takes over %.0f ms (or times out): %d; '
+                  'patched is at least 100x faster on %d of them.\n' % (
+                      upstream.SLOW_US / 1e3, summary['slow'],
+                      summary['slow_100x']))
+        out.write('Fits that differ between unpatched and patched: %d%s\n'
+                  % (len(summary['differ']), (' (rows %s)' % ', '.join(
+                      str(i + 1) for i in summary['differ'][:20]))
+                     if summary['differ'] else ''))
     out.write('Note: upstream returns no fit for hw:cpu_thread_policy=isolate '
               'on any SMT host cell whose cpuset differs from its pcpuset '
               '(upstream bug 1889633: its scheduler is meant to filter such '
               'hosts first), so isolate rows compare a refusal with a '
               'placement.\n\n')
+    return summary
+
+
+def _side_by_side_scale(out, ours, by_side):
+    rows = []
+    if ours:
+        rows.append(['ours (fit only)', ours['hosts'], ours['fits'], '-',
+                     '%.1f' % ours['total_ms'], '-',
+                     timing.fmt_us(ours['p99_us']),
+                     timing.fmt_us(ours['cpu_p99_us']), '-', '-'])
+    unpatched = by_side.get('unpatched', {}).get('scale')
+    for label, side in by_side.items():
+        result = side['scale']
+        if result.get('failed'):
+            rows.append([label, '-', '-', '-', result['outcome'], '-', '-',
+                         '-', '-', 'MISS'])
+            continue
+        ratio = '-'
+        if label != 'unpatched' and unpatched and \
+                not unpatched.get('failed'):
+            ratio = '%.1fx' % (unpatched['total_cpu_ms'] /
+                               max(result['total_cpu_ms'], 1e-3))
+        same = '-'
+        if label != 'unpatched' and unpatched and \
+                not unpatched.get('failed'):
+            same = ('same' if unpatched['passed_digest'] ==
+                    result['passed_digest'] else 'DIFFERS')
+        rows.append([label, result['hosts'], result['passed'], same,
+                     '%.1f' % result['total_ms'],
+                     '%.1f' % result['total_cpu_ms'],
+                     timing.fmt_us(result['p99_us']),
+                     timing.fmt_us(result['cpu_p99_us']), ratio,
+                     timing.verdict(
+                         result['total_ms'] * fit_bench.SCALE_HOSTS /
+                         result['hosts'], upstream.SCALE_TARGET_MS)])
+    out.write('One real-time request (%s) through upstream\'s own '
+              'NUMATopologyFilter.host_passes, with real HostState objects '
+              'and RequestSpec, for the same varied hosts as section 2b '
+              '("ours" is this tree\'s fit alone on them); "hosts passed" '
+              'compares which hosts pass on both sides; ratio = unpatched / '
+              'patched total CPU time; verdict: total wall <= %.0f ms for '
+              '%d hosts (scaled when fewer are timed).\n\n'
+              % (', '.join('%s=%s' % item for item in
+                           sorted(fit_bench.SCALE_REQUEST.items())),
+                 upstream.SCALE_TARGET_MS, fit_bench.SCALE_HOSTS))
+    timing.table(['side', '>hosts', '>passed', 'hosts passed', '>total ms',
+                  '>total CPU ms', '>per host p99 us', '>per host CPU p99 us',
+                  '>ratio', 'verdict'], rows, out)
 
 
 def main(argv=None):

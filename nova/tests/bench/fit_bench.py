@@ -312,6 +312,7 @@ SUMMARY_HEADERS = ['host', 'state', '>cases', '>worst median us',
 # -- scale: one request against many hosts (a scheduler filter's work) -----
 
 SCALE_HOSTS = 10000
+SCALE_SEED = 11
 # (cells, pCPUs per cell) of the scale hosts: typical real-time servers.
 SCALE_SHAPES = [(1, 32), (2, 32), (2, 64), (4, 32), (8, 16)]
 SCALE_REQUEST = {
@@ -322,7 +323,12 @@ SCALE_GUEST = guest_spec(4, 2048, SCALE_REQUEST)
 
 
 def scale_host(rng, index):
-    """A host of varied shape and usage, built with the public API.
+    """A host of varied shape and usage, built with the public API."""
+    return build_host(scale_host_spec(rng, index))
+
+
+def scale_host_spec(rng, index):
+    """A host of varied shape and usage, as plain data.
 
     Usage is drawn, not fitted: each cell has a random share of its
     dedicated cores pinned (whole cores, plus sometimes one lone thread),
@@ -344,10 +350,10 @@ def scale_host(rng, index):
         small[2] = used_mb * 1024 // SMALL_KB
         huge[2] = rng.randint(0, huge[1])
         giant[2] = rng.randint(0, giant[1])
-    return build_host(spec)
+    return spec
 
 
-def run_scale(count=SCALE_HOSTS, seed=11):
+def run_scale(count=SCALE_HOSTS, seed=SCALE_SEED):
     """Fit SCALE_GUEST to ``count`` varied hosts: total and per-host times.
 
     The hosts are built once (not timed); then the one request is fitted to

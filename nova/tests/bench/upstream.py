@@ -10,30 +10,44 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Section 4: the same parse and fit cases against upstream Nova.
+"""Section 4: the same parse, fit and scale cases against upstream Nova.
 
-Upstream runs in its own virtualenv (default ``.upstream-venv`` in the
-repository, ignored by git, the one tools/upstream-compare uses too;
-NOVA_RT_BENCH_UPSTREAM_VENV overrides it) through
-tools/upstream-bench/upstream_bench.py. That child process gets a memory
-rlimit and every case a timeout: when a case times out or the child dies,
-the child is killed and restarted at the next case, and the case is
-reported as it ended ("timeout >20 s", "MemoryError", "crashed").
+Two upstream sides are timed in the same run, on the same cases:
 
-Nothing is installed unless NOVA_RT_BENCH_UPSTREAM=1 is set; then a missing
-venv is created and ``nova==34.0.0`` pip-installed into it (never into the
-nova-realtime environment).
+* **unpatched**: nova 34.0.0 as released;
+* **patched**: nova 34.0.0 with this repository's upstream/patches applied.
+
+Both come from upstream/series.py's work directory (``.upstream``, or
+NOVA_RT_UPSTREAM_DIR as for series.py: the
+unpacked sdist in ``base``, the series applied in ``series``, upstream's
+requirements in ``venv``), the tree to import given to the child process.
+Without that directory, the unpatched side falls back to a virtualenv with
+``nova==34.0.0`` pip-installed (default ``.upstream-venv`` in the
+repository, NOVA_RT_BENCH_UPSTREAM_VENV overrides it) and there is no
+patched side.
+
+Each side runs in child processes of tools/upstream-bench/upstream_bench.py
+with a memory rlimit and a timeout per case: when a case times out or the
+child dies, the child is killed and restarted at the next case, and the case
+is reported as it ended ("timeout >20 s", "MemoryError", "crashed").
+
+Nothing is installed unless NOVA_RT_BENCH_UPSTREAM=1 is set; then
+``upstream/series.py prepare`` and ``venv`` make the work directory when it
+is missing or its series is not the one in upstream/patches.
 """
 
+import email
 import json
 import os
 import queue
+import re
 import resource
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import typing as ty
 
 UPSTREAM_REQUIREMENT = 'nova==34.0.0'
 INSTALL_TIMEOUT_S = 1200
@@ -44,6 +58,27 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 DEFAULT_VENV = os.path.join(REPO_ROOT, '.upstream-venv')
 SCRIPT = os.path.join(REPO_ROOT, 'tools', 'upstream-bench',
                       'upstream_bench.py')
+SERIES_SCRIPT = os.path.join(REPO_ROOT, 'upstream', 'series.py')
+# upstream/series.py's work directory (it reads the same variable)
+SERIES_WORK = os.environ.get('NOVA_RT_UPSTREAM_DIR',
+                             os.path.join(REPO_ROOT, '.upstream'))
+PATCHES = os.path.join(REPO_ROOT, 'upstream', 'patches')
+SERIES_TIMEOUT_S = 1800
+# Targets for the patched side (printed, not asserted): every fit case
+# within fit_bench.TARGET_US p99; at least 100x faster than unpatched where
+# unpatched takes over SLOW_US; the scale case within SCALE_TARGET_MS.
+SLOW_US = 100000.0
+SCALE_TARGET_MS = 1000.0
+
+
+class Side(ty.NamedTuple):
+    """One upstream Nova to time: a python and the tree it imports."""
+
+    label: str
+    python: str
+    # the directory holding the ``nova`` package, or None for the one
+    # installed in python's environment
+    tree: ty.Optional[str]
 
 
 def venv_dir():
@@ -87,32 +122,120 @@ def install(venv, out):
     return None
 
 
-def probe(venv):
-    """(version, None) if upstream nova imports from ``venv``, else
-    (None, why).
+def probe(venv, tree=None):
+    """(version, None) if upstream nova imports, else (None, why).
 
-
-    Checks that the imported nova lives inside the venv: an upstream run
+    From ``tree`` with the python of ``venv`` when tree is given, else from
+    the venv itself. Checks where the imported nova lives: an upstream run
     that silently imported this tree would compare us with ourselves.
     """
     python = _python(venv)
     if not os.path.exists(python):
         return None, 'no virtualenv at %s' % venv
-    code = ('import os, importlib.metadata as m, nova; '
+    code = ('import os, sys, importlib.metadata as m; '
+            'sys.argv[1:] and sys.path.insert(0, sys.argv[1]); import nova; '
             'print(m.version("nova")); print(os.path.abspath(nova.__file__))')
     try:
-        proc = subprocess.run([python, '-I', '-c', code], capture_output=True,
-                              text=True, timeout=120, env=_clean_env(),
-                              cwd=tempfile.gettempdir())
+        proc = subprocess.run([python, '-I', '-c', code] +
+                              ([tree] if tree else []),
+                              capture_output=True, text=True, timeout=120,
+                              env=_clean_env(), cwd=tempfile.gettempdir())
     except (OSError, subprocess.TimeoutExpired) as e:
         return None, 'cannot run %s: %s' % (python, e)
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-1:]
         return None, 'nova does not import in %s: %s' % (venv, ' '.join(tail))
     version, path = proc.stdout.split()[:2]
-    if not os.path.realpath(path).startswith(os.path.realpath(venv)):
-        return None, 'nova in %s imports from %s, not the venv' % (venv, path)
+    home = tree or venv
+    if not os.path.realpath(path).startswith(os.path.realpath(home)):
+        return None, 'nova for %s imports from %s' % (home, path)
     return version, None
+
+
+def _series_subjects():
+    """The subject of each patch in upstream/patches, in order."""
+    subjects = []
+    for name in sorted(os.listdir(PATCHES)):
+        if not name.endswith('.patch'):
+            continue
+        with open(os.path.join(PATCHES, name), encoding='utf-8') as f:
+            message = email.message_from_file(f)
+        subject = ' '.join(message['Subject'].split())
+        subjects.append(re.sub(r'^\[PATCH[^]]*\] ', '', subject))
+    return subjects
+
+
+def series_current():
+    """Whether .upstream/series holds exactly upstream/patches, or why not."""
+    tree = os.path.join(SERIES_WORK, 'series')
+    try:
+        proc = subprocess.run(
+            ['git', 'log', '--reverse', '--format=%s', 'HEAD'], cwd=tree,
+            capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return '%s: %s' % (tree, e)
+    if proc.returncode != 0:
+        return 'no series applied in %s' % tree
+    applied = proc.stdout.splitlines()[1:]
+    if applied != _series_subjects():
+        return ('%s holds %d patches, not the %d of upstream/patches' %
+                (tree, len(applied), len(_series_subjects())))
+    return None
+
+
+def prepare_series(out):
+    """Run upstream/series.py prepare and venv; an error text or None."""
+    for step in ('prepare', 'venv'):
+        out.write('running upstream/series.py %s '
+                  '(NOVA_RT_BENCH_UPSTREAM=1) ...\n' % step)
+        out.flush()
+        try:
+            proc = subprocess.run(
+                [sys.executable, SERIES_SCRIPT, step], capture_output=True,
+                text=True, timeout=SERIES_TIMEOUT_S, env=_clean_env())
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return 'upstream/series.py %s: %s' % (step, e)
+        if proc.returncode != 0:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+            return 'upstream/series.py %s failed: %s' % (step,
+                                                        ' | '.join(tail))
+    return None
+
+
+def sides(out, install_allowed):
+    """The upstream sides to time: ([Side], [why a side is missing])."""
+    found = []
+    missing = []
+    work_venv = os.path.join(SERIES_WORK, 'venv')
+    stale = series_current()
+    if stale and install_allowed:
+        failure = prepare_series(out)
+        stale = failure or series_current()
+    base_version, why = probe(work_venv, os.path.join(SERIES_WORK, 'base'))
+    if base_version:
+        found.append(Side('unpatched', _python(work_venv),
+                          os.path.join(SERIES_WORK, 'base')))
+    else:
+        venv = venv_dir()
+        version, why_venv = probe(venv)
+        if version is None and install_allowed and not os.path.exists(venv):
+            failure = install(venv, out)
+            version, why_venv = probe(venv) if not failure else (None,
+                                                                 failure)
+        if version:
+            found.append(Side('unpatched', _python(venv), None))
+        else:
+            missing.append('unpatched: %s; %s' % (why, why_venv))
+    if stale:
+        missing.append('patched: %s' % stale)
+    else:
+        version, why = probe(work_venv, os.path.join(SERIES_WORK, 'series'))
+        if version:
+            found.append(Side('patched', _python(work_venv),
+                              os.path.join(SERIES_WORK, 'series')))
+        else:
+            missing.append('patched: %s' % why)
+    return found, missing
 
 
 def _limit_memory(limit_bytes):
@@ -127,27 +250,34 @@ def _reader(stream, lines):
     lines.put(None)
 
 
-def run_job(venv, hosts, cases, timeout_s, memory_mb, progress=None):
-    """Run ``cases`` in upstream; a list of result dicts, one per case."""
+def run_job(side, hosts, cases, timeout_s, memory_mb, progress=None,
+            scale_hosts=()):
+    """Run ``cases`` on one Side; a list of result dicts, one per case."""
     results = [None] * len(cases)
     with tempfile.TemporaryDirectory(prefix='nova-rt-upstream-') as tmp:
         job = os.path.join(tmp, 'job.json')
         with open(job, 'w') as f:
-            json.dump({'hosts': hosts, 'cases': cases}, f)
+            json.dump({'hosts': hosts, 'cases': cases,
+                       'scale_hosts': list(scale_hosts)}, f)
         index = 0
         while index < len(cases):
-            index = _run_from(venv, job, tmp, cases, index, results,
+            index = _run_from(side, job, tmp, cases, index, results,
                               timeout_s, memory_mb, progress)
     return results
 
 
-def _run_from(venv, job, tmp, cases, start, results, timeout_s, memory_mb,
+def _timeout(case, default_s):
+    return case.get('timeout_s', default_s)
+
+
+def _run_from(side, job, tmp, cases, start, results, timeout_s, memory_mb,
               progress):
     """One child process from case ``start``; the next case left to run."""
     stderr_path = os.path.join(tmp, 'stderr-%d.txt' % start)
     with open(stderr_path, 'w+') as stderr:
         proc = subprocess.Popen(
-            [_python(venv), '-I', SCRIPT, job, str(start)],
+            [side.python, '-I', SCRIPT, job, str(start)] +
+            ([side.tree] if side.tree else []),
             stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=tmp,
             env=_clean_env(),
             preexec_fn=_limit_memory(memory_mb * 1024 * 1024))
@@ -168,7 +298,8 @@ def _run_from(venv, job, tmp, cases, start, results, timeout_s, memory_mb,
                     # Timed out (False) or the child exited (None).
                     if line is False:
                         proc.kill()
-                        what = ('timeout >%g s' % timeout_s if ready
+                        what = ('timeout >%g s' % _timeout(
+                            cases[index], timeout_s) if ready
                                 else 'upstream import timed out')
                     else:
                         proc.wait()
@@ -193,7 +324,9 @@ def _run_from(venv, job, tmp, cases, start, results, timeout_s, memory_mb,
                     if progress:
                         progress(index, record)
                     index += 1
-                deadline = time.monotonic() + timeout_s
+                if index < len(cases):
+                    deadline = time.monotonic() + _timeout(cases[index],
+                                                           timeout_s)
         finally:
             if proc.poll() is None:
                 proc.kill()
