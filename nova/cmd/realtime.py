@@ -32,7 +32,6 @@ from oslo_log import log as logging
 from oslo_utils import uuidutils
 import pbr.version
 
-from nova.api.validation import extra_specs
 from nova.cmd import launcher
 import nova.conf
 from nova.conf import placement as placement_conf
@@ -252,27 +251,15 @@ def _parse_pairs(option, pairs):
     return result
 
 
-def report_not_applied(specs, image_props):
-    """One warning naming the valid keys this driver accepts but does not
-    apply (e.g. hw:boot_menu): the guest will not get them.
-    """
-    flavor_keys, _refused = extra_specs.classify(specs)
-    image_keys, _refused = objects.ImageMetaProps.classify_properties(
-        image_props)
-    keys = flavor_keys + image_keys
-    if keys:
-        LOG.warning('accepted, not applied by this driver: %s',
-                    ', '.join(keys))
-
-
 def build_request(args):
     """(Instance, ImageMeta) from the command-line arguments.
 
     Every value is bounded before anything is sized by it: --vcpus by
     MAX_GUEST_VCPUS, --ram by MAX_GUEST_MEMORY_MB, --flavor-name, paths and
-    property keys and values by length and XML-safe characters (extra specs
-    and image properties through the same checks the API and nova-compute
-    apply).
+    property keys and values by length and XML-safe characters (image
+    properties by ImageMeta.from_dict as nova-compute reads them; extra
+    specs by the driver when it resolves the request, with the API's
+    rules).
     """
     def usage_error(name, value, reason):
         # hardware's checks call what they check 'name'.
@@ -290,11 +277,11 @@ def build_request(args):
             '--ram', args.ram, hardware.MAX_GUEST_MEMORY_MB,
             _(' MiB (16 TiB)')),
         extra_specs=_parse_pairs('--property', args.property))
-    # What the API does when the operator sets the extra specs.
-    extra_specs.validate_all(flavor.extra_specs)
-    image_props = _parse_pairs('--image-property', args.image_property)
-    image_meta = objects.ImageMeta.from_dict({'properties': image_props})
-    report_not_applied(flavor.extra_specs, image_props)
+    # The image properties are validated as nova-compute reads them; the
+    # extra specs once, with the request (the driver's
+    # get_instance_constraints).
+    image_meta = objects.ImageMeta.from_dict({
+        'properties': _parse_pairs('--image-property', args.image_property)})
     instance = objects.Instance(uuid=uuidutils.generate_uuid(),
                                 name=args.guest_name, flavor=flavor)
     if args.ramdisk and not args.kernel:
@@ -341,7 +328,9 @@ def do_plan(args):
     sys.stdout.write(guest.to_xml())
     # Until the patch series is applied, upstream nova-compute builds the
     # cloud's guests: say where it would not build this one the same way.
-    for note in upstream_notes.notes(instance.flavor, image_meta, guest):
+    for note in upstream_notes.notes(
+            instance, image_meta, guest, CONF.libvirt.virt_type,
+            CONF.libvirt.cpu_mode):
         LOG.warning('not as upstream: %s', note)
     return 0
 

@@ -32,12 +32,12 @@ import libvirt
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
 
-from nova.api.validation import extra_specs
 import nova.conf
 from nova import exception
 from nova.i18n import _
 from nova.objects import fields
 from nova.virt import cpu_topology
+from nova.virt import extra_specs
 from nova.virt import hardware
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import guest_cpu
@@ -153,7 +153,8 @@ class HostContext(collections.namedtuple('HostContext', (
 
 
 class GuestRequest(collections.namedtuple('GuestRequest', (
-        'numa', 'cpu_topology', 'pmu', 'locked_memory', 'kernel_cmdline'))):
+        'numa', 'cpu_topology', 'pmu', 'locked_memory', 'kernel_cmdline',
+        'not_applied'), defaults=((),))):
     """What a flavor and image ask for, validated and resolved once, before
     the claim (LibvirtDriver.get_instance_constraints).
 
@@ -163,13 +164,16 @@ class GuestRequest(collections.namedtuple('GuestRequest', (
     threads (cpu_topology.Topology); ``pmu``: True/False for <pmu state>,
     None to leave it to QEMU; ``locked_memory``: hw:locked_memory /
     hw_locked_memory asked for locking; ``kernel_cmdline``: the image's
-    os_command_line, or None.
+    os_command_line, or None; ``not_applied``: the valid flavor keys and
+    image properties this driver accepts without applying (sorted, flavor
+    keys first), which the guest will not get.
     """
 
 
 def _image_props(image_meta):
+    """The ImageMetaProps of ``image_meta``, None when it has none."""
     if image_meta is None or not image_meta.obj_attr_is_set('properties'):
-        return {}
+        return None
     return image_meta.properties
 
 
@@ -191,22 +195,32 @@ class LibvirtDriver(object):
         and the builders read.
 
         Everything the flavor extra specs and image properties ask for is
-        resolved here, before the claim and outside the host lock: the NUMA
-        constraints and pinning, the guest CPU topology, the PMU, locked
-        memory and the kernel command line. Nothing after the claim reads
-        a flavor or image key again.
+        resolved here, before the claim and outside the host lock: every
+        extra spec is validated (nova.virt.extra_specs, the API's rules),
+        then the NUMA constraints and pinning, the guest CPU topology, the
+        PMU, locked memory and the kernel command line are resolved.
+        Nothing after the claim reads a flavor or image key again.
 
         A flavor key asking for what this driver cannot provide (a virtual
         TPM, encrypted memory, a PCI device...) is refused here: ignoring
         it would weaken what the guest was promised. (The image's refused
-        properties are refused when its metadata is read.)
+        properties are refused when its metadata is read, by
+        ImageMeta.from_dict, which also validated every property.) The
+        valid keys this driver does not apply are logged in one warning
+        and kept in the request.
         """
-        extra_specs.refuse_unsupported(flavor.extra_specs)
+        specs = flavor.extra_specs
+        not_applied = extra_specs.refuse_unsupported(specs)
+        props = _image_props(image_meta)
+        if props is not None:
+            not_applied += list(props.not_applied())
+        if not_applied:
+            LOG.warning('accepted, not applied by this driver: %s',
+                        ', '.join(not_applied))
         context = context or HostContext.from_conf()
         numa = hardware.numa_get_constraints(
             flavor, image_meta, host_cpus=context.cpu_sets)
         realtime = numa is not None and numa.is_realtime
-        specs = flavor.extra_specs
         image_props = guest_cpu.image_values(image_meta)
         cells = numa.cells if numa is not None else []
         return GuestRequest(
@@ -217,7 +231,9 @@ class LibvirtDriver(object):
             pmu=guest_cpu.get_pmu_state(specs, image_props, realtime),
             locked_memory=bool(guest_cpu.get_locked_memory_constraint(
                 specs, image_props)),
-            kernel_cmdline=_image_props(image_meta).get('os_command_line'))
+            kernel_cmdline=(props.get('os_command_line')
+                            if props is not None else None),
+            not_applied=tuple(not_applied))
 
     def _claim(self, instance, request, host_topology=None):
         """Fit a GuestRequest to the host; set instance.numa_topology.

@@ -28,3 +28,20 @@ class TestLayering(test.TestCase):
         out = subprocess.run([sys.executable, '-c', code], check=True,
                              capture_output=True, text=True).stdout
         self.assertEqual('[]', out.strip())
+
+    def test_driver_does_not_import_the_api_layer(self):
+        code = ('import sys\n'
+                'from nova.virt.libvirt import driver\n'
+                'print(sorted(m for m in sys.modules '
+                'if m.startswith("nova.api")))\n')
+        out = subprocess.run([sys.executable, '-c', code], check=True,
+                             capture_output=True, text=True).stdout
+        self.assertEqual('[]', out.strip())
+
+    def test_the_api_validates_with_the_driver_s_validators(self):
+        # One implementation: the API's names are the lower module's.
+        from nova.api.validation import extra_specs as api_specs
+        from nova.virt import extra_specs
+        for name in api_specs.__all__:
+            self.assertIs(getattr(extra_specs, name),
+                          getattr(api_specs, name), name)

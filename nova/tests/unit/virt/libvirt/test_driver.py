@@ -33,6 +33,7 @@ from nova import exception
 from nova import objects
 from nova import test
 from nova.tests.unit.virt.libvirt import rng
+from nova.virt.extra_specs import validators
 from nova.virt import hardware_parse
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import config_caps
@@ -1049,6 +1050,34 @@ class TestOneYesNoVocabulary(DriverTestCase):
                                       hardware_parse.parse_bool, prop, word)
                     continue
                 self._plan(self.CONTEXT, image_meta)
+
+
+class TestRequestResolvedOnce(DriverTestCase):
+    """A plan validates the flavor's keys once, reads the image's as
+    ImageMeta.from_dict validated them, and keeps what it found in the
+    GuestRequest.
+    """
+
+    def test_plan_validates_each_key_once(self):
+        instance = make_instance('once', vcpus=2, **dict(
+            RT, **{'hw:boot_menu': 'true'}))
+        image_meta = image(hw_video_ram='8', hw_cpu_realtime_mask='^0')
+        with mock.patch.object(
+                validators, 'validate_all',
+                wraps=validators.validate_all) as validate_all, \
+                mock.patch.object(
+                    objects.ImageMetaProps, '_build',
+                    wraps=objects.ImageMetaProps._build) as build:
+            self.driver.plan(instance, image_meta)
+        validate_all.assert_called_once_with(instance.flavor.extra_specs)
+        build.assert_not_called()
+
+    def test_request_names_what_is_not_applied(self):
+        instance = make_instance('na', vcpus=2, **{'hw:boot_menu': 'true'})
+        request = self.driver.get_instance_constraints(
+            instance.flavor, image(hw_video_ram='8'))
+        self.assertEqual(('hw:boot_menu', 'hw_video_ram'),
+                         request.not_applied)
 
 
 class TestHostContext(DriverTestCase):
