@@ -319,7 +319,8 @@ def do_plan(args):
             raise UsageError(option='--host-capabilities',
                              value=args.host_capabilities,
                              reason=e.kwargs.get('reason', str(e)))
-        topology = host_mod.host_topology_from_caps(caps)
+        topology = host_mod.host_topology_from_caps(
+            caps, host_mod.get_host_cpu_sets())
         driver = libvirt_driver.LibvirtDriver(_host(args))
         guest = driver.plan(instance, image_meta, host_topology=topology)
     else:
@@ -471,8 +472,9 @@ def do_check_host(args):
     host = _host(args)
     try:
         results = host_checks.run_checks(
-            host_facts.HostFacts(root), hardware.get_cpu_dedicated_set(),
-            host, CONF.libvirt.virt_type)
+            host_facts.HostFacts(root),
+            host_mod.get_host_cpu_sets().dedicated, host,
+            CONF.libvirt.virt_type)
     finally:
         host.close()
     if args.output_format == 'json':

@@ -482,7 +482,8 @@ class TestClaimedPcpusMetadata(DriverTestCase):
     def _smt_host(self):
         with open(self.CAPS) as f:
             caps = config_caps.LibvirtConfigCaps.from_xml(f.read())
-        return host_mod.host_topology_from_caps(caps)
+        return host_mod.host_topology_from_caps(
+            caps, host_mod.get_host_cpu_sets())
 
     def test_isolate_records_the_siblings_it_keeps_free(self):
         host = self._smt_host()
@@ -708,13 +709,12 @@ class TestNames(DriverTestCase):
 
     def test_instance_dir_stays_below_instances_path(self):
         base = self.useFixture(fixtures.TempDir()).path
-        self.flags(instances_path=base, group='libvirt')
-        path = libvirt_driver.make_instance_dir('guest-1')
+        path = libvirt_driver.make_instance_dir('guest-1', base)
         self.assertEqual(os.path.join(os.path.realpath(base), 'guest-1'),
                          path)
         self.assertRaises(exception.InstanceExists,
-                          libvirt_driver.make_instance_dir, 'guest-1')
-        libvirt_driver.remove_instance_dir('guest-1')
+                          libvirt_driver.make_instance_dir, 'guest-1', base)
+        libvirt_driver.remove_instance_dir('guest-1', base)
         self.assertFalse(os.path.exists(path))
 
     def test_instance_dir_checks_the_name_itself(self):
@@ -722,12 +722,11 @@ class TestNames(DriverTestCase):
         inner = os.path.join(base, 'instances')
         os.mkdir(inner)
         open(os.path.join(base, 'keep'), 'w').close()
-        self.flags(instances_path=inner, group='libvirt')
         for name in ('..', '.', '../x', ''):
             self.assertRaises(exception.InvalidInstanceName,
-                              libvirt_driver.instance_dir, name)
+                              libvirt_driver.instance_dir, name, inner)
             # Removing never reaches outside instances_path either.
-            libvirt_driver.remove_instance_dir(name)
+            libvirt_driver.remove_instance_dir(name, inner)
         self.assertTrue(os.path.exists(os.path.join(base, 'keep')))
         self.assertTrue(os.path.isdir(inner))
 
@@ -736,8 +735,7 @@ class TestNames(DriverTestCase):
         elsewhere = self.useFixture(fixtures.TempDir()).path
         open(os.path.join(elsewhere, 'keep'), 'w').close()
         os.symlink(elsewhere, os.path.join(base, 'g'))
-        self.flags(instances_path=base, group='libvirt')
-        libvirt_driver.remove_instance_dir('g')
+        libvirt_driver.remove_instance_dir('g', base)
         self.assertTrue(os.path.exists(os.path.join(elsewhere, 'keep')))
 
 
@@ -1105,6 +1103,16 @@ class TestHostContext(DriverTestCase):
         self.assertEqual(3, rt.cputune.vcpusched[0].priority)
         self.assertEqual({0, 1}, floating.cpuset)
         self.assertEqual({0, 1}, floating.cputune.emulatorpin.cpuset)
+
+    def test_online_cpus_are_read_once_into_the_context(self):
+        instance = make_instance('online', vcpus=2,
+                                 **{'hw:cpu_policy': 'dedicated'})
+        with mock.patch.object(host_mod.Host, 'get_online_cpus',
+                               autospec=True,
+                               return_value={2, 3}) as online:
+            guest = self.driver.plan(instance, image())
+        online.assert_called_once_with(self.driver.host)
+        self.assertEqual({2, 3}, guest.get_metadata().claimed_pcpus)
 
     def test_cpu_names_come_from_the_context(self):
         self.flags(cpu_mode='custom', cpu_models=['Haswell'],
