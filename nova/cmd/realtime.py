@@ -58,10 +58,6 @@ MAX_ARGUMENTS = 2 * (hardware_parse.MAX_EXTRA_SPECS +
                      hardware_parse.MAX_IMAGE_PROPERTIES) + 64
 
 
-class UsageError(exception.Invalid):
-    msg_fmt = _('%(option)s=%(value)r is invalid: %(reason)s')
-
-
 def _add_connection_arg(parser):
     parser.add_argument('--connection', default=None, metavar='URI',
                         help='Libvirt URI; overrides [libvirt] '
@@ -220,7 +216,7 @@ def _parse_positive_int(option, value, maximum=None, why=''):
             'max': maximum, 'why': why}
     return hardware.parse_bounded_int(
         option, value, minimum=1, maximum=maximum, rule=rule,
-        error=lambda name, value, reason: UsageError(
+        error=lambda name, value, reason: exception.UsageError(
             option=name, value=value, reason=reason))
 
 
@@ -235,11 +231,11 @@ def _parse_pairs(option, pairs):
         key, sep, value = pair.partition('=')
         key = key.strip()
         if not sep or not key:
-            raise UsageError(option=option,
-                             value=hardware.display_value(pair),
-                             reason=_('expected KEY=VALUE'))
+            raise exception.UsageError(option=option,
+                                       value=hardware.display_value(pair),
+                                       reason=_('expected KEY=VALUE'))
         if key in result:
-            raise UsageError(
+            raise exception.UsageError(
                 option=option, value=hardware.display_value(pair),
                 reason=_('%(key)s is given twice (%(old)r and %(new)r); give '
                          'each key once') %
@@ -263,7 +259,7 @@ def build_request(args):
     """
     def usage_error(name, value, reason):
         # hardware's checks call what they check 'name'.
-        return UsageError(option=name, value=value, reason=reason)
+        return exception.UsageError(option=name, value=value, reason=reason)
 
     flavor_name = hardware.check_text(
         '--flavor-name', args.flavor_name, hardware.MAX_FLAVOR_NAME_LENGTH,
@@ -285,9 +281,9 @@ def build_request(args):
     instance = objects.Instance(uuid=uuidutils.generate_uuid(),
                                 name=args.guest_name, flavor=flavor)
     if args.ramdisk and not args.kernel:
-        raise UsageError(option='--ramdisk',
-                         value=hardware.display_value(args.ramdisk),
-                         reason=_('needs --kernel'))
+        raise exception.UsageError(option='--ramdisk',
+                                   value=hardware.display_value(args.ramdisk),
+                                   reason=_('needs --kernel'))
     for option, path in (('--kernel', args.kernel),
                          ('--ramdisk', args.ramdisk)):
         if path is None:
@@ -295,9 +291,9 @@ def build_request(args):
         # The path goes into the domain XML as it is.
         hardware.check_text(option, path, error=usage_error)
         if not os.path.isfile(path):
-            raise UsageError(option=option,
-                             value=hardware.display_value(path),
-                             reason=_('no such file'))
+            raise exception.UsageError(option=option,
+                                       value=hardware.display_value(path),
+                                       reason=_('no such file'))
     instance.kernel_path = args.kernel and os.path.abspath(args.kernel)
     instance.ramdisk_path = args.ramdisk and os.path.abspath(args.ramdisk)
     return instance, image_meta
@@ -316,9 +312,9 @@ def do_plan(args):
             caps = config_caps.LibvirtConfigCaps.from_file(
                 args.host_capabilities)
         except exception.Invalid as e:
-            raise UsageError(option='--host-capabilities',
-                             value=args.host_capabilities,
-                             reason=e.kwargs.get('reason', str(e)))
+            raise exception.UsageError(option='--host-capabilities',
+                                       value=args.host_capabilities,
+                                       reason=e.kwargs.get('reason', str(e)))
         topology = host_mod.host_topology_from_caps(
             caps, host_mod.get_host_cpu_sets())
         driver = libvirt_driver.LibvirtDriver(_host(args))
@@ -334,15 +330,6 @@ def do_plan(args):
             CONF.libvirt.cpu_mode):
         LOG.warning('not as upstream: %s', note)
     return 0
-
-
-class NovaComputeHere(exception.Invalid):
-    msg_fmt = _('this host is a Nova compute node (%(evidence)s): a guest '
-                'booted here is unknown to Nova and Placement, and '
-                'nova-compute pins its own guests to the same [compute] '
-                'cpu_dedicated_set; boot real-time guests through Nova '
-                '(openstack server create with a real-time flavor), or pass '
-                '--beside-nova-compute to boot anyway')
 
 
 def nova_compute_evidence(root):
@@ -374,7 +361,7 @@ def nova_compute_evidence(root):
 def do_boot(args):
     evidence = nova_compute_evidence(_root_dir(args))
     if evidence and not args.beside_nova_compute:
-        raise NovaComputeHere(evidence='; '.join(evidence))
+        raise exception.NovaComputeHere(evidence='; '.join(evidence))
     instance, image_meta = build_request(args)
     if evidence:
         # Seen now, not after the boot: the operator chose this.
@@ -453,7 +440,7 @@ def _root_dir(args):
     """--root, which must be a directory (UsageError otherwise)."""
     root = args.root
     if not os.path.isdir(root):
-        raise UsageError(option='--root', value=root, reason=(
+        raise exception.UsageError(option='--root', value=root, reason=(
             _('not a directory') if os.path.exists(root)
             else _('no such directory')))
     return root
@@ -502,9 +489,10 @@ def do_verify(args):
 
     names = list(args.guest_names)
     if bool(names) == bool(args.all_guests):
-        raise UsageError(option='NAME', value=' '.join(names) or '',
-                         reason=_('give guest names or --all, not both')
-                         if names else _('give guest names or --all'))
+        raise exception.UsageError(
+            option='NAME', value=' '.join(names) or '',
+            reason=_('give guest names or --all, not both')
+            if names else _('give guest names or --all'))
     root = _root_dir(args)
     host = _host(args)
     try:
@@ -529,10 +517,6 @@ def _out(line):
     sys.stdout.flush()
 
 
-class AdvertiseInvalid(exception.Invalid):
-    msg_fmt = _('%(problem)s; %(state)s')
-
-
 def advertise_invalid(problem, config_args, connection, dry_run):
     """The error for an advertise command whose configuration or command
     line is invalid: unless it is a --dry-run, the trait is taken off first
@@ -541,11 +525,11 @@ def advertise_invalid(problem, config_args, connection, dry_run):
     from nova.compute import realtime_trait
 
     if dry_run:
-        return AdvertiseInvalid(problem=problem, state=_(
+        return exception.AdvertiseInvalid(problem=problem, state=_(
             'a dry run, the trait was not changed'))
     state = realtime_trait.withdraw_on_invalid(problem, config_args,
                                                connection, _out)
-    return AdvertiseInvalid(problem=problem, state=state)
+    return exception.AdvertiseInvalid(problem=problem, state=state)
 
 
 def advertise_invalid_argv(problem, argv):
@@ -595,7 +579,7 @@ def do_advertise(args):
             interval = _parse_positive_int(
                 '--interval', args.interval, realtime_trait.MAX_INTERVAL,
                 _(' (a day)'))
-    except UsageError as e:
+    except exception.UsageError as e:
         config_args = []
         for path in CONF.config_file or []:
             config_args += ['--config-file', path]
@@ -627,7 +611,7 @@ def do_advertise(args):
                 host, lambda: host_facts.HostFacts(root), out,
                 dry_run=args.dry_run)
         except exception.PlacementConfigInvalid as e:
-            raise AdvertiseInvalid(problem=str(e), state=_(
+            raise exception.AdvertiseInvalid(problem=str(e), state=_(
                 'the trait was not changed (Placement cannot be reached '
                 'without [placement])'))
         if interval is None:
@@ -719,12 +703,6 @@ class _BufferedStderr(std_logging.Handler):
         self.records = []
 
 
-class LoggingUnavailable(exception.Invalid):
-    msg_fmt = _('%(problem)s; %(command)s changes guests and keeps its log: '
-                'nothing was done (fix the option, or run it with '
-                '--log-file pointing somewhere writable)')
-
-
 # Commands that change something on the host and so must leave their log
 # where the operator asked for it; every other command (advertise too,
 # whose pass must not be held up by its log) goes on without the file.
@@ -789,7 +767,8 @@ def setup_logging(command):
     problem = log_file_problem()
     if problem:
         if command in LOGGED_COMMANDS:
-            raise LoggingUnavailable(problem=problem, command=command)
+            raise exception.LoggingUnavailable(problem=problem,
+                                               command=command)
         sys.stderr.write('WARNING: %s; not logging to a file\n' %
                          validation.one_line(problem))
         for option in ('log_file', 'log_dir', 'log_config_append'):
@@ -802,7 +781,7 @@ def setup_logging(command):
         try:
             logging.setup(CONF, 'nova-realtime')
         except (logging.LogConfigError, OSError, ValueError) as e:
-            raise LoggingUnavailable(problem=_(
+            raise exception.LoggingUnavailable(problem=_(
                 'cannot set up logging: %s') % e, command=command)
         if CONF.debug:
             return None
@@ -951,7 +930,7 @@ def _main(argv):
     args = CONF.command
     try:
         buffered = setup_logging(args.name)
-    except LoggingUnavailable as e:
+    except exception.LoggingUnavailable as e:
         print_error(e)
         return 2
     try:
