@@ -31,6 +31,7 @@ from oslo_utils import uuidutils
 
 from nova import exception
 from nova import objects
+from nova.objects import image_meta as image_meta_mod
 from nova import test
 from nova.tests.unit.virt.libvirt import rng
 from nova.virt.extra_specs import validators
@@ -1039,15 +1040,38 @@ class TestOneYesNoVocabulary(DriverTestCase):
                         pmu[0].enabled, word)
 
     def test_every_image_flag(self):
-        for prop in ('hw_pmu', 'hw_locked_memory'):
+        # Every yes/no image property: what ImageMeta.from_dict (the
+        # image's validator) accepts, a plan accepts with the same meaning;
+        # what it refuses is a bad word or a refusal of what it asks for.
+        props = [name for name, rule in image_meta_mod._OTHER_PROPS.items()
+                 if rule['kind'] == 'bool']
+        self.assertIn('hw_pmu', props)
+        self.assertIn('hw_locked_memory', props)
+        self.assertIn('hw_mem_encryption', props)
+        for prop in props:
             for word in self.WORDS:
                 try:
                     image_meta = image(**{prop: word})
-                except exception.Invalid:
-                    self.assertRaises(exception.Invalid,
-                                      hardware_parse.parse_bool, prop, word)
+                except exception.ImageMetaPropInvalid as e:
+                    self.assertEqual(prop, e.kwargs['name'], (prop, word))
+                    if 'cannot provide' in str(e):
+                        self.assertTrue(
+                            hardware_parse.parse_bool(prop, word), word)
+                    else:
+                        self.assertRaises(exception.Invalid,
+                                          hardware_parse.parse_bool, prop,
+                                          word)
                     continue
-                self._plan(self.CONTEXT, image_meta)
+                guest = self._plan(self.CONTEXT, image_meta)
+                meaning = hardware_parse.parse_bool(prop, word)
+                if prop == 'hw_pmu':
+                    pmu = [f for f in guest.features
+                           if isinstance(
+                               f, vconfig.LibvirtConfigGuestFeaturePMU)]
+                    self.assertEqual(meaning, pmu[0].enabled, word)
+                elif prop == 'hw_locked_memory':
+                    self.assertEqual(meaning, bool(
+                        guest.membacking and guest.membacking.locked), word)
 
 
 class TestRequestResolvedOnce(DriverTestCase):
