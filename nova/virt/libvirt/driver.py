@@ -730,11 +730,6 @@ def _is_build_marker(item):
         item.tag == '{%s}building' % usage_mod.BUILD_NS
 
 
-def _is_fitted(topology):
-    return topology is not None and all(
-        cell.host_node is not None for cell in topology.cells)
-
-
 def describe_no_fit(host_topology, request):
     """Why a request does not fit: what each host cell has free."""
     need_cpus = [len(cell.pcpuset or cell.cpuset) for cell in request.cells]
