@@ -14,8 +14,9 @@
 
 This module is the import point for all of it:
 
-* parsing (hardware_parse): CPU specs, [compute] CPU sets, yes/no flags,
-  page sizes;
+* parsing (hardware_parse): CPU specs, the values of [compute]
+  cpu_dedicated_set and cpu_shared_set (which the host layer reads and
+  passes in), yes/no flags, page sizes;
 * constraints (here): flavor extra specs + image properties -> the requested
   InstanceNUMATopology, with every rule checked (numa_get_constraints is the
   one entry point that validates a flavor and image together);
