@@ -330,3 +330,43 @@ class CapabilitiesFileInvalid(Invalid):
     """
 
     msg_fmt = _('host capabilities file %(path)r: %(reason)s')
+
+
+class DomainXMLUnreadable(NovaException):
+    """One part of a domain's XML could not be understood (nova.virt.
+    libvirt.usage and verify record ``reason`` as a problem of that domain
+    and go on with the rest).
+    """
+
+    msg_fmt = _('%(reason)s')
+
+
+class UsageError(Invalid):
+    """A nova-realtime command-line option has a value that breaks a rule:
+    ``option`` (as written), its ``value`` and the ``reason``.
+    """
+
+    msg_fmt = _('%(option)s=%(value)r is invalid: %(reason)s')
+
+
+class NovaComputeHere(Invalid):
+    msg_fmt = _('this host is a Nova compute node (%(evidence)s): a guest '
+                'booted here is unknown to Nova and Placement, and '
+                'nova-compute pins its own guests to the same [compute] '
+                'cpu_dedicated_set; boot real-time guests through Nova '
+                '(openstack server create with a real-time flavor), or pass '
+                '--beside-nova-compute to boot anyway')
+
+
+class AdvertiseInvalid(Invalid):
+    """nova-realtime advertise cannot run: the ``problem`` and the
+    ``state`` the trait was left in.
+    """
+
+    msg_fmt = _('%(problem)s; %(state)s')
+
+
+class LoggingUnavailable(Invalid):
+    msg_fmt = _('%(problem)s; %(command)s changes guests and keeps its log: '
+                'nothing was done (fix the option, or run it with '
+                '--log-file pointing somewhere writable)')

@@ -32,7 +32,6 @@ from oslo_log import log as logging
 from oslo_utils import uuidutils
 import pbr.version
 
-from nova.api.validation import extra_specs
 from nova.cmd import launcher
 import nova.conf
 from nova.conf import placement as placement_conf
@@ -57,10 +56,6 @@ LOG = logging.getLogger(__name__)
 # the other options; more only makes argparse slow (its cost is quadratic).
 MAX_ARGUMENTS = 2 * (hardware_parse.MAX_EXTRA_SPECS +
                      hardware_parse.MAX_IMAGE_PROPERTIES) + 64
-
-
-class UsageError(exception.Invalid):
-    msg_fmt = _('%(option)s=%(value)r is invalid: %(reason)s')
 
 
 def _add_connection_arg(parser):
@@ -221,7 +216,7 @@ def _parse_positive_int(option, value, maximum=None, why=''):
             'max': maximum, 'why': why}
     return hardware.parse_bounded_int(
         option, value, minimum=1, maximum=maximum, rule=rule,
-        error=lambda name, value, reason: UsageError(
+        error=lambda name, value, reason: exception.UsageError(
             option=name, value=value, reason=reason))
 
 
@@ -236,11 +231,11 @@ def _parse_pairs(option, pairs):
         key, sep, value = pair.partition('=')
         key = key.strip()
         if not sep or not key:
-            raise UsageError(option=option,
-                             value=hardware.display_value(pair),
-                             reason=_('expected KEY=VALUE'))
+            raise exception.UsageError(option=option,
+                                       value=hardware.display_value(pair),
+                                       reason=_('expected KEY=VALUE'))
         if key in result:
-            raise UsageError(
+            raise exception.UsageError(
                 option=option, value=hardware.display_value(pair),
                 reason=_('%(key)s is given twice (%(old)r and %(new)r); give '
                          'each key once') %
@@ -252,31 +247,19 @@ def _parse_pairs(option, pairs):
     return result
 
 
-def report_not_applied(specs, image_props):
-    """One warning naming the valid keys this driver accepts but does not
-    apply (e.g. hw:boot_menu): the guest will not get them.
-    """
-    flavor_keys, _refused = extra_specs.classify(specs)
-    image_keys, _refused = objects.ImageMetaProps.classify_properties(
-        image_props)
-    keys = flavor_keys + image_keys
-    if keys:
-        LOG.warning('accepted, not applied by this driver: %s',
-                    ', '.join(keys))
-
-
 def build_request(args):
     """(Instance, ImageMeta) from the command-line arguments.
 
     Every value is bounded before anything is sized by it: --vcpus by
     MAX_GUEST_VCPUS, --ram by MAX_GUEST_MEMORY_MB, --flavor-name, paths and
-    property keys and values by length and XML-safe characters (extra specs
-    and image properties through the same checks the API and nova-compute
-    apply).
+    property keys and values by length and XML-safe characters (image
+    properties by ImageMeta.from_dict as nova-compute reads them; extra
+    specs by the driver when it resolves the request, with the API's
+    rules).
     """
     def usage_error(name, value, reason):
         # hardware's checks call what they check 'name'.
-        return UsageError(option=name, value=value, reason=reason)
+        return exception.UsageError(option=name, value=value, reason=reason)
 
     flavor_name = hardware.check_text(
         '--flavor-name', args.flavor_name, hardware.MAX_FLAVOR_NAME_LENGTH,
@@ -290,17 +273,17 @@ def build_request(args):
             '--ram', args.ram, hardware.MAX_GUEST_MEMORY_MB,
             _(' MiB (16 TiB)')),
         extra_specs=_parse_pairs('--property', args.property))
-    # What the API does when the operator sets the extra specs.
-    extra_specs.validate_all(flavor.extra_specs)
-    image_props = _parse_pairs('--image-property', args.image_property)
-    image_meta = objects.ImageMeta.from_dict({'properties': image_props})
-    report_not_applied(flavor.extra_specs, image_props)
+    # The image properties are validated as nova-compute reads them; the
+    # extra specs once, with the request (the driver's
+    # get_instance_constraints).
+    image_meta = objects.ImageMeta.from_dict({
+        'properties': _parse_pairs('--image-property', args.image_property)})
     instance = objects.Instance(uuid=uuidutils.generate_uuid(),
                                 name=args.guest_name, flavor=flavor)
     if args.ramdisk and not args.kernel:
-        raise UsageError(option='--ramdisk',
-                         value=hardware.display_value(args.ramdisk),
-                         reason=_('needs --kernel'))
+        raise exception.UsageError(option='--ramdisk',
+                                   value=hardware.display_value(args.ramdisk),
+                                   reason=_('needs --kernel'))
     for option, path in (('--kernel', args.kernel),
                          ('--ramdisk', args.ramdisk)):
         if path is None:
@@ -308,9 +291,9 @@ def build_request(args):
         # The path goes into the domain XML as it is.
         hardware.check_text(option, path, error=usage_error)
         if not os.path.isfile(path):
-            raise UsageError(option=option,
-                             value=hardware.display_value(path),
-                             reason=_('no such file'))
+            raise exception.UsageError(option=option,
+                                       value=hardware.display_value(path),
+                                       reason=_('no such file'))
     instance.kernel_path = args.kernel and os.path.abspath(args.kernel)
     instance.ramdisk_path = args.ramdisk and os.path.abspath(args.ramdisk)
     return instance, image_meta
@@ -329,10 +312,11 @@ def do_plan(args):
             caps = config_caps.LibvirtConfigCaps.from_file(
                 args.host_capabilities)
         except exception.Invalid as e:
-            raise UsageError(option='--host-capabilities',
-                             value=args.host_capabilities,
-                             reason=e.kwargs.get('reason', str(e)))
-        topology = host_mod.host_topology_from_caps(caps)
+            raise exception.UsageError(option='--host-capabilities',
+                                       value=args.host_capabilities,
+                                       reason=e.kwargs.get('reason', str(e)))
+        topology = host_mod.host_topology_from_caps(
+            caps, host_mod.get_host_cpu_sets())
         driver = libvirt_driver.LibvirtDriver(_host(args))
         guest = driver.plan(instance, image_meta, host_topology=topology)
     else:
@@ -341,18 +325,11 @@ def do_plan(args):
     sys.stdout.write(guest.to_xml())
     # Until the patch series is applied, upstream nova-compute builds the
     # cloud's guests: say where it would not build this one the same way.
-    for note in upstream_notes.notes(instance.flavor, image_meta, guest):
+    for note in upstream_notes.notes(
+            instance, image_meta, guest, CONF.libvirt.virt_type,
+            CONF.libvirt.cpu_mode):
         LOG.warning('not as upstream: %s', note)
     return 0
-
-
-class NovaComputeHere(exception.Invalid):
-    msg_fmt = _('this host is a Nova compute node (%(evidence)s): a guest '
-                'booted here is unknown to Nova and Placement, and '
-                'nova-compute pins its own guests to the same [compute] '
-                'cpu_dedicated_set; boot real-time guests through Nova '
-                '(openstack server create with a real-time flavor), or pass '
-                '--beside-nova-compute to boot anyway')
 
 
 def nova_compute_evidence(root):
@@ -384,7 +361,7 @@ def nova_compute_evidence(root):
 def do_boot(args):
     evidence = nova_compute_evidence(_root_dir(args))
     if evidence and not args.beside_nova_compute:
-        raise NovaComputeHere(evidence='; '.join(evidence))
+        raise exception.NovaComputeHere(evidence='; '.join(evidence))
     instance, image_meta = build_request(args)
     if evidence:
         # Seen now, not after the boot: the operator chose this.
@@ -463,7 +440,7 @@ def _root_dir(args):
     """--root, which must be a directory (UsageError otherwise)."""
     root = args.root
     if not os.path.isdir(root):
-        raise UsageError(option='--root', value=root, reason=(
+        raise exception.UsageError(option='--root', value=root, reason=(
             _('not a directory') if os.path.exists(root)
             else _('no such directory')))
     return root
@@ -482,8 +459,9 @@ def do_check_host(args):
     host = _host(args)
     try:
         results = host_checks.run_checks(
-            host_facts.HostFacts(root), hardware.get_cpu_dedicated_set(),
-            host, CONF.libvirt.virt_type)
+            host_facts.HostFacts(root),
+            host_mod.get_host_cpu_sets().dedicated, host,
+            CONF.libvirt.virt_type)
     finally:
         host.close()
     if args.output_format == 'json':
@@ -511,9 +489,10 @@ def do_verify(args):
 
     names = list(args.guest_names)
     if bool(names) == bool(args.all_guests):
-        raise UsageError(option='NAME', value=' '.join(names) or '',
-                         reason=_('give guest names or --all, not both')
-                         if names else _('give guest names or --all'))
+        raise exception.UsageError(
+            option='NAME', value=' '.join(names) or '',
+            reason=_('give guest names or --all, not both')
+            if names else _('give guest names or --all'))
     root = _root_dir(args)
     host = _host(args)
     try:
@@ -538,10 +517,6 @@ def _out(line):
     sys.stdout.flush()
 
 
-class AdvertiseInvalid(exception.Invalid):
-    msg_fmt = _('%(problem)s; %(state)s')
-
-
 def advertise_invalid(problem, config_args, connection, dry_run):
     """The error for an advertise command whose configuration or command
     line is invalid: unless it is a --dry-run, the trait is taken off first
@@ -550,11 +525,11 @@ def advertise_invalid(problem, config_args, connection, dry_run):
     from nova.compute import realtime_trait
 
     if dry_run:
-        return AdvertiseInvalid(problem=problem, state=_(
+        return exception.AdvertiseInvalid(problem=problem, state=_(
             'a dry run, the trait was not changed'))
     state = realtime_trait.withdraw_on_invalid(problem, config_args,
                                                connection, _out)
-    return AdvertiseInvalid(problem=problem, state=state)
+    return exception.AdvertiseInvalid(problem=problem, state=state)
 
 
 def advertise_invalid_argv(problem, argv):
@@ -604,7 +579,7 @@ def do_advertise(args):
             interval = _parse_positive_int(
                 '--interval', args.interval, realtime_trait.MAX_INTERVAL,
                 _(' (a day)'))
-    except UsageError as e:
+    except exception.UsageError as e:
         config_args = []
         for path in CONF.config_file or []:
             config_args += ['--config-file', path]
@@ -636,7 +611,7 @@ def do_advertise(args):
                 host, lambda: host_facts.HostFacts(root), out,
                 dry_run=args.dry_run)
         except exception.PlacementConfigInvalid as e:
-            raise AdvertiseInvalid(problem=str(e), state=_(
+            raise exception.AdvertiseInvalid(problem=str(e), state=_(
                 'the trait was not changed (Placement cannot be reached '
                 'without [placement])'))
         if interval is None:
@@ -728,12 +703,6 @@ class _BufferedStderr(std_logging.Handler):
         self.records = []
 
 
-class LoggingUnavailable(exception.Invalid):
-    msg_fmt = _('%(problem)s; %(command)s changes guests and keeps its log: '
-                'nothing was done (fix the option, or run it with '
-                '--log-file pointing somewhere writable)')
-
-
 # Commands that change something on the host and so must leave their log
 # where the operator asked for it; every other command (advertise too,
 # whose pass must not be held up by its log) goes on without the file.
@@ -798,7 +767,8 @@ def setup_logging(command):
     problem = log_file_problem()
     if problem:
         if command in LOGGED_COMMANDS:
-            raise LoggingUnavailable(problem=problem, command=command)
+            raise exception.LoggingUnavailable(problem=problem,
+                                               command=command)
         sys.stderr.write('WARNING: %s; not logging to a file\n' %
                          validation.one_line(problem))
         for option in ('log_file', 'log_dir', 'log_config_append'):
@@ -811,7 +781,7 @@ def setup_logging(command):
         try:
             logging.setup(CONF, 'nova-realtime')
         except (logging.LogConfigError, OSError, ValueError) as e:
-            raise LoggingUnavailable(problem=_(
+            raise exception.LoggingUnavailable(problem=_(
                 'cannot set up logging: %s') % e, command=command)
         if CONF.debug:
             return None
@@ -960,7 +930,7 @@ def _main(argv):
     args = CONF.command
     try:
         buffered = setup_logging(args.name)
-    except LoggingUnavailable as e:
+    except exception.LoggingUnavailable as e:
         print_error(e)
         return 2
     try:

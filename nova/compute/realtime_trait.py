@@ -70,7 +70,6 @@ from nova.conf import realtime as realtime_conf
 from nova.conf import validation
 from nova import exception
 from nova.i18n import _
-from nova.virt import hardware
 from nova.virt.libvirt import host as host_mod
 from nova.virt.libvirt import host_checks
 
@@ -126,7 +125,8 @@ class Verdict(collections.namedtuple('Verdict', 'ready gating problem')):
 
 def run_checks(host, facts):
     """Every check of check-host, called as check-host calls them."""
-    return host_checks.run_checks(facts, hardware.get_cpu_dedicated_set(),
+    return host_checks.run_checks(facts,
+                                  host_mod.get_host_cpu_sets().dedicated,
                                   host, CONF.libvirt.virt_type)
 
 

@@ -657,7 +657,8 @@ def _located(parsed, conf, group, name, reason):
 def _check_cpu_sets(conf, parsed):
     from nova.virt import hardware_parse
     try:
-        hardware_parse.get_cpu_dedicated_set()
+        hardware_parse.parse_host_cpu_sets(conf.compute.cpu_dedicated_set,
+                                           conf.compute.cpu_shared_set)
     except exception.ConfigurationInvalid as e:
         raise _located(parsed, conf, e.kwargs['group'], e.kwargs['option'],
                        e.kwargs['reason'])

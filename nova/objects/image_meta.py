@@ -513,14 +513,23 @@ class ImageMetaProps(base.NovaObject):
 
     @classmethod
     def from_dict(cls, image_props):
-        obj, _not_applied, refused = cls._build(image_props)
+        obj, not_applied, refused = cls._build(image_props)
         if refused:
             key, value, reason = refused[0]
             raise exception.ImageMetaPropInvalid(
                 name=key, value=hardware_parse.display_value(value),
                 reason=_('requested but this driver cannot provide it: %s')
                 % reason)
+        # Kept from this one validation for the driver's request (like
+        # _other, not serialised).
+        obj._not_applied = tuple(not_applied)
         return obj
+
+    def not_applied(self):
+        """The sorted names of the properties from_dict accepted that this
+        driver does not apply (() for an object not built by from_dict).
+        """
+        return getattr(self, '_not_applied', ())
 
     @classmethod
     def classify_properties(cls, image_props):

@@ -14,8 +14,9 @@
 
 This module is the import point for all of it:
 
-* parsing (hardware_parse): CPU specs, [compute] CPU sets, yes/no flags,
-  page sizes;
+* parsing (hardware_parse): CPU specs, the values of [compute]
+  cpu_dedicated_set and cpu_shared_set (which the host layer reads and
+  passes in), yes/no flags, page sizes;
 * constraints (here): flavor extra specs + image properties -> the requested
   InstanceNUMATopology, with every rule checked (numa_get_constraints is the
   one entry point that validates a flavor and image together);
@@ -48,9 +49,6 @@ from nova.virt.hardware_parse import check_extra_spec_count
 from nova.virt.hardware_parse import check_text
 from nova.virt.hardware_parse import display_value
 from nova.virt.hardware_parse import format_cpu_spec
-from nova.virt.hardware_parse import get_cpu_dedicated_set
-from nova.virt.hardware_parse import get_cpu_shared_set
-from nova.virt.hardware_parse import get_host_cpu_sets
 from nova.virt.hardware_parse import HostCPUSets
 from nova.virt.hardware_parse import is_xml_safe
 from nova.virt.hardware_parse import MAX_CPU_NUMBER
@@ -69,6 +67,7 @@ from nova.virt.hardware_parse import parse_bool
 from nova.virt.hardware_parse import parse_bounded_int
 from nova.virt.hardware_parse import parse_cpu_spec
 from nova.virt.hardware_parse import parse_cpu_spec_parts
+from nova.virt.hardware_parse import parse_host_cpu_sets
 from nova.virt.hardware_parse import parse_mem_page_size
 from nova.virt.hardware_parse import parse_property_cpu_spec
 from nova.virt.hardware_parse import parse_property_memory_mb
@@ -707,7 +706,7 @@ def numa_get_constraints(flavor: Flavor, image_meta: ImageMeta,
     realtime_cpus and emulator_threads_policy. Pinned CPUs or a page size
     without a NUMA layout give one cell with everything.
 
-    ``host_cpus`` (a HostCPUSets, e.g. get_host_cpu_sets()) is the host the
+    ``host_cpus`` (a HostCPUSets, the host context's cpu_sets) is the host the
     guest is for; with it, the rules that depend on the host are checked
     too (a real-time guest with emulator threads policy share needs
     [compute] cpu_shared_set). Without it (API, scheduler), only the
@@ -770,7 +769,7 @@ __all__ = [
     'MEMPAGES_DEFAULT_HUGE',
     'parse_cpu_spec_parts', 'parse_cpu_spec', 'format_cpu_spec',
     'parse_property_cpu_spec', 'parse_property_memory_mb', 'parse_vcpu_mask',
-    'get_cpu_dedicated_set', 'get_cpu_shared_set', 'get_host_cpu_sets',
+    'parse_host_cpu_sets',
     'parse_bool', 'is_realtime_enabled', 'parse_mem_page_size',
     'get_cpu_policy_constraint', 'get_cpu_thread_policy_constraint',
     'get_emulator_thread_policy_constraint', 'get_mem_page_size_constraint',

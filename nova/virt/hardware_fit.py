@@ -624,9 +624,10 @@ def get_emulator_thread_pcpus(fitted: InstanceNUMATopology,
     """Host pCPUs the emulator threads of a fitted guest should run on.
 
     isolate: the reserved pCPU. share: ``shared_set``, the host's [compute]
-    cpu_shared_set (the caller passes it: get_cpu_shared_set()); when None,
-    a real-time guest is refused (its emulator threads would otherwise
-    preempt real-time vCPUs) and any other guest uses all its pinned pCPUs.
+    cpu_shared_set (the caller passes it: HostContext.cpu_sets.shared);
+    when None, a real-time guest is refused (its emulator threads would
+    otherwise preempt real-time vCPUs) and any other guest uses all its
+    pinned pCPUs.
     No policy: for a real-time guest the pCPUs of its non-real-time vCPUs,
     otherwise all its pinned pCPUs. An empty set means the guest is not
     pinned, so its emulator threads float with its vCPUs.

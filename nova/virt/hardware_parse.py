@@ -12,11 +12,12 @@
 
 """Parsers of the strings operators and tenants write: CPU specs, flags, sizes.
 
-Part of nova.virt.hardware (import everything from there). Pure functions,
-but for get_cpu_dedicated_set(), get_cpu_shared_set() and
-get_host_cpu_sets(), which read [compute] cpu_dedicated_set and
-cpu_shared_set from nova.conf for the callers that build a host context; the
-rules take the host's CPU sets as an argument (HostCPUSets) instead.
+Part of nova.virt.hardware (import everything from there). Pure functions:
+nothing here reads nova.conf, libvirt or a file. [compute]
+cpu_dedicated_set and cpu_shared_set are read where the host context is
+built (nova.virt.libvirt.host.get_host_cpu_sets) and parsed here
+(parse_host_cpu_sets); the rules take the result as an argument
+(HostCPUSets).
 
 CPU specs are parsed as intervals first, and every bound is checked against
 MAX_CPU_NUMBER before any set is built, so a hostile ``^0-999999999`` costs
@@ -26,11 +27,8 @@ as little as ``^0``.
 import re
 import typing as ty
 
-import nova.conf
 from nova import exception
 from nova.i18n import _
-
-CONF = nova.conf.CONF
 
 
 class HostCPUSets(ty.NamedTuple):
@@ -38,7 +36,8 @@ class HostCPUSets(ty.NamedTuple):
 
     ``dedicated``: [compute] cpu_dedicated_set, ``shared``: [compute]
     cpu_shared_set; each a set of host CPU numbers, None when unset. Built
-    by get_host_cpu_sets() from nova.conf, or directly (tests, tools).
+    by parse_host_cpu_sets() from the options' values, or directly (tests,
+    tools).
     """
 
     dedicated: ty.Optional[ty.Set[int]] = None
@@ -483,8 +482,8 @@ def parse_property_memory_mb(name: str, value: ty.Any) -> int:
         MAX_GUEST_MEMORY_MB)
 
 
-def _parse_config_cpu_set(option: str) -> ty.Optional[ty.Set[int]]:
-    value = getattr(CONF.compute, option)
+def _parse_config_cpu_set(option: str,
+                          value: ty.Optional[str]) -> ty.Optional[ty.Set[int]]:
     if value is None or not value.strip():
         return None
     try:
@@ -499,45 +498,25 @@ def _parse_config_cpu_set(option: str) -> ty.Optional[ty.Set[int]]:
     return cpus
 
 
-def _config_cpu_sets() -> HostCPUSets:
-    dedicated = _parse_config_cpu_set('cpu_dedicated_set')
-    shared = _parse_config_cpu_set('cpu_shared_set')
-    if dedicated and shared and dedicated & shared:
+def parse_host_cpu_sets(dedicated: ty.Optional[str],
+                        shared: ty.Optional[str]) -> HostCPUSets:
+    """[compute] cpu_dedicated_set and cpu_shared_set (their values as
+    written, None or blank when unset) as a HostCPUSets.
+
+    Raises ConfigurationInvalid naming the option when one is malformed or
+    names no CPU, or when the two overlap.
+    """
+    dedicated_cpus = _parse_config_cpu_set('cpu_dedicated_set', dedicated)
+    shared_cpus = _parse_config_cpu_set('cpu_shared_set', shared)
+    if dedicated_cpus and shared_cpus and dedicated_cpus & shared_cpus:
         raise exception.ConfigurationInvalid(
-            group='compute', option='cpu_dedicated_set',
-            value=CONF.compute.cpu_dedicated_set,
+            group='compute', option='cpu_dedicated_set', value=dedicated,
             reason=_('host CPUs %(both)s are also in [compute] '
                      'cpu_shared_set=%(shared)r; a host CPU is either '
                      'dedicated to guests or shared, not both') %
-            {'both': format_cpu_spec(dedicated & shared),
-             'shared': CONF.compute.cpu_shared_set})
-    return HostCPUSets(dedicated, shared)
-
-
-def get_cpu_dedicated_set() -> ty.Optional[ty.Set[int]]:
-    """[compute] cpu_dedicated_set as a set of host CPUs, None when unset.
-
-    Raises ConfigurationInvalid when it (or cpu_shared_set) is malformed,
-    names no CPU, or the two overlap.
-    """
-    return _config_cpu_sets()[0]
-
-
-def get_cpu_shared_set() -> ty.Optional[ty.Set[int]]:
-    """[compute] cpu_shared_set as a set of host CPUs, None when unset.
-
-    Same checks as get_cpu_dedicated_set.
-    """
-    return _config_cpu_sets()[1]
-
-
-def get_host_cpu_sets() -> HostCPUSets:
-    """Both [compute] CPU sets, read and checked once, as a HostCPUSets.
-
-    What a caller on the compute host passes to the rules that depend on
-    the host (numa_get_constraints, get_emulator_thread_pcpus).
-    """
-    return _config_cpu_sets()
+            {'both': format_cpu_spec(dedicated_cpus & shared_cpus),
+             'shared': shared})
+    return HostCPUSets(dedicated_cpus, shared_cpus)
 
 
 def parse_bool(name: str, value: ty.Any) -> bool:

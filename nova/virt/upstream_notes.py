@@ -22,11 +22,7 @@ Nova" page), each saying whether the series removes it. A flavor this tree
 refuses has no notes: it is not planned.
 """
 
-import nova.conf
 from nova.i18n import _
-from nova.virt import hardware
-
-CONF = nova.conf.CONF
 
 UPSTREAM = _('upstream nova-compute 34')
 SERIES_SAME = _('the patch series does the same')
@@ -44,13 +40,20 @@ def _props(image_meta):
             if props.get(key) is not None}
 
 
-def notes(flavor, image_meta, guest, virt_type=None):
-    """[str]: each difference from upstream for this planned guest."""
-    specs = flavor.extra_specs or {}
+def notes(instance, image_meta, guest, virt_type, cpu_mode):
+    """[str]: each difference from upstream for this planned guest.
+
+    ``instance`` is the planned instance (its flavor, and the fitted
+    numa_topology this tree resolved); ``virt_type`` and ``cpu_mode`` are
+    [libvirt] virt_type and cpu_mode. Only whether a key is set is looked
+    at, as upstream reads it: every value was validated and resolved with
+    the request already.
+    """
+    specs = instance.flavor.extra_specs or {}
     props = _props(image_meta)
-    virt_type = virt_type or CONF.libvirt.virt_type
     found = []
-    realtime = hardware.is_realtime_enabled(flavor)
+    topology = instance.numa_topology
+    realtime = topology is not None and topology.is_realtime
     policy = props.get('hw_cpu_policy') or specs.get('hw:cpu_policy')
     has_mask = bool(props.get('hw_cpu_realtime_mask') or
                     specs.get('hw:cpu_realtime_mask'))
@@ -92,7 +95,7 @@ def notes(flavor, image_meta, guest, virt_type=None):
             '%(up)s gives the guest virtual persistent memory (hw:pmem); '
             'here it gets none (%(series)s)') % {
                 'up': UPSTREAM, 'series': SERIES_KEEPS})
-    if realtime and virt_type == 'kvm' and not CONF.libvirt.cpu_mode:
+    if realtime and virt_type == 'kvm' and not cpu_mode:
         found.append(_(
             '%(up)s gives this real-time guest a host-model CPU with '
             'libvirt\'s default PMU and no tsc-deadline requirement; here '

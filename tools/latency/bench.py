@@ -166,7 +166,7 @@ def read_text(path):
 
 def host_info(driver, config):
     """Facts a reader needs to judge the numbers, and the host checks."""
-    from nova.virt import hardware
+    from nova.virt.libvirt import host as host_mod
     from nova.virt.libvirt import host_checks
     from nova.virt.libvirt import host_facts
     model = None
@@ -186,7 +186,7 @@ def host_info(driver, config):
     facts = host_facts.HostFacts()
     try:
         results = host_checks.run_checks(
-            facts, hardware.get_cpu_dedicated_set(), driver.host,
+            facts, host_mod.get_host_cpu_sets().dedicated, driver.host,
             config['virt_type'])
         info['checks'] = [result.to_dict() for result in results]
     except Exception as e:  # informative only: never stop the benchmark

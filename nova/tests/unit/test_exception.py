@@ -45,5 +45,31 @@ class TestMessages(test.TestCase):
                      'ProviderNotFound', 'NodeIdentityError',
                      'TraitNotWithdrawn', 'GenerationConflict',
                      'GatingWarningInvalid', 'LibvirtUnreachable',
-                     'CapabilitiesFileInvalid'):
+                     'CapabilitiesFileInvalid', 'DomainXMLUnreadable',
+                     'UsageError', 'NovaComputeHere', 'AdvertiseInvalid',
+                     'LoggingUnavailable'):
             self.assertIn(name, names)
+
+    def test_no_exception_class_outside_this_module(self):
+        # Every exception of the package is defined in nova/exception.py.
+        import ast
+        import os
+        root = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))))
+        found = []
+        for directory, _dirs, files in os.walk(root):
+            if os.sep + 'tests' in directory[len(root):]:
+                continue
+            for name in files:
+                path = os.path.join(directory, name)
+                if not name.endswith('.py') or path == exception.__file__:
+                    continue
+                with open(path) as f:
+                    tree = ast.parse(f.read())
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.ClassDef) and any(
+                            getattr(base, 'attr', getattr(base, 'id', ''))
+                            in ('Exception', 'Invalid', 'NovaException')
+                            for base in node.bases):
+                        found.append('%s: %s' % (path, node.name))
+        self.assertEqual([], found)

@@ -509,9 +509,13 @@ class LibvirtConfigObject:
 class LibvirtConfigRawElement(LibvirtConfigObject):
     """An element this module does not model, kept verbatim as XML text.
 
-    Parsing a domain libvirt has expanded (controllers, clock, other
-    tools' metadata...) keeps those children here so they survive a round
-    trip instead of being dropped.
+    Parsing a domain keeps here, in the list they belong to, the devices
+    without a class (disks, interfaces, a controller libvirt has expanded),
+    the features that are more than a name and a state, and the
+    ``<metadata>`` children of other tools (and our own when damaged), so
+    they survive a round trip instead of being dropped. An unmodelled child
+    of a modelled element (``<clock>``, ``<pm>`` of ``<domain>``) is not one
+    of these: its element keeps it (see the module docstring).
     """
 
     FIELDS = (('xml', None),)

@@ -32,12 +32,12 @@ import libvirt
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
 
-from nova.api.validation import extra_specs
 import nova.conf
 from nova import exception
 from nova.i18n import _
 from nova.objects import fields
 from nova.virt import cpu_topology
+from nova.virt import extra_specs
 from nova.virt import hardware
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import guest_cpu
@@ -108,24 +108,30 @@ def translate_start_error(name, error):
 class HostContext(collections.namedtuple('HostContext', (
         'cpu_sets', 'realtime_priority', 'cpu_mode', 'cpu_models',
         'cpu_model_extra_flags', 'instances_path', 'cpu_model_names',
-        'cpu_feature_names'), defaults=(None, None))):
+        'cpu_feature_names', 'online_cpus'), defaults=(None, None, None))):
     """The host facts and operator settings a guest config is built from.
 
-    Built once per plan or spawn (from_conf, then with_cpu_names for a live
-    host) and passed down, so the builders below read no configuration,
+    Built once per plan or spawn (from_conf; for a live host, with the
+    online CPUs (LibvirtDriver._with_online_cpus) and with_cpu_names) and
+    passed down, so the builders and rules below read no configuration,
     libvirt or file: the same inputs give the same guest, and tests can
     build any host without touching CONF. ``cpu_sets`` is
     hardware.HostCPUSets ([compute] cpu_dedicated_set and cpu_shared_set);
-    ``cpu_model_names`` and ``cpu_feature_names`` are the CPU models and
-    features the host's libvirt knows, which [libvirt] cpu_models and
-    cpu_model_extra_flags are checked against (None: not known, not
-    checked; a plan against a saved capabilities document).
+    ``instances_path`` is [libvirt] instances_path (the guests' directories
+    and console logs); ``cpu_model_names`` and ``cpu_feature_names`` are
+    the CPU models and features the host's libvirt knows, which [libvirt]
+    cpu_models and cpu_model_extra_flags are checked against (None: not
+    known, not checked; a plan against a saved capabilities document);
+    ``online_cpus`` the host CPUs libvirt reports online, which limit the
+    host topology the fit uses (None: not known, every CPU of the
+    capabilities).
     """
 
     @classmethod
     def from_conf(cls):
+        """The operator's settings; no host fact read yet."""
         return cls(
-            cpu_sets=hardware.get_host_cpu_sets(),
+            cpu_sets=host_mod.get_host_cpu_sets(),
             realtime_priority=CONF.libvirt.realtime_scheduler_priority,
             cpu_mode=CONF.libvirt.cpu_mode,
             cpu_models=list(CONF.libvirt.cpu_models or []),
@@ -153,7 +159,8 @@ class HostContext(collections.namedtuple('HostContext', (
 
 
 class GuestRequest(collections.namedtuple('GuestRequest', (
-        'numa', 'cpu_topology', 'pmu', 'locked_memory', 'kernel_cmdline'))):
+        'numa', 'cpu_topology', 'pmu', 'locked_memory', 'kernel_cmdline',
+        'not_applied'), defaults=((),))):
     """What a flavor and image ask for, validated and resolved once, before
     the claim (LibvirtDriver.get_instance_constraints).
 
@@ -163,13 +170,16 @@ class GuestRequest(collections.namedtuple('GuestRequest', (
     threads (cpu_topology.Topology); ``pmu``: True/False for <pmu state>,
     None to leave it to QEMU; ``locked_memory``: hw:locked_memory /
     hw_locked_memory asked for locking; ``kernel_cmdline``: the image's
-    os_command_line, or None.
+    os_command_line, or None; ``not_applied``: the valid flavor keys and
+    image properties this driver accepts without applying (sorted, flavor
+    keys first), which the guest will not get.
     """
 
 
 def _image_props(image_meta):
+    """The ImageMetaProps of ``image_meta``, None when it has none."""
     if image_meta is None or not image_meta.obj_attr_is_set('properties'):
-        return {}
+        return None
     return image_meta.properties
 
 
@@ -183,6 +193,12 @@ class LibvirtDriver(object):
     def host(self):
         return self._host
 
+    def _with_online_cpus(self, context):
+        """``context`` with the online CPUs of the live host: read after
+        the request is resolved, so a bad flavor waits for no libvirt.
+        """
+        return context._replace(online_cpus=self._host.get_online_cpus())
+
     # -- planning -----------------------------------------------------------
 
     @staticmethod
@@ -191,22 +207,32 @@ class LibvirtDriver(object):
         and the builders read.
 
         Everything the flavor extra specs and image properties ask for is
-        resolved here, before the claim and outside the host lock: the NUMA
-        constraints and pinning, the guest CPU topology, the PMU, locked
-        memory and the kernel command line. Nothing after the claim reads
-        a flavor or image key again.
+        resolved here, before the claim and outside the host lock: every
+        extra spec is validated (nova.virt.extra_specs, the API's rules),
+        then the NUMA constraints and pinning, the guest CPU topology, the
+        PMU, locked memory and the kernel command line are resolved.
+        Nothing after the claim reads a flavor or image key again.
 
         A flavor key asking for what this driver cannot provide (a virtual
         TPM, encrypted memory, a PCI device...) is refused here: ignoring
         it would weaken what the guest was promised. (The image's refused
-        properties are refused when its metadata is read.)
+        properties are refused when its metadata is read, by
+        ImageMeta.from_dict, which also validated every property.) The
+        valid keys this driver does not apply are logged in one warning
+        and kept in the request.
         """
-        extra_specs.refuse_unsupported(flavor.extra_specs)
+        specs = flavor.extra_specs
+        not_applied = extra_specs.refuse_unsupported(specs)
+        props = _image_props(image_meta)
+        if props is not None:
+            not_applied += list(props.not_applied())
+        if not_applied:
+            LOG.warning('accepted, not applied by this driver: %s',
+                        ', '.join(not_applied))
         context = context or HostContext.from_conf()
         numa = hardware.numa_get_constraints(
             flavor, image_meta, host_cpus=context.cpu_sets)
         realtime = numa is not None and numa.is_realtime
-        specs = flavor.extra_specs
         image_props = guest_cpu.image_values(image_meta)
         cells = numa.cells if numa is not None else []
         return GuestRequest(
@@ -217,17 +243,23 @@ class LibvirtDriver(object):
             pmu=guest_cpu.get_pmu_state(specs, image_props, realtime),
             locked_memory=bool(guest_cpu.get_locked_memory_constraint(
                 specs, image_props)),
-            kernel_cmdline=_image_props(image_meta).get('os_command_line'))
+            kernel_cmdline=(props.get('os_command_line')
+                            if props is not None else None),
+            not_applied=tuple(not_applied))
 
-    def _claim(self, instance, request, host_topology=None):
+    def _claim(self, instance, request, host_topology=None, context=None):
         """Fit a GuestRequest to the host; set instance.numa_topology.
 
-        Returns the host topology the fit used (read from libvirt when not
-        given). Raises ComputeResourcesUnavailable, saying what was short,
-        when the host has no room.
+        Returns the host topology the fit used (when not given, read from
+        libvirt with the CPU sets and online CPUs of ``context``, a
+        HostContext). Raises ComputeResourcesUnavailable, saying what was
+        short, when the host has no room.
         """
         if host_topology is None:
-            host_topology = self._host.get_host_numa_topology()
+            context = context or self._with_online_cpus(
+                HostContext.from_conf())
+            host_topology = self._host.get_host_numa_topology(
+                context.cpu_sets, context.online_cpus)
         if request.numa is None:
             instance.numa_topology = None
             return host_topology
@@ -250,7 +282,9 @@ class LibvirtDriver(object):
         context = HostContext.from_conf()
         request = self.get_instance_constraints(instance.flavor, image_meta,
                                                 context)
-        used = self._claim(instance, request, host_topology)
+        if host_topology is None:
+            context = self._with_online_cpus(context)
+        used = self._claim(instance, request, host_topology, context)
         guest = self._build_guest(
             instance, request, used, context,
             virt_type=None if host_topology is None
@@ -333,10 +367,14 @@ class LibvirtDriver(object):
         request = self.get_instance_constraints(instance.flavor, image_meta,
                                                 context)
         with host_lock():
-            usage = self._host.get_host_usage()
+            context = self._with_online_cpus(context)
+            usage = self._host.get_host_usage(
+                cpu_sets=context.cpu_sets, online_cpus=context.online_cpus)
             if usage.orphans:
-                self._remove_orphans(usage.orphans)
-                usage = self._host.get_host_usage()
+                self._remove_orphans(usage.orphans, context.instances_path)
+                usage = self._host.get_host_usage(
+                    cpu_sets=context.cpu_sets,
+                    online_cpus=context.online_cpus)
             for line in usage.warnings():
                 LOG.warning('%s', line)
             if instance.name in {d.name for d in usage.domains}:
@@ -351,13 +389,14 @@ class LibvirtDriver(object):
                 adjust_guest(guest)
             self._preflight(guest)
             xml = guest.to_xml()
-            self._define_and_start(instance, guest, xml)
+            self._define_and_start(instance, guest, xml,
+                                   context.instances_path)
         guest.metadata = [item for item in guest.metadata
                           if not _is_build_marker(item)]
         LOG.info('Started %s', instance.name)
         return guest
 
-    def _define_and_start(self, instance, guest, xml):
+    def _define_and_start(self, instance, guest, xml, instances_path):
         dir_created = False
         try:
             LOG.debug('Defining %s:\n%s', instance.name, xml)
@@ -365,7 +404,7 @@ class LibvirtDriver(object):
             # After define: a process killed in between leaves a marked
             # domain (found and removed later), never a lone directory.
             if guest.virt_type != 'test':
-                make_instance_dir(instance.name)
+                make_instance_dir(instance.name, instances_path)
                 dir_created = True
             try:
                 self._start(domain, instance.name)
@@ -376,7 +415,8 @@ class LibvirtDriver(object):
             LOG.error('Booting %s failed, removing what it defined: %s',
                       instance.name, error)
             with _signals_deferred():
-                self._clean_up_failed_boot(instance, dir_created)
+                self._clean_up_failed_boot(
+                    instance, instances_path if dir_created else None)
             raise
 
     def _define(self, name, xml):
@@ -402,10 +442,12 @@ class LibvirtDriver(object):
                     raise
                 domain = self._host.lookup_by_uuid(instance.uuid)
 
-    def _clean_up_failed_boot(self, instance, dir_created):
+    def _clean_up_failed_boot(self, instance, instances_path):
         """Undefine what this boot defined (found by its UUID), retrying
         through new connections for [libvirt] cleanup_timeout seconds
-        while libvirt is unreachable; then remove the instance directory.
+        while libvirt is unreachable; then remove the instance directory
+        this boot created below ``instances_path`` (None: it created
+        none).
         """
         deadline = time.monotonic() + CONF.libvirt.cleanup_timeout
         delay = 0.1
@@ -423,8 +465,8 @@ class LibvirtDriver(object):
                     return
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
-        if dir_created:
-            remove_instance_dir(instance.name)
+        if instances_path is not None:
+            remove_instance_dir(instance.name, instances_path)
 
     def _undefine_uuid(self, uuid):
         try:
@@ -448,7 +490,7 @@ class LibvirtDriver(object):
             if e.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
                 raise
 
-    def _remove_orphans(self, orphans):
+    def _remove_orphans(self, orphans, instances_path):
         """Remove domains left by boots that died (call under the lock)."""
         for orphan in orphans:
             LOG.warning('Removing %s: defined by a boot that never '
@@ -458,7 +500,7 @@ class LibvirtDriver(object):
                     orphan.uuid))
             except exception.InstanceNotFound:
                 pass
-            remove_instance_dir(orphan.name)
+            remove_instance_dir(orphan.name, instances_path)
 
     def preflight_applies(self, guest):
         """Whether the preflight can judge where ``guest`` would run.
@@ -511,7 +553,7 @@ class LibvirtDriver(object):
         if not usage.ours:
             raise exception.InstanceNotOwned(name=name, action='delete')
         self._stop_and_undefine(domain)
-        remove_instance_dir(name)
+        remove_instance_dir(name, CONF.libvirt.instances_path)
         LOG.info('Destroyed %s', name)
 
     def list_instances(self):
@@ -562,20 +604,21 @@ def validate_instance_name(name):
             reason=_('must be at most %d bytes (UTF-8)') % MAX_NAME_BYTES)
 
 
-def instance_dir(name):
-    """[libvirt] instances_path/NAME. The name is checked first
+def instance_dir(name, instances_path):
+    """``instances_path``/NAME (``instances_path``: [libvirt]
+    instances_path, HostContext.instances_path). The name is checked first
     (validate_instance_name: no '/', not '.' or '..'), so the path always
     stays directly below instances_path.
     """
     validate_instance_name(name)
-    return os.path.join(os.path.realpath(CONF.libvirt.instances_path), name)
+    return os.path.join(os.path.realpath(instances_path), name)
 
 
-def make_instance_dir(name):
+def make_instance_dir(name, instances_path):
     """Create the guest's directory; refuse one that already exists (it is
     not ours to reuse or, later, to remove).
     """
-    path = instance_dir(name)
+    path = instance_dir(name, instances_path)
     os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
     try:
         os.mkdir(path, 0o755)
@@ -586,18 +629,19 @@ def make_instance_dir(name):
     except OSError as e:
         raise exception.ConfigurationInvalid(
             group='libvirt', option='instances_path',
-            value=CONF.libvirt.instances_path,
+            value=instances_path,
             reason=_('cannot create %(path)s: %(error)s') % {
                 'path': path, 'error': e.strerror})
     return path
 
 
-def remove_instance_dir(name):
-    """Remove a guest's directory (only a real directory, never through a
-    symbolic link). A name no guest can have has no directory of ours.
+def remove_instance_dir(name, instances_path):
+    """Remove a guest's directory below ``instances_path`` (only a real
+    directory, never through a symbolic link). A name no guest can have
+    has no directory of ours.
     """
     try:
-        path = instance_dir(name)
+        path = instance_dir(name, instances_path)
     except exception.InvalidInstanceName:
         return
     if os.path.isdir(path) and not os.path.islink(path):
@@ -684,11 +728,6 @@ def _build_marker():
 def _is_build_marker(item):
     return isinstance(item, vconfig.LibvirtConfigRawElement) and \
         item.tag == '{%s}building' % usage_mod.BUILD_NS
-
-
-def _is_fitted(topology):
-    return topology is not None and all(
-        cell.host_node is not None for cell in topology.cells)
 
 
 def describe_no_fit(host_topology, request):

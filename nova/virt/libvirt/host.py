@@ -53,16 +53,25 @@ CONNECTION_ERRORS = (
 )
 
 
-def host_topology_from_caps(caps, online_cpus=None):
+def get_host_cpu_sets():
+    """[compute] cpu_dedicated_set and cpu_shared_set, read and checked
+    once, as a hardware.HostCPUSets: what the host context carries to the
+    rules (ConfigurationInvalid when malformed or overlapping).
+    """
+    return hardware.parse_host_cpu_sets(CONF.compute.cpu_dedicated_set,
+                                        CONF.compute.cpu_shared_set)
+
+
+def host_topology_from_caps(caps, cpu_sets, online_cpus=None):
     """Build the host NUMATopology (no usage) from parsed capabilities.
 
-    ``online_cpus`` limits the usable pCPUs (None: every CPU the
-    capabilities list). [compute] cpu_dedicated_set and cpu_shared_set decide
-    which pCPUs dedicated and shared guests may use; when neither is set,
-    every online pCPU may be dedicated, and a warning says so.
+    ``cpu_sets`` (a hardware.HostCPUSets: [compute] cpu_dedicated_set and
+    cpu_shared_set) decides which pCPUs dedicated and shared guests may
+    use; when neither is set, every online pCPU may be dedicated, and a
+    warning says so. ``online_cpus`` limits the usable pCPUs (None: every
+    CPU the capabilities list).
     """
-    dedicated = hardware.get_cpu_dedicated_set()
-    shared = hardware.get_cpu_shared_set()
+    dedicated, shared = cpu_sets.dedicated, cpu_sets.shared
     all_cpus = set()
     cells = []
     for cell in caps.host.topology.cells:
@@ -101,7 +110,7 @@ def host_topology_from_caps(caps, online_cpus=None):
         if cpus is not None and not cpus <= all_cpus:
             raise exception.ConfigurationInvalid(
                 group='compute', option=option,
-                value=getattr(CONF.compute, option),
+                value=hardware.format_cpu_spec(cpus),
                 reason=_('host CPUs %(missing)s do not exist or are not '
                          'online on this host (online: %(online)s)') % {
                     'missing': hardware.format_cpu_spec(cpus - all_cpus),
@@ -216,22 +225,32 @@ class Host(object):
             return None
         return {cpu for cpu, online in enumerate(cpumap) if online}
 
-    def get_host_usage(self, domains=None):
+    def get_host_usage(self, domains=None, cpu_sets=None, online_cpus=None):
         """HostUsage: the host NUMATopology with what every defined domain
         (ours or not) holds, read from the domains' own XML (``domains``:
         DomainUsage list already read, else read now).
+
+        ``cpu_sets`` and ``online_cpus`` are the host context's facts
+        (driver.HostContext); each is read now when not given
+        (get_host_cpu_sets, get_online_cpus).
         """
+        if cpu_sets is None:
+            cpu_sets = get_host_cpu_sets()
+        if online_cpus is None:
+            online_cpus = self.get_online_cpus()
         topology = host_topology_from_caps(self.get_capabilities(),
-                                           self.get_online_cpus())
+                                           cpu_sets, online_cpus)
         if domains is None:
             domains = [usage for _dom, usage in self.get_domain_usages()]
         return usage_mod.HostUsage(topology, domains)
 
-    def get_host_numa_topology(self):
+    def get_host_numa_topology(self, cpu_sets=None, online_cpus=None):
         """Host NUMATopology with the usage of every domain libvirt knows;
         logs a warning for each domain an operator must look at.
+        ``cpu_sets`` and ``online_cpus`` as for get_host_usage.
         """
-        host_usage = self.get_host_usage()
+        host_usage = self.get_host_usage(cpu_sets=cpu_sets,
+                                         online_cpus=online_cpus)
         for line in host_usage.warnings():
             LOG.warning('%s', line)
         return host_usage.topology

@@ -519,11 +519,6 @@ def check_tsc(facts):
 
 # -- memory -----------------------------------------------------------------
 
-def libvirt_daemon_pid(facts):
-    pids = facts.pids_named(host_facts.LIBVIRT_DAEMONS)
-    return pids[0] if pids else None
-
-
 def _format_bytes(value):
     if value == host_facts.UNLIMITED:
         return 'unlimited'

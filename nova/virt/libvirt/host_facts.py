@@ -427,10 +427,3 @@ def isolcpus_isolates_domain(flags):
 
 
 ISOLCPUS_FLAGS = ('nohz', 'domain', 'managed_irq')
-
-
-def parse_isolcpus(value):
-    """CPUs of an ``isolcpus=`` value, whose leading words may be flags
-    (``isolcpus=nohz,domain,managed_irq,2-7``).
-    """
-    return parse_isolcpus_flags(value)[1]

@@ -56,10 +56,6 @@ XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True,
                           huge_tree=False, remove_comments=True)
 
 
-class Unreadable(Exception):
-    """One part of a domain's XML could not be understood."""
-
-
 class DomainUsage(object):
     """The host resources one domain holds.
 
@@ -138,8 +134,9 @@ def read_int(text, what):
     text = (text or '').strip()
     if not text or len(text) > _MAX_INT_DIGITS or not text.isascii() or \
             not text.isdigit():
-        raise Unreadable(_('%(what)s %(value)r is not a number') % {
-            'what': what, 'value': text[:40]})
+        raise exception.DomainXMLUnreadable(
+            reason=_('%(what)s %(value)r is not a number') % {
+                'what': what, 'value': text[:40]})
     return int(text)
 
 
@@ -147,8 +144,8 @@ def read_cpus(spec, what):
     try:
         return set(hardware.parse_cpu_spec(spec))
     except exception.Invalid as e:
-        raise Unreadable(_('%(what)s: %(error)s') % {'what': what,
-                                                      'error': e})
+        raise exception.DomainXMLUnreadable(
+            reason=_('%(what)s: %(error)s') % {'what': what, 'error': e})
 
 
 def read_kib(number, unit, what):
@@ -158,8 +155,9 @@ def read_kib(number, unit, what):
     try:
         return config.to_kib(read_int(number, what), unit)
     except exception.LibvirtConfigInvalid:
-        raise Unreadable(_('%(what)s has unknown unit %(unit)r') % {
-            'what': what, 'unit': (unit or '')[:20]})
+        raise exception.DomainXMLUnreadable(
+            reason=_('%(what)s has unknown unit %(unit)r') % {
+                'what': what, 'unit': (unit or '')[:20]})
 
 
 def parse_domain(xml, running=False):
@@ -185,7 +183,7 @@ def parse_domain(xml, running=False):
     for reader in (_read_cpus, _read_memory):
         try:
             reader(root, usage)
-        except Unreadable as e:
+        except exception.DomainXMLUnreadable as e:
             usage.problems.append(str(e))
     return usage
 
@@ -202,7 +200,7 @@ def _read_ownership(root, usage):
                 try:
                     usage.claimed = read_cpus(claimed,
                                               'metadata claimed_pcpus')
-                except Unreadable as e:
+                except exception.DomainXMLUnreadable as e:
                     usage.problems.append(str(e))
         elif namespace == BUILD_NS:
             usage.building = True
@@ -210,12 +208,21 @@ def _read_ownership(root, usage):
                              child.get('start'))
 
 
-def _read_cpus(root, usage):
-    vcpu = root.find('vcpu')
+def read_vcpu_count(vcpu):
+    """The number of vCPUs in a domain's <vcpu> element (1 without one),
+    at most MAX_DOMAIN_VCPUS.
+    """
     count = read_int(vcpu.text if vcpu is not None else '1', '<vcpu>')
     if count > MAX_DOMAIN_VCPUS:
-        raise Unreadable(_('<vcpu> %d is more than %d') % (
-            count, MAX_DOMAIN_VCPUS))
+        raise exception.DomainXMLUnreadable(
+            reason=_('<vcpu> %(n)d is more than %(max)d') % {
+                'n': count, 'max': MAX_DOMAIN_VCPUS})
+    return count
+
+
+def _read_cpus(root, usage):
+    vcpu = root.find('vcpu')
+    count = read_vcpu_count(vcpu)
     default = None
     if vcpu is not None and vcpu.get('cpuset'):
         default = read_cpus(vcpu.get('cpuset'), '<vcpu cpuset>')

@@ -47,6 +47,7 @@ import re
 import libvirt
 from lxml import etree
 
+from nova import exception
 from nova.i18n import _
 from nova.virt import hardware
 from nova.virt.libvirt import host_checks
@@ -198,18 +199,14 @@ def parse_guest(xml):
     for reader in (_read_vcpus, _read_cputune, _read_memory):
         try:
             reader(root, spec)
-        except usage_mod.Unreadable as e:
+        except exception.DomainXMLUnreadable as e:
             spec.problems.append(str(e))
     return spec
 
 
 def _read_vcpus(root, spec):
     vcpu = root.find('vcpu')
-    count = usage_mod.read_int(vcpu.text if vcpu is not None else '1',
-                               '<vcpu>')
-    if count > usage_mod.MAX_DOMAIN_VCPUS:
-        raise usage_mod.Unreadable(_('<vcpu> %(n)d is more than %(max)d') % {
-            'n': count, 'max': usage_mod.MAX_DOMAIN_VCPUS})
+    count = usage_mod.read_vcpu_count(vcpu)
     current = count
     if vcpu is not None and vcpu.get('current'):
         current = min(count, usage_mod.read_int(vcpu.get('current'),
@@ -241,7 +238,7 @@ def _read_cputune(root, spec):
     for sched in root.iterfind('cputune/vcpusched'):
         scheduler = (sched.get('scheduler') or '').lower()
         if scheduler not in SCHEDULERS:
-            raise usage_mod.Unreadable(_(
+            raise exception.DomainXMLUnreadable(reason=_(
                 '<vcpusched scheduler> %r is not one libvirt knows') %
                 scheduler[:20])
         priority = None

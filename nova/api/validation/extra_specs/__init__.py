@@ -10,30 +10,31 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Validation of flavor extra specs as an operator sets them.
+"""Validation of flavor extra specs as the API checks them.
 
-``validate(name, value)`` checks one key, ``validate_all(extra_specs)`` a
-whole flavor's, and ``get_validators()`` lists every known key with its
-description, from which the extra spec reference is rendered.
-``classify(extra_specs)`` says which keys this driver does not apply and
-which it refuses; ``refuse_unsupported(extra_specs)`` raises for the first
-refused one.
+The validators and the checks over them live in nova.virt.extra_specs,
+below both layers: the API checks an operator's extra specs with them, and
+the libvirt driver (which must not import the API layer) validates and
+classifies a flavor's keys with the same code. This package is the API's
+name for them: ``validate(name, value)`` checks one key,
+``validate_all(extra_specs)`` a whole flavor's, ``get_validators()`` lists
+every known key (the extra spec reference is rendered from it).
 """
 
-from nova.api.validation.extra_specs.base import APPLIED
-from nova.api.validation.extra_specs.base import ExtraSpecParameter
-from nova.api.validation.extra_specs.base import ExtraSpecValidator
-from nova.api.validation.extra_specs.base import NOT_APPLIED
-from nova.api.validation.extra_specs.base import REFUSED
-from nova.api.validation.extra_specs.base import SCHEDULER
-from nova.api.validation.extra_specs.validators import classify
-from nova.api.validation.extra_specs.validators import get_validator
-from nova.api.validation.extra_specs.validators import get_validators
-from nova.api.validation.extra_specs.validators import refusal
-from nova.api.validation.extra_specs.validators import refuse_unsupported
-from nova.api.validation.extra_specs.validators import register
-from nova.api.validation.extra_specs.validators import validate
-from nova.api.validation.extra_specs.validators import validate_all
+from nova.virt.extra_specs import APPLIED
+from nova.virt.extra_specs import classify
+from nova.virt.extra_specs import ExtraSpecParameter
+from nova.virt.extra_specs import ExtraSpecValidator
+from nova.virt.extra_specs import get_validator
+from nova.virt.extra_specs import get_validators
+from nova.virt.extra_specs import NOT_APPLIED
+from nova.virt.extra_specs import refusal
+from nova.virt.extra_specs import refuse_unsupported
+from nova.virt.extra_specs import REFUSED
+from nova.virt.extra_specs import register
+from nova.virt.extra_specs import SCHEDULER
+from nova.virt.extra_specs import validate
+from nova.virt.extra_specs import validate_all
 
 __all__ = ['APPLIED', 'ExtraSpecParameter', 'ExtraSpecValidator',
            'NOT_APPLIED', 'REFUSED', 'SCHEDULER', 'classify',

@@ -513,8 +513,8 @@ class TestLogFile(ConfigTestCase):
             err)
         with open(log) as f:
             text = f.read()
-        self.assertIn('WARNING nova.cmd.realtime [-] accepted, not applied '
-                      'by this driver: hw:boot_menu', text)
+        self.assertIn('WARNING nova.virt.libvirt.driver [-] accepted, not '
+                      'applied by this driver: hw:boot_menu', text)
 
     def test_missing_log_dir_is_created(self):
         missing = os.path.join(self.tmp, 'log', 'nova')

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from oslo_versionedobjects import exception as ovo_exception
 import testtools
 
-from nova.api.validation.extra_specs import base as spec_base
 from nova import exception
 from nova import objects
 from nova.objects import image_meta
+from nova.virt.extra_specs import base as spec_base
 from nova.virt import hardware_parse
 
 

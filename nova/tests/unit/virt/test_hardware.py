@@ -21,6 +21,7 @@ from nova import exception
 from nova import objects
 from nova import test
 from nova.virt import hardware
+from nova.virt.libvirt import host as host_mod
 
 DEDICATED = {'hw:cpu_policy': 'dedicated'}
 REALTIME = {'hw:cpu_policy': 'dedicated', 'hw:cpu_realtime': 'yes'}
@@ -468,7 +469,7 @@ class RealtimeTest(_Base):
                           host_cpus=hardware.HostCPUSets())
         self.assertEqual(
             hardware.HostCPUSets(dedicated=None, shared={0, 1}),
-            hardware.get_host_cpu_sets())
+            host_mod.get_host_cpu_sets())
 
 
 class NUMAConstraintsTest(_Base):

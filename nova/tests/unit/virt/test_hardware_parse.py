@@ -21,6 +21,7 @@ from nova import exception
 from nova import test
 from nova.virt import hardware
 from nova.virt import hardware_parse
+from nova.virt.libvirt import host as host_mod
 
 
 class ParseCPUSpecTest(test.TestCase):
@@ -157,49 +158,49 @@ class ParsePropertyCPUSpecTest(test.TestCase):
 
 
 class ConfigCPUSetTest(test.TestCase):
+    """parse_host_cpu_sets: the options' values in, no nova.conf read."""
+
+    def sets(self, dedicated=None, shared=None):
+        return hardware.parse_host_cpu_sets(dedicated, shared)
 
     def test_unset(self):
-        self.assertIsNone(hardware.get_cpu_dedicated_set())
-        self.assertIsNone(hardware.get_cpu_shared_set())
+        self.assertEqual(hardware.HostCPUSets(None, None), self.sets())
 
     def test_empty_string_is_unset(self):
-        self.flags(cpu_dedicated_set=' ', group='compute')
-        self.assertIsNone(hardware.get_cpu_dedicated_set())
+        self.assertIsNone(self.sets(' ').dedicated)
 
     def test_sets(self):
-        self.flags(cpu_dedicated_set='2-7,^4', cpu_shared_set='0-1',
-                   group='compute')
-        self.assertEqual({2, 3, 5, 6, 7}, hardware.get_cpu_dedicated_set())
-        self.assertEqual({0, 1}, hardware.get_cpu_shared_set())
+        self.assertEqual(hardware.HostCPUSets({2, 3, 5, 6, 7}, {0, 1}),
+                         self.sets('2-7,^4', '0-1'))
 
     def test_malformed(self):
-        self.flags(cpu_dedicated_set='2-x', group='compute')
         e = self.assertRaises(exception.ConfigurationInvalid,
-                              hardware.get_cpu_dedicated_set)
+                              self.sets, '2-x')
         self.assertEqual('cpu_dedicated_set', e.kwargs['option'])
         self.assertIn('[compute] cpu_dedicated_set', str(e))
         self.assertIn("'2-x'", str(e))
 
     def test_malformed_shared(self):
-        self.flags(cpu_shared_set='0-1-2', group='compute')
         e = self.assertRaises(exception.ConfigurationInvalid,
-                              hardware.get_cpu_shared_set)
+                              self.sets, None, '0-1-2')
         self.assertIn('[compute] cpu_shared_set', str(e))
 
     def test_names_no_cpu(self):
-        self.flags(cpu_dedicated_set='0,^0', group='compute')
         e = self.assertRaises(exception.ConfigurationInvalid,
-                              hardware.get_cpu_dedicated_set)
+                              self.sets, '0,^0')
         self.assertIn('names no host CPU', str(e))
 
     def test_overlap(self):
-        self.flags(cpu_dedicated_set='2-7', cpu_shared_set='0-3',
+        e = self.assertRaises(exception.ConfigurationInvalid,
+                              self.sets, '2-7', '0-3')
+        self.assertIn('2-3', str(e))
+        self.assertIn('cpu_shared_set', str(e))
+
+    def test_config_is_read_by_the_host_layer(self):
+        self.flags(cpu_dedicated_set='2-7,^4', cpu_shared_set='0-1',
                    group='compute')
-        for getter in (hardware.get_cpu_dedicated_set,
-                       hardware.get_cpu_shared_set):
-            e = self.assertRaises(exception.ConfigurationInvalid, getter)
-            self.assertIn('2-3', str(e))
-            self.assertIn('cpu_shared_set', str(e))
+        self.assertEqual(hardware.HostCPUSets({2, 3, 5, 6, 7}, {0, 1}),
+                         host_mod.get_host_cpu_sets())
 
 
 class ParseBoolTest(test.TestCase):

@@ -115,7 +115,8 @@ class MutatedCapabilitiesTest(test.TestCase):
             return None
 
     def _check_parsed(self, caps):
-        topology = host_mod.host_topology_from_caps(caps)
+        topology = host_mod.host_topology_from_caps(
+            caps, host_mod.get_host_cpu_sets())
         seen = {}
         for cell in topology.cells:
             for cpu in _cpus_of(cell):

@@ -291,7 +291,8 @@ class HostileCapsTest(test.TestCase):
         self.assertEqual([1048576, 0],
                          [cell.memory for cell in caps.host.topology.cells])
         self.useFixture(fixtures.FakeLogger())
-        topology = host_mod.host_topology_from_caps(caps)
+        topology = host_mod.host_topology_from_caps(
+            caps, host_mod.get_host_cpu_sets())
         self.assertEqual([1024, 0], [cell.memory for cell in topology.cells])
         # A <memory> without a number is refused.
         self.assertRefused(_caps(_cell(memory='<memory/>')),

@@ -31,8 +31,10 @@ from oslo_utils import uuidutils
 
 from nova import exception
 from nova import objects
+from nova.objects import image_meta as image_meta_mod
 from nova import test
 from nova.tests.unit.virt.libvirt import rng
+from nova.virt.extra_specs import validators
 from nova.virt import hardware_parse
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import config_caps
@@ -481,7 +483,8 @@ class TestClaimedPcpusMetadata(DriverTestCase):
     def _smt_host(self):
         with open(self.CAPS) as f:
             caps = config_caps.LibvirtConfigCaps.from_xml(f.read())
-        return host_mod.host_topology_from_caps(caps)
+        return host_mod.host_topology_from_caps(
+            caps, host_mod.get_host_cpu_sets())
 
     def test_isolate_records_the_siblings_it_keeps_free(self):
         host = self._smt_host()
@@ -707,13 +710,12 @@ class TestNames(DriverTestCase):
 
     def test_instance_dir_stays_below_instances_path(self):
         base = self.useFixture(fixtures.TempDir()).path
-        self.flags(instances_path=base, group='libvirt')
-        path = libvirt_driver.make_instance_dir('guest-1')
+        path = libvirt_driver.make_instance_dir('guest-1', base)
         self.assertEqual(os.path.join(os.path.realpath(base), 'guest-1'),
                          path)
         self.assertRaises(exception.InstanceExists,
-                          libvirt_driver.make_instance_dir, 'guest-1')
-        libvirt_driver.remove_instance_dir('guest-1')
+                          libvirt_driver.make_instance_dir, 'guest-1', base)
+        libvirt_driver.remove_instance_dir('guest-1', base)
         self.assertFalse(os.path.exists(path))
 
     def test_instance_dir_checks_the_name_itself(self):
@@ -721,12 +723,11 @@ class TestNames(DriverTestCase):
         inner = os.path.join(base, 'instances')
         os.mkdir(inner)
         open(os.path.join(base, 'keep'), 'w').close()
-        self.flags(instances_path=inner, group='libvirt')
         for name in ('..', '.', '../x', ''):
             self.assertRaises(exception.InvalidInstanceName,
-                              libvirt_driver.instance_dir, name)
+                              libvirt_driver.instance_dir, name, inner)
             # Removing never reaches outside instances_path either.
-            libvirt_driver.remove_instance_dir(name)
+            libvirt_driver.remove_instance_dir(name, inner)
         self.assertTrue(os.path.exists(os.path.join(base, 'keep')))
         self.assertTrue(os.path.isdir(inner))
 
@@ -735,8 +736,7 @@ class TestNames(DriverTestCase):
         elsewhere = self.useFixture(fixtures.TempDir()).path
         open(os.path.join(elsewhere, 'keep'), 'w').close()
         os.symlink(elsewhere, os.path.join(base, 'g'))
-        self.flags(instances_path=base, group='libvirt')
-        libvirt_driver.remove_instance_dir('g')
+        libvirt_driver.remove_instance_dir('g', base)
         self.assertTrue(os.path.exists(os.path.join(elsewhere, 'keep')))
 
 
@@ -1040,15 +1040,66 @@ class TestOneYesNoVocabulary(DriverTestCase):
                         pmu[0].enabled, word)
 
     def test_every_image_flag(self):
-        for prop in ('hw_pmu', 'hw_locked_memory'):
+        # Every yes/no image property: what ImageMeta.from_dict (the
+        # image's validator) accepts, a plan accepts with the same meaning;
+        # what it refuses is a bad word or a refusal of what it asks for.
+        props = [name for name, rule in image_meta_mod._OTHER_PROPS.items()
+                 if rule['kind'] == 'bool']
+        self.assertIn('hw_pmu', props)
+        self.assertIn('hw_locked_memory', props)
+        self.assertIn('hw_mem_encryption', props)
+        for prop in props:
             for word in self.WORDS:
                 try:
                     image_meta = image(**{prop: word})
-                except exception.Invalid:
-                    self.assertRaises(exception.Invalid,
-                                      hardware_parse.parse_bool, prop, word)
+                except exception.ImageMetaPropInvalid as e:
+                    self.assertEqual(prop, e.kwargs['name'], (prop, word))
+                    if 'cannot provide' in str(e):
+                        self.assertTrue(
+                            hardware_parse.parse_bool(prop, word), word)
+                    else:
+                        self.assertRaises(exception.Invalid,
+                                          hardware_parse.parse_bool, prop,
+                                          word)
                     continue
-                self._plan(self.CONTEXT, image_meta)
+                guest = self._plan(self.CONTEXT, image_meta)
+                meaning = hardware_parse.parse_bool(prop, word)
+                if prop == 'hw_pmu':
+                    pmu = [f for f in guest.features
+                           if isinstance(
+                               f, vconfig.LibvirtConfigGuestFeaturePMU)]
+                    self.assertEqual(meaning, pmu[0].enabled, word)
+                elif prop == 'hw_locked_memory':
+                    self.assertEqual(meaning, bool(
+                        guest.membacking and guest.membacking.locked), word)
+
+
+class TestRequestResolvedOnce(DriverTestCase):
+    """A plan validates the flavor's keys once, reads the image's as
+    ImageMeta.from_dict validated them, and keeps what it found in the
+    GuestRequest.
+    """
+
+    def test_plan_validates_each_key_once(self):
+        instance = make_instance('once', vcpus=2, **dict(
+            RT, **{'hw:boot_menu': 'true'}))
+        image_meta = image(hw_video_ram='8', hw_cpu_realtime_mask='^0')
+        with mock.patch.object(
+                validators, 'validate_all',
+                wraps=validators.validate_all) as validate_all, \
+                mock.patch.object(
+                    objects.ImageMetaProps, '_build',
+                    wraps=objects.ImageMetaProps._build) as build:
+            self.driver.plan(instance, image_meta)
+        validate_all.assert_called_once_with(instance.flavor.extra_specs)
+        build.assert_not_called()
+
+    def test_request_names_what_is_not_applied(self):
+        instance = make_instance('na', vcpus=2, **{'hw:boot_menu': 'true'})
+        request = self.driver.get_instance_constraints(
+            instance.flavor, image(hw_video_ram='8'))
+        self.assertEqual(('hw:boot_menu', 'hw_video_ram'),
+                         request.not_applied)
 
 
 class TestHostContext(DriverTestCase):
@@ -1076,6 +1127,16 @@ class TestHostContext(DriverTestCase):
         self.assertEqual(3, rt.cputune.vcpusched[0].priority)
         self.assertEqual({0, 1}, floating.cpuset)
         self.assertEqual({0, 1}, floating.cputune.emulatorpin.cpuset)
+
+    def test_online_cpus_are_read_once_into_the_context(self):
+        instance = make_instance('online', vcpus=2,
+                                 **{'hw:cpu_policy': 'dedicated'})
+        with mock.patch.object(host_mod.Host, 'get_online_cpus',
+                               autospec=True,
+                               return_value={2, 3}) as online:
+            guest = self.driver.plan(instance, image())
+        online.assert_called_once_with(self.driver.host)
+        self.assertEqual({2, 3}, guest.get_metadata().claimed_pcpus)
 
     def test_cpu_names_come_from_the_context(self):
         self.flags(cpu_mode='custom', cpu_models=['Haswell'],

@@ -268,7 +268,8 @@ class TestDriverGuests(td.DriverTestCase):
     def _caps_host(self):
         with open(CAPS) as f:
             caps = config_caps.LibvirtConfigCaps.from_xml(f.read())
-        return host_mod.host_topology_from_caps(caps)
+        return host_mod.host_topology_from_caps(
+            caps, host_mod.get_host_cpu_sets())
 
     def plan(self, name, virt_type, image_meta=None, **kw):
         self.flags(virt_type=virt_type, group='libvirt')

@@ -450,8 +450,8 @@ class TestPreflight(FakeHostTestCase):
 
 class TestFacts(FakeHostTestCase):
     def test_parsers(self):
-        self.assertEqual({2, 3, 5}, host_facts.parse_isolcpus(
-            'nohz,domain,2-3,5'))
+        self.assertEqual({2, 3, 5}, host_facts.parse_isolcpus_flags(
+            'nohz,domain,2-3,5')[1])
         self.assertEqual(set(), host_facts.parse_kernel_cpu_list(''))
         self.write('proc/cmdline', 'a=1 b c=x=y -- d=2')
         self.assertEqual({'a': '1', 'b': None, 'c': 'x=y'},
@@ -809,7 +809,8 @@ class TestIsolcpusFlags(FakeHostTestCase):
             ('managed_irq',)))
         self.assertTrue(host_facts.isolcpus_isolates_domain(()))
         self.assertTrue(host_facts.isolcpus_isolates_domain(('foo',)))
-        self.assertEqual({2, 3}, host_facts.parse_isolcpus('nohz,2-3'))
+        self.assertEqual({2, 3},
+                         host_facts.parse_isolcpus_flags('nohz,2-3')[1])
 
 
 class TestIrqbalanceBannedCpus(FakeHostTestCase):

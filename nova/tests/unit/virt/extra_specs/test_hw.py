@@ -16,10 +16,10 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from nova.api.validation import extra_specs
 from nova import exception
 from nova import objects
 from nova import test
+from nova.virt import extra_specs
 from nova.virt import hardware
 
 

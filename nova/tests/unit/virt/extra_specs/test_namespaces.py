@@ -21,10 +21,10 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from nova.api.validation import extra_specs
-from nova.api.validation.extra_specs import base
 from nova import exception
 from nova import test
+from nova.virt import extra_specs
+from nova.virt.extra_specs import base
 from nova.virt import hardware_parse
 
 _WORDS = hardware_parse.TRUE_WORDS + hardware_parse.FALSE_WORDS
@@ -157,7 +157,8 @@ class TestClassification(test.TestCase):
                            ('hw:ephemeral_encryption', 'no'),
                            ('os:secure_boot', 'disabled')):
             self.assertEqual(([], []), extra_specs.classify({key: value}))
-            extra_specs.refuse_unsupported({key: value})
+            self.assertEqual([], extra_specs.refuse_unsupported(
+                {key: value}))
 
     def test_refusal_names_the_key(self):
         exc = self.assertRaises(
@@ -182,6 +183,8 @@ class TestClassification(test.TestCase):
                           'hw:vif_multiqueue_enabled', 'hw:watchdog_action',
                           'quota:disk_total_iops_sec'], not_applied)
         self.assertEqual([], refused)
+        self.assertEqual(not_applied,
+                         extra_specs.refuse_unsupported(PRODUCTION_FLAVOR))
 
     def test_classify_validates(self):
         self.assertRaises(exception.InvalidProperty, extra_specs.classify,
@@ -395,7 +398,7 @@ class TestHostileValues(test.TestCase):
 class TestStandardTraits(test.TestCase):
 
     def test_unknown_standard_trait(self):
-        from nova.api.validation.extra_specs import traits
+        from nova.virt.extra_specs import traits
         if traits._standard_traits() is None:
             self.skipTest('os-traits is not installed')
         extra_specs.validate('trait:HW_CPU_X86_AVX2', 'required')

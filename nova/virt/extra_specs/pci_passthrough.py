@@ -14,9 +14,9 @@
 
 import re
 
-from nova.api.validation.extra_specs import base
 from nova import exception
 from nova.i18n import _
+from nova.virt.extra_specs import base
 
 # Between two ':' of ALIAS:COUNT, ALIAS:COUNT ...: the count of one pair,
 # the comma, and the alias of the next.

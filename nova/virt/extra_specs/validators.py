@@ -30,22 +30,22 @@ are refused because the guest would lack what they ask for.
 import difflib
 import re
 
-from nova.api.validation.extra_specs import accel
-from nova.api.validation.extra_specs import aggregate_instance_extra_specs
-from nova.api.validation.extra_specs import base
-from nova.api.validation.extra_specs import capabilities
-from nova.api.validation.extra_specs import hw
-from nova.api.validation.extra_specs import hw_rng
-from nova.api.validation.extra_specs import hw_video
-from nova.api.validation.extra_specs import null
-from nova.api.validation.extra_specs import os as os_specs
-from nova.api.validation.extra_specs import pci_passthrough
-from nova.api.validation.extra_specs import quota
-from nova.api.validation.extra_specs import resources
-from nova.api.validation.extra_specs import traits
-from nova.api.validation.extra_specs import vmware
 from nova import exception
 from nova.i18n import _
+from nova.virt.extra_specs import accel
+from nova.virt.extra_specs import aggregate_instance_extra_specs
+from nova.virt.extra_specs import base
+from nova.virt.extra_specs import capabilities
+from nova.virt.extra_specs import hw
+from nova.virt.extra_specs import hw_rng
+from nova.virt.extra_specs import hw_video
+from nova.virt.extra_specs import null
+from nova.virt.extra_specs import os as os_specs
+from nova.virt.extra_specs import pci_passthrough
+from nova.virt.extra_specs import quota
+from nova.virt.extra_specs import resources
+from nova.virt.extra_specs import traits
+from nova.virt.extra_specs import vmware
 from nova.virt import hardware_parse
 
 _MODULES = (accel, aggregate_instance_extra_specs, capabilities, hw, hw_rng,
@@ -239,14 +239,18 @@ def refusal(key, value, reason):
 
 
 def refuse_unsupported(extra_specs):
-    """Raise InvalidProperty for the first (sorted) refused key, if any.
+    """Raise InvalidProperty for the first (sorted) refused key, if any;
+    else return the sorted keys accepted but not applied (classify's
+    ``not_applied``).
 
-    Validates the flavor first, as classify() does.
+    Validates the flavor first, as classify() does: what the driver calls
+    once per request.
     """
-    _not_applied, refused = classify(extra_specs)
+    not_applied, refused = classify(extra_specs)
     if refused:
         key, reason = refused[0]
         raise refusal(key, extra_specs[key], reason)
+    return not_applied
 
 
 for _module in _MODULES:

@@ -14,7 +14,7 @@
 only.
 """
 
-from nova.api.validation.extra_specs import base
+from nova.virt.extra_specs import base
 
 VALIDATORS = (
     base.ExtraSpecValidator(

@@ -14,7 +14,7 @@
 generator device. This driver does not add one, so none is applied.
 """
 
-from nova.api.validation.extra_specs import base
+from nova.virt.extra_specs import base
 
 VALIDATORS = (
     base.ExtraSpecValidator(

@@ -19,7 +19,7 @@ a CFS quota on them would only add jitter), so all are accepted and
 reported as not applied.
 """
 
-from nova.api.validation.extra_specs import base
+from nova.virt.extra_specs import base
 
 _AT_LEAST_0 = {'type': 'int', 'description': 'an integer of at least 0',
                'min': 0}

@@ -14,7 +14,7 @@
 ComputeCapabilitiesFilter, which compares a host field with the value.
 """
 
-from nova.api.validation.extra_specs import base
+from nova.virt.extra_specs import base
 
 # Host fields compared as a whole.
 PLAIN = (

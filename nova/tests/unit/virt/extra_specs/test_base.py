@@ -12,9 +12,9 @@
 
 """The ExtraSpecValidator machinery, on validators made for the test."""
 
-from nova.api.validation.extra_specs import base
 from nova import exception
 from nova import test
+from nova.virt.extra_specs import base
 
 
 def _validator(name='hw:thing', parameters=(), **value):

@@ -12,7 +12,7 @@
 
 """Validators of the extra specs Nova knows without a namespace."""
 
-from nova.api.validation.extra_specs import base
+from nova.virt.extra_specs import base
 
 VALIDATORS = (
     base.ExtraSpecValidator(

@@ -14,7 +14,7 @@
 This driver builds headless guests, so none is applied.
 """
 
-from nova.api.validation.extra_specs import base
+from nova.virt.extra_specs import base
 
 VALIDATORS = (
     base.ExtraSpecValidator(

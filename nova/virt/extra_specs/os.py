@@ -12,8 +12,8 @@
 
 """Validators of the ``os:`` extra specs: guest firmware behaviour."""
 
-from nova.api.validation.extra_specs import base
 from nova.i18n import _
+from nova.virt.extra_specs import base
 
 VALIDATORS = (
     base.ExtraSpecValidator(

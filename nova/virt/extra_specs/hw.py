@@ -25,10 +25,10 @@ leave a non-real-time vCPU, one hw:numa_cpus.N per node ...) need the whole
 flavor and are hardware.numa_get_constraints' job.
 """
 
-from nova.api.validation.extra_specs import base
 from nova import exception
 from nova.i18n import _
 from nova.objects import fields
+from nova.virt.extra_specs import base
 from nova.virt import hardware_parse
 
 _MAX_MEMORY_MB = hardware_parse.MAX_GUEST_MEMORY_MB

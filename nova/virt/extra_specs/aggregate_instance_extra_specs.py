@@ -15,7 +15,7 @@ by the scheduler's AggregateInstanceExtraSpecsFilter. The value is a
 comparison the filter understands or a plain value, so any text passes.
 """
 
-from nova.api.validation.extra_specs import base
+from nova.virt.extra_specs import base
 
 VALIDATORS = (
     base.ExtraSpecValidator(

@@ -16,10 +16,10 @@ import time
 
 import fixtures
 
-from nova.api.validation import extra_specs
-from nova.api.validation.extra_specs import validators
 from nova import exception
 from nova import test
+from nova.virt import extra_specs
+from nova.virt.extra_specs import validators
 from nova.virt import hardware_parse
 
 # The keys of the real-time path; every upstream key is registered too
@@ -105,7 +105,7 @@ class TestRegister(test.TestCase):
     def setUp(self):
         super().setUp()
         self.useFixture(fixtures.MonkeyPatch(
-            'nova.api.validation.extra_specs.validators._REGISTRY',
+            'nova.virt.extra_specs.validators._REGISTRY',
             dict(validators._REGISTRY)))
 
     def _new(self, name):

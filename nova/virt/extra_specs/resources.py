@@ -18,7 +18,7 @@ The class is a standard one (os-resource-classes) or ``CUSTOM_`` followed by
 upper-case letters, digits and ``_``.
 """
 
-from nova.api.validation.extra_specs import base
+from nova.virt.extra_specs import base
 
 # The standard resource classes of os-resource-classes.
 STANDARD_CLASSES = (

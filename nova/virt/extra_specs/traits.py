@@ -20,10 +20,10 @@ standard name must be one of its traits; without it any upper-case name is
 accepted.
 """
 
-from nova.api.validation.extra_specs import base
-from nova.api.validation.extra_specs import resources
 from nova import exception
 from nova.i18n import _
+from nova.virt.extra_specs import base
+from nova.virt.extra_specs import resources
 
 
 _NOT_READ = object()
