@@ -22,7 +22,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 TARGET_S = 0.35
 TARGET_RSS_BYTES = 80 << 20
@@ -36,29 +35,78 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))))
 
 
+# Run by ``python -S -c`` between the bench and each measured process: it
+# starts the command with posix_spawn and reaps it with os.wait4 (argv:
+# result file, timeout s, address-space limit bytes or 0, the command).
+# The rusage of a process counts the resident set of whatever it was
+# forked from up to its exec (Linux carries the old memory's high-water
+# mark into ru_maxrss at exec), so a command spawned straight from the
+# bench, which holds the fit section's host topologies (90 MiB and more),
+# reported the bench's size: "python -c pass" at 92 MiB. Spawned from this
+# small launcher, only the launcher's few MiB can leak into the number.
+LAUNCHER = r"""
+import os, sys, time
+out, timeout, limit = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+argv = sys.argv[4:]
+if limit:
+    import resource
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError):
+        pass
+start = time.perf_counter()
+pid = os.posix_spawn(argv[0], argv, os.environ)
+deadline = start + timeout
+while True:
+    done, status, usage = os.wait4(pid, os.WNOHANG)
+    if done:
+        break
+    if time.perf_counter() > deadline:
+        os.kill(pid, 9)
+        done, status, usage = os.wait4(pid, 0)
+        break
+    time.sleep(0.001)
+wall = time.perf_counter() - start
+with open(out, "w") as f:
+    f.write("%d %r %d" % (os.waitstatus_to_exitcode(status), wall,
+                          usage.ru_maxrss * 1024))
+"""
+
+
+def spawn(args, root=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=None,
+          timeout=600.0, address_space=0):
+    """Run ``python args`` in ``root`` through LAUNCHER.
+
+    Returns (exit status, wall seconds of the command alone, its peak RSS
+    in bytes).
+    """
+    with tempfile.NamedTemporaryFile(mode='r') as result:
+        subprocess.run([sys.executable, '-S', '-c', LAUNCHER, result.name,
+                        str(timeout), str(address_space), sys.executable] +
+                       list(args), cwd=root, stdout=stdout, stderr=stderr,
+                       check=True)
+        status, wall, rss = result.read().split()
+    return int(status), float(wall), int(rss)
+
+
 def _wall(args, runs, root=REPO_ROOT, rss=None):
     """Wall times of ``runs`` processes; their peak RSS appended to rss.
 
-    Each child is reaped with os.wait4, whose rusage is that process's own
-    (RUSAGE_CHILDREN would mix every child so far).
+    Each command runs under LAUNCHER (see there why not straight from
+    here), which reaps it with os.wait4: the rusage is that process's own.
     """
     times = []
     failure = None
     for _ in range(runs):
         with tempfile.TemporaryFile(mode='w+') as err:
-            start = time.perf_counter()
-            proc = subprocess.Popen([sys.executable] + args, cwd=root,
-                                    stdout=subprocess.DEVNULL, stderr=err)
-            _pid, status, usage = os.wait4(proc.pid, 0)
-            times.append(time.perf_counter() - start)
-            proc.returncode = os.waitstatus_to_exitcode(status)
+            status, wall, peak = spawn(args, root, stderr=err)
+            times.append(wall)
             if rss is not None:
-                rss.append(usage.ru_maxrss * 1024)
-            if proc.returncode != 0:
+                rss.append(peak)
+            if status != 0:
                 err.seek(0)
                 tail = err.read().strip().splitlines()[-5:]
-                failure = 'exit %d: %s' % (proc.returncode,
-                                           ' | '.join(tail))
+                failure = 'exit %d: %s' % (status, ' | '.join(tail))
                 break
     return times, failure
 

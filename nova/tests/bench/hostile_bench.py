@@ -37,10 +37,7 @@ process times.
 """
 
 import logging
-import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -147,37 +144,19 @@ def cases():
     ]
 
 
-def _limit():
-    try:
-        resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT,
-                                                ADDRESS_SPACE_LIMIT))
-    except (ValueError, OSError):
-        pass
-
-
 def run_one(argv):
-    """Run ``python argv``; (status, wall s, peak RSS bytes, stderr tail)."""
+    """Run ``python argv``; (status, wall s, peak RSS bytes, stderr tail).
+
+    Through cli_bench.spawn: its launcher applies the address-space limit
+    and the timeout, and keeps the bench's own size out of the RSS.
+    """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable] + argv,
-                                cwd=cli_bench.REPO_ROOT, stdout=out,
-                                stderr=err, preexec_fn=_limit)
-        deadline = start + TIMEOUT_S
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.002)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        status, wall, rss = cli_bench.spawn(
+            argv, cli_bench.REPO_ROOT, stdout=out, stderr=err,
+            timeout=TIMEOUT_S, address_space=ADDRESS_SPACE_LIMIT)
         err.seek(0)
         lines = err.read().decode('utf-8', 'replace').splitlines()
-    # ru_maxrss is KiB on Linux.
-    return proc.returncode, wall, usage.ru_maxrss * 1024, lines
+    return status, wall, rss, lines
 
 
 def run_in_process(argv):
