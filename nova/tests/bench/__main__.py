@@ -249,6 +249,13 @@ def run_summary(out, report):
                      '%.3f' % release['median_s']
                      if release.get('median_s') else '-',
                      _ratio(plan['median_s'], release.get('median_s'))])
+        if plan.get('cpu_median_s'):
+            rows.append(['plan: median CPU (user + system), s',
+                         '%.3f' % plan['cpu_median_s'], '', '',
+                         '%.3f' % release['cpu_median_s']
+                         if release.get('cpu_median_s') else '-',
+                         _ratio(plan['cpu_median_s'],
+                                release.get('cpu_median_s'))])
         mib = cli_bench.TARGET_RSS_BYTES / 2**20
         rss = plan['peak_rss_bytes'] / 2**20
         theirs = (release.get('peak_rss_bytes') or 0) / 2**20

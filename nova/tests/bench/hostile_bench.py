@@ -151,7 +151,7 @@ def run_one(argv):
     and the timeout, and keeps the bench's own size out of the RSS.
     """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        status, wall, rss = cli_bench.spawn(
+        status, wall, rss, _cpu = cli_bench.spawn(
             argv, cli_bench.REPO_ROOT, stdout=out, stderr=err,
             timeout=TIMEOUT_S, address_space=ADDRESS_SPACE_LIMIT)
         err.seek(0)
