@@ -134,7 +134,8 @@ def run_scale(args, out, report):
               'request (4 vCPUs, dedicated, real time ^0, emulator threads '
               'isolate, 2 MiB pages, 1 NUMA node) is fitted to each; total '
               'wall time and per-host times (wall; and thread CPU time, '
-              'which a loaded machine does not inflate).\n\n' % (
+              'which a loaded machine does not inflate), of the quickest '
+              'of 3 passes.\n\n' % (
                   fit_bench.SCALE_HOSTS // (10 if args.quick else 1),
                   ', '.join('%dx%d' % shape
                             for shape in fit_bench.SCALE_SHAPES)))

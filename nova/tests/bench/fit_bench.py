@@ -347,12 +347,17 @@ def scale_host(rng, index):
     return build_host(spec)
 
 
-def run_scale(count=SCALE_HOSTS, seed=11):
+def run_scale(count=SCALE_HOSTS, seed=11, rounds=3):
     """Fit SCALE_GUEST to ``count`` varied hosts: total and per-host times.
 
     The hosts are built once (not timed); then the one request is fitted to
     each host in turn, as a scheduler filter would, each call timed on its
-    own with garbage collection paused.
+    own with garbage collection paused. That pass is made ``rounds`` times
+    and the quickest (by total CPU time) reported: one pass takes a fraction
+    of a second, and whatever else loads the machine during it (other jobs
+    on a 2-CPU machine changed one total by 1.8x from one pass to the next)
+    would otherwise decide the ratio to another tree measured at another
+    moment.
     """
     import gc
     import random
@@ -362,6 +367,15 @@ def run_scale(count=SCALE_HOSTS, seed=11):
     host_list = [scale_host(rng, index) for index in range(count)]
     build_s = time.perf_counter() - start
     request = build_guest(SCALE_GUEST)
+    best = None
+    for _round in range(max(1, rounds)):
+        result = _scale_pass(host_list, request, gc, time)
+        if best is None or result['cpu_total_ms'] < best['cpu_total_ms']:
+            best = result
+    return dict(best, hosts=count, build_s=build_s, rounds=max(1, rounds))
+
+
+def _scale_pass(host_list, request, gc, time):
     samples = []
     cpu_samples = []
     fits = 0
@@ -382,7 +396,7 @@ def run_scale(count=SCALE_HOSTS, seed=11):
             gc.enable()
     samples.sort()
     cpu_samples.sort()
-    return {'hosts': count, 'fits': fits, 'build_s': build_s,
+    return {'fits': fits,
             'total_ms': total_ns / 1e6,
             # The CPU time of the calls alone: the total a loaded machine
             # does not inflate.
