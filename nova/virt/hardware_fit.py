@@ -541,6 +541,7 @@ def numa_fit_instance_to_host(
         return None
 
     fitted_cells = []
+    build_cell = _fitted_cell()
     for index, ask in enumerate(asks):
         host = hosts[matching[index]]
         pinning = reserved = None
@@ -551,18 +552,29 @@ def numa_fit_instance_to_host(
             if ask.need > len(vcpus):
                 reserved = set(pcpus[len(vcpus):])
         # Copies of every set and dict: the fitted cells share nothing with
-        # the request. obj_from_coerced: the constructor without coercing
-        # each element again (they come from the request's fields).
-        fitted_cells.append(objects.InstanceNUMACell.obj_from_coerced(
-            id=ask.id, cpuset=ask.cpuset, pcpuset=ask.pcpuset,
-            memory=ask.memory,
-            pagesize=host.choose_pagesize(ask.pagesize, ask.memory),
-            cpu_policy=ask.cpu_policy, cpu_thread_policy=ask.thread_policy,
-            cpu_pinning=pinning, cpuset_reserved=reserved,
-            host_node=host.id))
-    return objects.InstanceNUMATopology.obj_from_coerced(
-        cells=fitted_cells, emulator_threads_policy=emulator_policy,
-        realtime_cpus=_field(instance_topology, 'realtime_cpus'))
+        # the request. obj_from_coerced (its builder, by position): the
+        # constructor without coercing each element again (they come from
+        # the request's fields).
+        fitted_cells.append(build_cell(
+            ask.id, ask.cpuset, ask.pcpuset, ask.memory,
+            host.choose_pagesize(ask.pagesize, ask.memory),
+            ask.cpu_policy, ask.thread_policy, pinning, reserved, host.id))
+    return _fitted_topology()(
+        fitted_cells, emulator_policy,
+        _field(instance_topology, 'realtime_cpus'))
+
+
+def _fitted_cell():
+    """InstanceNUMACell.obj_from_coerced of every field, by position."""
+    return objects.InstanceNUMACell.obj_coerced_builder(
+        'id', 'cpuset', 'pcpuset', 'memory', 'pagesize', 'cpu_policy',
+        'cpu_thread_policy', 'cpu_pinning', 'cpuset_reserved', 'host_node')
+
+
+def _fitted_topology():
+    """InstanceNUMATopology.obj_from_coerced of every field, by position."""
+    return objects.InstanceNUMATopology.obj_coerced_builder(
+        'cells', 'emulator_threads_policy', 'realtime_cpus')
 
 
 def _host_cells_by_id(host_topology: NUMATopology) -> ty.Dict[int, ty.Any]:
