@@ -291,6 +291,11 @@ class _HostCell(object):
             if len(sizes) == 1:
                 return _pack_whole(self.cores_in_order(), sizes.pop(),
                                    count)
+        elif count and set(map(len, self.siblings)) == {2}:
+            whole = self.whole_groups()
+            return _pack_pairs(sorted(whole, key=min),
+                               sorted(set.difference(self.free, *whole)),
+                               count)
         return _pack(self.free, self.siblings, self.free_singles(), count)
 
 
@@ -311,6 +316,28 @@ def _pack_whole(cores, size, count):
         count -= size
         if not count:
             return chosen
+    return chosen
+
+
+def _pack_pairs(whole, lone, count):
+    """_pack when every sibling group has two threads (SMT2).
+
+    Its buckets are then the whole cores (two free threads; ``whole``,
+    lowest first) and the lone free threads (of a core with a pinned
+    thread or a thread outside pcpuset, or in no core; ``lone``, sorted).
+    _pack takes the lowest count // 2 whole cores; an odd last vCPU gets
+    the lowest lone thread, else the first thread of the next whole core;
+    when whole cores run short, the lowest lone threads make up the rest.
+    """
+    half, odd = divmod(count, 2)
+    chosen = []
+    for core in whole[:half]:
+        chosen.extend(sorted(core))
+    if len(whole) >= half:
+        if odd:
+            chosen.append(lone[0] if lone else min(whole[half]))
+        return chosen
+    chosen.extend(lone[:count - len(chosen)])
     return chosen
 
 
