@@ -172,12 +172,16 @@ class _HostCell(object):
         min() on each (the cost of sorting them); callers stop early.
         """
         whole = self.whole_groups()
+        last = len(whole) - 1
         taken = set()
+        # Where the last core was found: host cells list their cores in
+        # order more often than not, so the next one is usually next.
+        at = 0
         for cpu in sorted(self.free):
             if cpu not in taken:
-                core = next(itertools.compress(
-                    whole, map(operator.contains, whole,
-                               itertools.repeat(cpu))))
+                while cpu not in whole[at]:
+                    at = at + 1 if at < last else 0
+                core = whole[at]
                 taken.update(core)
                 yield cpu, core
 
@@ -540,7 +544,8 @@ def numa_fit_instance_to_host(
     ``pci_requests`` with requests or a ``pci_stats`` raise
     NotImplementedError.
     """
-    _check_pci(pci_requests, pci_stats)
+    if pci_requests is not None or pci_stats is not None:
+        _check_pci(pci_requests, pci_stats)
     if host_topology is None or instance_topology is None:
         return None
     guest_cells = list(_field(instance_topology, 'cells'))
