@@ -30,7 +30,6 @@ import libvirt
 from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_utils import uuidutils
-import pbr.version
 
 from nova.cmd import launcher
 import nova.conf
@@ -814,7 +813,16 @@ def print_error(message):
 
 def version_string():
     """This package's version, as pbr computes it."""
+    import pbr.version  # importlib.metadata: 20 ms, for --version only
     return pbr.version.VersionInfo('nova-realtime').version_string()
+
+
+def asked_version(argv):
+    """Whether ``argv`` may ask for --version (argparse takes any prefix
+    of it, such as --vers): only then is the version worth computing.
+    """
+    return any(len(arg) > 3 and '--version'.startswith(arg)
+               for arg in argv)
 
 
 # Options of the command itself (oslo.config's and oslo.log's), accepted
@@ -920,7 +928,8 @@ def _main(argv):
         # Every option of every sub-command is checked here: a bad nova.conf
         # is one ERROR line (file, [section] option = value, rule), status 2.
         validation.load(CONF, argv, project='nova', prog='nova-realtime',
-                        version=version_string())
+                        version=version_string() if asked_version(argv)
+                        else 'unread')
     except exception.Invalid as e:
         if sub_command(argv) == 'advertise':
             # Fail closed: the trait comes off what cannot be judged.

@@ -61,30 +61,65 @@ class NovaObject(ovo_base.VersionedObject):
         of such elements (typically read from objects with the same
         fields). Nothing is checked; test_objects compares the result with
         the constructor's.
-        """
-        obj = cls.__new__(cls)
-        storage = obj.__dict__
-        storage['_context'] = None
-        storage['_changed_fields'] = set(values)
-        layout = cls.__dict__.get('_obj_layout')
-        if layout is None:
-            layout = cls._obj_layout = _layout(cls.fields)
-        for name, value in values.items():
-            attrname, container = layout[name]
-            if container is None or value is None:
-                storage[attrname] = value
-            else:
-                kind, fill, element_type = container
-                copy = kind.__new__(kind)
-                fill(copy, value)
-                # CoercedCollectionMixin.__init__ + enable_coercing
-                copy.__dict__ = {'_element_type': element_type, '_obj': obj,
-                                 '_field': name}
-                storage[attrname] = copy
-        if len(values) < len(cls.fields):
-            obj.obj_set_missing_defaults()
-        return obj
 
+        The work is done by a function made for the class and the names
+        given (obj_coerced_builder), so no per-field lookups remain.
+        """
+        build = _BUILDERS.get((cls, tuple(values)))
+        if build is None:
+            build = cls.obj_coerced_builder(*values)
+        return build(*values.values())
+
+    @classmethod
+    def obj_coerced_builder(cls, *names):
+        """A function of the values of ``names`` (in that order) doing
+        what ``obj_from_coerced(**dict(zip(names, values)))`` does.
+
+        Made once per class and names, as the namedtuple and dataclass
+        machinery makes its methods: Python source with each field's
+        storage attribute and container spelt out, compiled with exec.
+        """
+        build = _BUILDERS.get((cls, names))
+        if build is not None:
+            return build
+        layout = _layout(cls.fields)
+        scope = {'cls': cls}
+        args = ['v%d' % index for index in range(len(names))]
+        body = ['def build(%s):' % ', '.join(args),
+                '    obj = cls.__new__(cls)']
+        stored = []
+        for index, name in enumerate(names):
+            attrname, container = layout[name]
+            arg = args[index]
+            if container is not None:
+                kind, fill, element_type = container
+                scope.update({'kind%d' % index: kind,
+                              'fill%d' % index: fill,
+                              'type%d' % index: element_type})
+                # CoercedCollectionMixin.__init__ + enable_coercing
+                body += [
+                    '    if %s is not None:' % arg,
+                    '        copy = kind%d.__new__(kind%d)' % (index, index),
+                    '        fill%d(copy, %s)' % (index, arg),
+                    '        copy.__dict__ = {"_element_type": type%d, '
+                    '"_obj": obj, "_field": %r}' % (index, name),
+                    '        %s = copy' % arg]
+            stored.append('%r: %s' % (attrname, arg))
+        body.append('    obj.__dict__.update({"_context": None, '
+                    '"_changed_fields": %s, %s})' % (
+                        '{%s}' % ', '.join(map(repr, names))
+                        if names else 'set()',
+                        ', '.join(stored)))
+        if set(names) != set(cls.fields):
+            body.append('    obj.obj_set_missing_defaults()')
+        body.append('    return obj')
+        exec('\n'.join(body), scope)
+        build = _BUILDERS[cls, names] = scope['build']
+        return build
+
+
+# (class, field names) -> obj_coerced_builder's function.
+_BUILDERS = {}
 
 # Compound field type -> (the container its coerce() stores, the plain
 # container method that fills it without coercing each element).

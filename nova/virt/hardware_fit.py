@@ -39,6 +39,7 @@ The emulator pCPU of ``isolate`` follows the guest's thread policy: a whole
 core of its own under isolate, the next thread under require/prefer.
 """
 
+import itertools
 import operator
 import typing as ty
 
@@ -119,10 +120,12 @@ class _HostCell(object):
     def __init__(self, cell):
         self.cell = cell
         self.id, self.pcpuset, pinned, self.siblings = _read_host_cell(cell)
-        self.free = set.difference(self.pcpuset, pinned)
+        # Only read, never changed: with nothing pinned, pcpuset itself.
+        self.free = (set.difference(self.pcpuset, pinned) if pinned
+                     else self.pcpuset)
         self._pagesizes = {}
         self._whole_groups = None
-        self._whole_cores = None
+        self._covered = None
         self._singles = None
         self._pages = None
 
@@ -134,8 +137,8 @@ class _HostCell(object):
     def free_singles(self):
         """Free pCPUs that belong to no SMT sibling group, as 1-cores."""
         if self._singles is None:
-            self._singles = [(cpu,) for cpu in
-                             self.free.difference(*self.siblings)]
+            self._singles = [] if self.covered() else [
+                (cpu,) for cpu in set.difference(self.free, *self.siblings)]
         return self._singles
 
     def whole_groups(self):
@@ -144,6 +147,43 @@ class _HostCell(object):
             self._whole_groups = list(filter(self.free.issuperset,
                                              self.siblings))
         return self._whole_groups
+
+    def covered(self):
+        """Whether the whole sibling groups hold every free pCPU.
+
+        Sibling groups are disjoint (a thread belongs to one core), so
+        their sizes adding up to the free count says it: no free pCPU is
+        then in no group (free_singles is empty) nor in a group with a
+        pinned thread. On an idle host cell it is so; then the cores can
+        be walked in order (cores_in_order) instead of sorted.
+        """
+        if self._covered is None:
+            whole = self.whole_groups()
+            self._covered = bool(whole) and \
+                sum(map(len, whole)) == len(self.free)
+        return self._covered
+
+    def cores_in_order(self):
+        """(lowest thread, core) of each whole group, lowest first; only
+        when covered().
+
+        Walks the free pCPUs in order: the first thread met of each core
+        is its lowest, so the cores come lowest first without calling
+        min() on each (the cost of sorting them); callers stop early.
+        """
+        whole = self.whole_groups()
+        last = len(whole) - 1
+        taken = set()
+        # Where the last core was found: host cells list their cores in
+        # order more often than not, so the next one is usually next.
+        at = 0
+        for cpu in sorted(self.free):
+            if cpu not in taken:
+                while cpu not in whole[at]:
+                    at = at + 1 if at < last else 0
+                core = whole[at]
+                taken.update(core)
+                yield cpu, core
 
     def whole_core_count(self):
         return len(self.whole_groups()) + len(self.free_singles())
@@ -154,10 +194,9 @@ class _HostCell(object):
 
     def whole_cores(self):
         """Cores with every thread free, lowest first."""
-        if self._whole_cores is None:
-            self._whole_cores = sorted(
-                self.whole_groups() + self.free_singles(), key=min)
-        return self._whole_cores
+        if self.covered():
+            return [core for _cpu, core in self.cores_in_order()]
+        return sorted(self.whole_groups() + self.free_singles(), key=min)
 
     def pages(self):
         """(free pages by size in KiB, the small page size in KiB)."""
@@ -193,9 +232,12 @@ class _HostCell(object):
         cells mostly ask the same, so answers are remembered.
         """
         key = (request, memory_mb)
-        if key not in self._pagesizes:
-            self._pagesizes[key] = self._choose_pagesize(request, memory_mb)
-        return self._pagesizes[key]
+        try:
+            return self._pagesizes[key]
+        except KeyError:
+            size = self._pagesizes[key] = self._choose_pagesize(request,
+                                                                memory_mb)
+            return size
 
     def _choose_pagesize(self, request, memory_mb):
         free, small_kb, _avail = self.pages()
@@ -232,16 +274,75 @@ class _HostCell(object):
     def pick(self, count, thread_policy):
         """``count`` distinct free pCPUs in pinning order."""
         if thread_policy == ISOLATE:
-            return [min(core) for core in self.whole_cores()[:count]]
+            # The first thread of each of the lowest whole cores.
+            if self.covered():
+                return [cpu for cpu, _core in itertools.islice(
+                    self.cores_in_order(), count)]
+            return sorted(map(min, self.whole_groups() +
+                              self.free_singles()))[:count]
         if thread_policy == REQUIRE:
             threads = []
-            for core in self.whole_cores():
+            cores = (map(operator.itemgetter(1), self.cores_in_order())
+                     if self.covered() else self.whole_cores())
+            for core in cores:
                 if len(core) > 1:
                     threads.extend(sorted(core))
                     if len(threads) >= count:
                         break
             return threads[:count]
+        if self.covered():
+            sizes = set(map(len, self.whole_groups()))
+            if len(sizes) == 1:
+                return _pack_whole(self.cores_in_order(), sizes.pop(),
+                                   count)
+        elif count and set(map(len, self.siblings)) == {2}:
+            whole = self.whole_groups()
+            return _pack_pairs(sorted(whole, key=min),
+                               sorted(set.difference(self.free, *whole)),
+                               count)
         return _pack(self.free, self.siblings, self.free_singles(), count)
+
+
+def _pack_whole(cores, size, count):
+    """_pack when every free pCPU is in a whole core of ``size`` threads.
+
+    ``cores``: (lowest thread, core), lowest first. _pack then takes the
+    lowest count // size cores, and a remainder's threads from the next
+    one (the smallest core left that holds it: they are all alike).
+    """
+    chosen = []
+    for _cpu, core in cores:
+        threads = sorted(core)
+        if count < size:
+            chosen.extend(threads[:count])
+            return chosen
+        chosen.extend(threads)
+        count -= size
+        if not count:
+            return chosen
+    return chosen
+
+
+def _pack_pairs(whole, lone, count):
+    """_pack when every sibling group has two threads (SMT2).
+
+    Its buckets are then the whole cores (two free threads; ``whole``,
+    lowest first) and the lone free threads (of a core with a pinned
+    thread or a thread outside pcpuset, or in no core; ``lone``, sorted).
+    _pack takes the lowest count // 2 whole cores; an odd last vCPU gets
+    the lowest lone thread, else the first thread of the next whole core;
+    when whole cores run short, the lowest lone threads make up the rest.
+    """
+    half, odd = divmod(count, 2)
+    chosen = []
+    for core in whole[:half]:
+        chosen.extend(sorted(core))
+    if len(whole) >= half:
+        if odd:
+            chosen.append(lone[0] if lone else min(whole[half]))
+        return chosen
+    chosen.extend(lone[:count - len(chosen)])
+    return chosen
 
 
 def _pack(free, siblings, singles, count):
@@ -250,14 +351,21 @@ def _pack(free, siblings, singles, count):
     A remainder smaller than every core left goes to the smallest one that
     holds it, so larger free cores stay whole for isolate/require guests.
     """
+    # The free threads of each core that has any (C loops; one Python loop
+    # only when cores differ in free threads).
+    cores = list(filter(None, map(free.intersection, siblings)))
+    sizes = list(map(len, cores))
     by_free: ty.Dict[int, ty.List[ty.Any]] = {}
-    for threads in map(free.intersection, siblings):
-        if threads:
-            size = len(threads)
-            if size in by_free:
-                by_free[size].append(threads)
-            else:
-                by_free[size] = [threads]
+    if cores:
+        largest = max(sizes)
+        if largest == min(sizes):
+            by_free[largest] = cores
+        else:
+            for threads, size in zip(cores, sizes):
+                if size in by_free:
+                    by_free[size].append(threads)
+                else:
+                    by_free[size] = [threads]
     if singles:
         by_free.setdefault(1, []).extend(singles)
     chosen = []
@@ -436,7 +544,8 @@ def numa_fit_instance_to_host(
     ``pci_requests`` with requests or a ``pci_stats`` raise
     NotImplementedError.
     """
-    _check_pci(pci_requests, pci_stats)
+    if pci_requests is not None or pci_stats is not None:
+        _check_pci(pci_requests, pci_stats)
     if host_topology is None or instance_topology is None:
         return None
     guest_cells = list(_field(instance_topology, 'cells'))
@@ -464,6 +573,7 @@ def numa_fit_instance_to_host(
         return None
 
     fitted_cells = []
+    build_cell = _fitted_cell()
     for index, ask in enumerate(asks):
         host = hosts[matching[index]]
         pinning = reserved = None
@@ -474,18 +584,29 @@ def numa_fit_instance_to_host(
             if ask.need > len(vcpus):
                 reserved = set(pcpus[len(vcpus):])
         # Copies of every set and dict: the fitted cells share nothing with
-        # the request. obj_from_coerced: the constructor without coercing
-        # each element again (they come from the request's fields).
-        fitted_cells.append(objects.InstanceNUMACell.obj_from_coerced(
-            id=ask.id, cpuset=ask.cpuset, pcpuset=ask.pcpuset,
-            memory=ask.memory,
-            pagesize=host.choose_pagesize(ask.pagesize, ask.memory),
-            cpu_policy=ask.cpu_policy, cpu_thread_policy=ask.thread_policy,
-            cpu_pinning=pinning, cpuset_reserved=reserved,
-            host_node=host.id))
-    return objects.InstanceNUMATopology.obj_from_coerced(
-        cells=fitted_cells, emulator_threads_policy=emulator_policy,
-        realtime_cpus=_field(instance_topology, 'realtime_cpus'))
+        # the request. obj_from_coerced (its builder, by position): the
+        # constructor without coercing each element again (they come from
+        # the request's fields).
+        fitted_cells.append(build_cell(
+            ask.id, ask.cpuset, ask.pcpuset, ask.memory,
+            host.choose_pagesize(ask.pagesize, ask.memory),
+            ask.cpu_policy, ask.thread_policy, pinning, reserved, host.id))
+    return _fitted_topology()(
+        fitted_cells, emulator_policy,
+        _field(instance_topology, 'realtime_cpus'))
+
+
+def _fitted_cell():
+    """InstanceNUMACell.obj_from_coerced of every field, by position."""
+    return objects.InstanceNUMACell.obj_coerced_builder(
+        'id', 'cpuset', 'pcpuset', 'memory', 'pagesize', 'cpu_policy',
+        'cpu_thread_policy', 'cpu_pinning', 'cpuset_reserved', 'host_node')
+
+
+def _fitted_topology():
+    """InstanceNUMATopology.obj_from_coerced of every field, by position."""
+    return objects.InstanceNUMATopology.obj_coerced_builder(
+        'cells', 'emulator_threads_policy', 'realtime_cpus')
 
 
 def _host_cells_by_id(host_topology: NUMATopology) -> ty.Dict[int, ty.Any]:

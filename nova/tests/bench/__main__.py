@@ -51,7 +51,7 @@ def _parse_args(argv):
     parser.add_argument('--fit-ref', default=None,
                         help='git ref whose NUMA fit is timed beside this '
                              'tree on the same cases (section 2c); default '
-                             'fit_ref.FIT_REF_COMMIT; "none" skips it.')
+                             'the release, as --ref; "none" skips it.')
     parser.add_argument('--ref', default=None,
                         help='git ref of the release to time beside this '
                              'tree (section 3); default: the last tag, '
@@ -139,7 +139,8 @@ def run_scale(args, out, report):
               'request (4 vCPUs, dedicated, real time ^0, emulator threads '
               'isolate, 2 MiB pages, 1 NUMA node) is fitted to each; total '
               'wall time and per-host times (wall; and thread CPU time, '
-              'which a loaded machine does not inflate).\n\n' % (
+              'which a loaded machine does not inflate), of the quickest '
+              'of 3 passes.\n\n' % (
                   fit_bench.SCALE_HOSTS // (10 if args.quick else 1),
                   ', '.join('%dx%d' % shape
                             for shape in fit_bench.SCALE_SHAPES)))
@@ -150,8 +151,8 @@ def run_scale(args, out, report):
 
 
 def run_fit_ref(args, out, report, hosts, cases):
-    ref = args.fit_ref or fit_ref.FIT_REF_COMMIT
-    _section(out, '2c. fit and scale: this tree beside %s' % ref)
+    ref = args.fit_ref or ref_tree.default_ref()
+    _section(out, '2c. fit and scale: this tree beside %s' % ref[:12])
     out.write(fit_ref.__doc__.split('\n\n', 1)[1] + '\n')
     scale = ('scale' in args.only and
              fit_bench.SCALE_HOSTS // (10 if args.quick else 1))
@@ -186,6 +187,97 @@ def run_cli(args, out, report):
         if r['error']:
             out.write('%s failed: %s\n\n' % (r['command'], r['error']))
     report['cli'] = results
+
+
+# The targets of the issue "the tree back under its old cost".
+FIT_CPU_P99_TARGET_US = 500.0
+SCALE_TARGET_S_PER_10000 = 0.5
+
+
+def _ratio(ours, theirs):
+    return '%.2f' % (ours / theirs) if ours and theirs else '-'
+
+
+def _verdict(value, target):
+    return '-' if value is None else ('PASS' if value <= target else 'MISS')
+
+
+def run_summary(out, report):
+    """One line per target of the issue, with this tree / the release."""
+    rows = []
+    ref = report.get('fit_ref') or {}
+    fit = [r for r in report.get('fit') or () if r.get('cpu_p99_us')]
+    if fit:
+        worst = max(fit, key=lambda r: r['cpu_p99_us'])
+        theirs = [r['cpu_p99_us'] for r in ref.get('fit') or ()
+                  if r.get('cpu_p99_us')]
+        over = sum(r['cpu_p99_us'] > FIT_CPU_P99_TARGET_US for r in fit)
+        rows.append([
+            'fit: worst CPU p99 of %d cases (%s/%s %s g%d), us' % (
+                len(fit), worst['host'], worst['state'], worst['variant'],
+                worst['guest_cells']),
+            '%.1f' % worst['cpu_p99_us'],
+            '<= %.0f (%d over)' % (FIT_CPU_P99_TARGET_US, over),
+            _verdict(worst['cpu_p99_us'], FIT_CPU_P99_TARGET_US),
+            '%.1f' % max(theirs) if theirs else '-',
+            _ratio(worst['cpu_p99_us'], max(theirs) if theirs else None)])
+        if ref.get('fit'):
+            pairs = [(a['cpu_median_us'], b['cpu_median_us'])
+                     for a, b in zip(report['fit'], ref['fit'])
+                     if a.get('cpu_median_us') and b.get('cpu_median_us')]
+            rows.append(['fit: sum of CPU medians, ms',
+                         '%.2f' % (sum(a for a, _b in pairs) / 1e3), '', '',
+                         '%.2f' % (sum(b for _a, b in pairs) / 1e3),
+                         _ratio(sum(a for a, _b in pairs),
+                                sum(b for _a, b in pairs))])
+    scale = report.get('scale')
+    if scale:
+        target_ms = SCALE_TARGET_S_PER_10000 * 1e3 * scale['hosts'] / 10000
+        theirs = ref.get('scale') or {}
+        for key, label in (('total_ms', 'wall'),
+                           ('cpu_total_ms', 'CPU time')):
+            rows.append([
+                'scale: %d hosts, total %s, ms' % (scale['hosts'], label),
+                '%.1f' % scale[key], '<= %.0f' % target_ms,
+                _verdict(scale[key], target_ms),
+                '%.1f' % theirs[key] if theirs.get(key) else '-',
+                _ratio(scale[key], theirs.get(key))])
+    cli = report.get('cli') or []
+    plan = next((r for r in cli if r['command'].startswith('nova-realtime '
+                                                           'plan')), None)
+    release = next((r for r in cli if r['command'].startswith('plan, '
+                                                              'release')),
+                   None) or {}
+    if plan and not plan['error']:
+        rows.append(['plan: median wall, s', '%.3f' % plan['median_s'],
+                     '<= %.2f' % cli_bench.TARGET_S,
+                     _verdict(plan['median_s'], cli_bench.TARGET_S),
+                     '%.3f' % release['median_s']
+                     if release.get('median_s') else '-',
+                     _ratio(plan['median_s'], release.get('median_s'))])
+        if plan.get('cpu_median_s'):
+            rows.append(['plan: median CPU (user + system), s',
+                         '%.3f' % plan['cpu_median_s'], '', '',
+                         '%.3f' % release['cpu_median_s']
+                         if release.get('cpu_median_s') else '-',
+                         _ratio(plan['cpu_median_s'],
+                                release.get('cpu_median_s'))])
+        mib = cli_bench.TARGET_RSS_BYTES / 2**20
+        rss = plan['peak_rss_bytes'] / 2**20
+        theirs = (release.get('peak_rss_bytes') or 0) / 2**20
+        rows.append(['plan: peak RSS, MiB', '%.1f' % rss, '<= %.0f' % mib,
+                     _verdict(rss, mib), '%.1f' % theirs if theirs else '-',
+                     _ratio(rss, theirs)])
+    if not rows:
+        return
+    _section(out, 'Summary: the targets, and this tree / the release')
+    out.write('Release: %s. Ratios are this tree / the release, in the '
+              'same run (< 1: this tree is cheaper). Wall times count '
+              'whatever else loads the machine; CPU times do not.\n\n' %
+              (ref.get('ref') or
+               (release['command'].split()[-1] if release else '-'))[:12])
+    timing.table(['measure', '>this tree', 'target', 'verdict',
+                  '>release', '>ratio'], rows, out)
 
 
 def run_hostile(args, out, report):
@@ -502,6 +594,7 @@ def main(argv=None):
         run_cli(args, out, report)
     if 'hostile' in args.only:
         run_hostile(args, out, report)
+    run_summary(out, report)
     report['elapsed_ours_s'] = time.monotonic() - started
     out.write('our sections took %.0f s\n\n' % report['elapsed_ours_s'])
     if 'upstream' in args.only:

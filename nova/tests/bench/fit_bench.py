@@ -353,12 +353,17 @@ def scale_host_spec(rng, index):
     return spec
 
 
-def run_scale(count=SCALE_HOSTS, seed=SCALE_SEED):
+def run_scale(count=SCALE_HOSTS, seed=SCALE_SEED, rounds=3):
     """Fit SCALE_GUEST to ``count`` varied hosts: total and per-host times.
 
     The hosts are built once (not timed); then the one request is fitted to
     each host in turn, as a scheduler filter would, each call timed on its
-    own with garbage collection paused.
+    own with garbage collection paused. That pass is made ``rounds`` times
+    and the quickest (by total CPU time) reported: one pass takes a fraction
+    of a second, and whatever else loads the machine during it (other jobs
+    on a 2-CPU machine changed one total by 1.8x from one pass to the next)
+    would otherwise decide the ratio to another tree measured at another
+    moment.
     """
     import gc
     import random
@@ -368,6 +373,15 @@ def run_scale(count=SCALE_HOSTS, seed=SCALE_SEED):
     host_list = [scale_host(rng, index) for index in range(count)]
     build_s = time.perf_counter() - start
     request = build_guest(SCALE_GUEST)
+    best = None
+    for _round in range(max(1, rounds)):
+        result = _scale_pass(host_list, request, gc, time)
+        if best is None or result['cpu_total_ms'] < best['cpu_total_ms']:
+            best = result
+    return dict(best, hosts=count, build_s=build_s, rounds=max(1, rounds))
+
+
+def _scale_pass(host_list, request, gc, time):
     samples = []
     cpu_samples = []
     fits = 0
@@ -388,8 +402,11 @@ def run_scale(count=SCALE_HOSTS, seed=SCALE_SEED):
             gc.enable()
     samples.sort()
     cpu_samples.sort()
-    return {'hosts': count, 'fits': fits, 'build_s': build_s,
+    return {'fits': fits,
             'total_ms': total_ns / 1e6,
+            # The CPU time of the calls alone: the total a loaded machine
+            # does not inflate.
+            'cpu_total_ms': sum(cpu_samples) / 1e6,
             'median_us': timing.percentile(samples, 0.5) / 1e3,
             'p99_us': timing.percentile(samples, 0.99) / 1e3,
             'max_us': samples[-1] / 1e3,
@@ -397,13 +414,16 @@ def run_scale(count=SCALE_HOSTS, seed=SCALE_SEED):
 
 
 SCALE_HEADERS = ['>hosts', '>fit', '>hosts built in s', '>total ms',
+                 '>total CPU ms',
                  '>per host median us', '>per host p99 us',
                  '>per host max us', '>per host CPU-time p99 us', 'p99']
 
 
 def scale_rows(result):
     return [[result['hosts'], result['fits'], '%.1f' % result['build_s'],
-             '%.1f' % result['total_ms'], timing.fmt_us(result['median_us']),
+             '%.1f' % result['total_ms'],
+             '%.1f' % result.get('cpu_total_ms', float('nan')),
+             timing.fmt_us(result['median_us']),
              timing.fmt_us(result['p99_us']), timing.fmt_us(result['max_us']),
              timing.fmt_us(result['cpu_p99_us']),
              timing.verdict(result['p99_us'], TARGET_US)]]

@@ -32,10 +32,16 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 # Modules plan must not load: os-traits is read at the first trait: key,
 # oslo.messaging (and eventlet under it) and oslo_utils.strutils are only
 # imported by oslo.versionedobjects, never used by a command; keystoneauth1
-# (and requests under it) only by advertise, for [placement].
+# (and requests under it) only by advertise, for [placement]. What
+# nova.cmd defers (oslo.config's URI types and source drivers, oslo.log's
+# formatters' JSON and time zones, deprecation warnings) and pbr's version
+# lookup (importlib.metadata, for --version only) stay unloaded too.
 NOT_FOR_PLAN = ('os_traits', 'oslo_messaging', 'eventlet',
                 'oslo_service', 'oslo_utils.strutils', 'keystoneauth1',
-                'requests', 'urllib3')
+                'requests', 'urllib3', 'rfc3986', 'stevedore',
+                'debtcollector', 'oslo_serialization.jsonutils',
+                'dateutil.tz', 'netaddr.eui', 'importlib.metadata',
+                'pbr.version')
 # The one submodule of a deferred package loaded up front (nova.objects).
 PRELOADED = ('oslo_messaging.serializer',)
 

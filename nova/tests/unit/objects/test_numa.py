@@ -298,6 +298,25 @@ class TestFromCoerced(_ObjectsTestCase):
         self.assertEqual({1, 2, 4}, built.pcpuset)
         self.assertRaises(ValueError, built.pcpuset.add, 'x')
 
+    def test_builder_by_position(self):
+        names = tuple(self.CELL)
+        build = objects.InstanceNUMACell.obj_coerced_builder(*names)
+        self.assertIs(build,
+                      objects.InstanceNUMACell.obj_coerced_builder(*names))
+        built = build(*self.CELL.values())
+        by_init = objects.InstanceNUMACell(**self.CELL)
+        self.assertEqual(by_init.obj_to_primitive(),
+                         built.obj_to_primitive())
+        self.assertEqual(by_init.obj_what_changed(),
+                         built.obj_what_changed())
+        self.assertIsNone(build(*[None if name == 'cpuset_reserved' else
+                                  value for name, value in
+                                  self.CELL.items()]).cpuset_reserved)
+        # Fewer names: the others get their defaults.
+        part = objects.InstanceNUMACell.obj_coerced_builder('id', 'memory')
+        self.assertEqual(objects.InstanceNUMACell(id=2, memory=64)
+                         .obj_to_primitive(), part(2, 64).obj_to_primitive())
+
     def test_lists_of_objects(self):
         cell = objects.InstanceNUMACell(**self.CELL)
         by_init, built = self._pair(objects.InstanceNUMATopology,

@@ -830,3 +830,88 @@ class AddMemoryUsageTest(_Base):
         cell = self._cell()
         hardware.add_memory_usage(cell, 1048576, 1048576, sign=-1)
         self.assertEqual(0, cell.pages(1048576).used)
+
+
+# -- pick's shortcuts against the plain rule ---------------------------------
+
+def _reference_pick(free, siblings, count, policy):
+    """How a host cell picks pCPUs, stated plainly: cores sorted by their
+    lowest thread; prefer fills the cores with the most free threads first
+    and gives a remainder to the smallest core holding it.
+    """
+    singles = [(cpu,) for cpu in free.difference(*siblings)]
+    whole = sorted([g for g in siblings if g <= free] + singles, key=min)
+    if policy == 'isolate':
+        return [min(core) for core in whole[:count]]
+    if policy == 'require':
+        threads = []
+        for core in whole:
+            if len(core) > 1:
+                threads.extend(sorted(core))
+                if len(threads) >= count:
+                    break
+        return threads[:count]
+    by_free = {}
+    for group in siblings:
+        if free & group:
+            by_free.setdefault(len(free & group), []).append(free & group)
+    if singles:
+        by_free.setdefault(1, []).extend(singles)
+    chosen, remaining = [], count
+    for size in sorted(by_free, reverse=True):
+        if size > remaining:
+            continue
+        for threads in sorted(by_free.pop(size), key=min):
+            if size > remaining:
+                by_free[size] = [threads]
+                break
+            chosen.extend(sorted(threads))
+            remaining -= size
+        if not remaining:
+            return chosen
+    size = min(by_free)
+    chosen.extend(sorted(min(by_free[size], key=min))[:remaining])
+    return chosen
+
+
+@st.composite
+def host_cells(draw):
+    """A host cell: disjoint sibling groups of 1 to 4 threads (all of one
+    size, or mixed), maybe pCPUs in no group, some not dedicated, some
+    pinned.
+    """
+    sizes = draw(st.one_of(
+        st.sampled_from([1, 2, 3, 4]).flatmap(
+            lambda size: st.lists(st.just(size), min_size=1, max_size=12)),
+        st.lists(st.integers(1, 4), min_size=1, max_size=12)))
+    cpus = list(range(sum(sizes) + draw(st.integers(0, 3))))
+    order = draw(st.permutations(cpus))
+    groups, start = [], 0
+    for size in sizes:
+        groups.append(set(order[start:start + size]))
+        start += size
+    groups = draw(st.permutations(groups))
+    dedicated = set(cpus) - draw(st.sets(st.sampled_from(cpus),
+                                         max_size=3))
+    pinned = draw(st.sets(st.sampled_from(cpus)))
+    return objects.NUMACell(
+        id=0, cpuset=set(cpus) - dedicated, pcpuset=dedicated,
+        siblings=list(groups), memory=1024, pinned_cpus=pinned,
+        mempages=[objects.NUMAPagesTopology(size_kb=4, total=262144)])
+
+
+class PickTest(test.TestCase):
+
+    @hypothesis.settings(max_examples=400, deadline=None)
+    @hypothesis.given(host_cells(), st.integers(0, 60),
+                      st.sampled_from([None, 'prefer', 'isolate',
+                                       'require']))
+    def test_pick_as_the_plain_rule(self, cell, count, policy):
+        from nova.virt import hardware_fit
+        host = hardware_fit._HostCell(cell)
+        hypothesis.assume(host.cpus_fit(count, True, policy))
+        free = set(cell.pcpuset) - set(cell.pinned_cpus)
+        siblings = [set(group) for group in cell.siblings]
+        hypothesis.assume(free or count)
+        self.assertEqual(_reference_pick(free, siblings, count, policy),
+                         host.pick(count, policy))
