@@ -433,8 +433,8 @@ def _side_by_side_parse(out, ours, by_side):
     timing.table(headers, rows, out)
 
 
-def _ratio(slow, fast):
-    """slow / fast as text; a lower bound when slow timed out."""
+def _speedup(slow, fast):
+    """slow / fast p99 as text, or - when either has none."""
     if fast is None or fast.get('p99_us') is None:
         return '-'
     if slow is None:
@@ -487,7 +487,7 @@ def _side_by_side_fit(out, cases, ours, by_side):
             mine['outcome'] if mine else '-', _us(mine, 'p99_us'),
             old['outcome'] if old else '-', _us(old, 'p99_us'),
             new['outcome'] if new else '-', _us(new, 'p99_us'),
-            _us(new, 'cpu_p99_us'), _ratio(old, new), same,
+            _us(new, 'cpu_p99_us'), _speedup(old, new), same,
             'MISS' if new and _fit_miss(new) else
             ('PASS' if new else '-')])
     out.write('NUMA fit, ours and upstream (p99 per call; ratio = '
