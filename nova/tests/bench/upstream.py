@@ -36,11 +36,9 @@ Nothing is installed unless NOVA_RT_BENCH_UPSTREAM=1 is set; then
 is missing or its series is not the one in upstream/patches.
 """
 
-import email
 import json
 import os
 import queue
-import re
 import resource
 import subprocess
 import sys
@@ -48,6 +46,8 @@ import tempfile
 import threading
 import time
 import typing as ty
+
+from nova.doc import series
 
 UPSTREAM_REQUIREMENT = 'nova==34.0.0'
 INSTALL_TIMEOUT_S = 1200
@@ -62,7 +62,6 @@ SERIES_SCRIPT = os.path.join(REPO_ROOT, 'upstream', 'series.py')
 # upstream/series.py's work directory (it reads the same variable)
 SERIES_WORK = os.environ.get('NOVA_RT_UPSTREAM_DIR',
                              os.path.join(REPO_ROOT, '.upstream'))
-PATCHES = os.path.join(REPO_ROOT, 'upstream', 'patches')
 SERIES_TIMEOUT_S = 1800
 # Targets for the patched side (printed, not asserted): every fit case
 # within fit_bench.TARGET_US p99; at least 100x faster than unpatched where
@@ -152,19 +151,6 @@ def probe(venv, tree=None):
     return version, None
 
 
-def _series_subjects():
-    """The subject of each patch in upstream/patches, in order."""
-    subjects = []
-    for name in sorted(os.listdir(PATCHES)):
-        if not name.endswith('.patch'):
-            continue
-        with open(os.path.join(PATCHES, name), encoding='utf-8') as f:
-            message = email.message_from_file(f)
-        subject = ' '.join(message['Subject'].split())
-        subjects.append(re.sub(r'^\[PATCH[^]]*\] ', '', subject))
-    return subjects
-
-
 def series_current():
     """Whether .upstream/series holds exactly upstream/patches, or why not."""
     tree = os.path.join(SERIES_WORK, 'series')
@@ -177,9 +163,10 @@ def series_current():
     if proc.returncode != 0:
         return 'no series applied in %s' % tree
     applied = proc.stdout.splitlines()[1:]
-    if applied != _series_subjects():
+    subjects = [patch.subject for patch in series.patches()]
+    if applied != subjects:
         return ('%s holds %d patches, not the %d of upstream/patches' %
-                (tree, len(applied), len(_series_subjects())))
+                (tree, len(applied), len(subjects)))
     return None
 
 
