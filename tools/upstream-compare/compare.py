@@ -369,6 +369,30 @@ def _emulator_whole_core(record, ours, up):
         c.get('cpu_thread_policy') == 'isolate' for c in guest['cells'])
 
 
+def _isolate_on_smt(record, ours, up):
+    """Upstream refused isolate on a host cell with SMT threads.
+
+    Upstream refuses it where the host cell's cpuset differs from its
+    pcpuset (bug 1889633: it relies on Placement to keep such requests off
+    SMT hosts); nova-realtime gives each vCPU a whole free core.
+    """
+    if record['func'] != 'numa_fit_instance_to_host' or up is not None \
+            or not (isinstance(ours, dict) and 'cells' in ours):
+        return False
+    guest, _emulator = _guest_cells(record)
+    if not any(c.get('cpu_thread_policy') == 'isolate'
+               for c in guest['cells']):
+        return False
+    host = {c['id']: c for c in record['args'][0]['cells']}
+    for fitted in ours['cells']:
+        cell = host[fitted['host_cell']]
+        if any(len(sib['__set__']) > 1 for sib in cell['siblings']) and \
+                set(cell['cpuset']['__set__']) != \
+                set(cell['pcpuset']['__set__']):
+            return True
+    return False
+
+
 def _memory_overcommit(record, ours, up):
     """Upstream placed an unpinned guest cell on too little free memory.
 
@@ -494,6 +518,13 @@ DESIGN = [
      'thread, whose sibling may run another guest)',
      'test_hardware_fit.FitDedicatedTest.test_isolate_emulator_whole_core',
      _emulator_whole_core, None),
+    ('isolate on SMT hosts',
+     'hw:cpu_thread_policy=isolate on a host cell with SMT threads gives '
+     'each vCPU a whole free core and claims its siblings (upstream refuses '
+     'it where cpuset differs from pcpuset, bug 1889633, and keeps such '
+     'requests off SMT hosts through Placement)',
+     'test_hardware_fit.FitDedicatedTest.test_isolate',
+     _isolate_on_smt, None),
     ('no memory overcommit',
      'a guest cell needs its memory free on the host cell (memory - '
      'memory_usage), also for floating vCPUs and whatever '

@@ -488,6 +488,7 @@ class TestUpstreamDifferences(test.TestCase):
         'pCPU choice': 'pcpu-choice',
         'host cell order': 'host-cell-order',
         'emulator pCPU on a whole core': 'emulator-isolate',
+        'isolate on SMT hosts': 'emulator-isolate',
         'no memory overcommit': 'no-memory-overcommit',
         'mask outside the flavor': 'mask-outside-flavor',
         'mask outside the flavor, existing instances': 'mask-outside-flavor',
