@@ -546,6 +546,62 @@ def numa_fit_instance_to_host(
     """
     if pci_requests is not None or pci_stats is not None:
         _check_pci(pci_requests, pci_stats)
+    found = _matching(host_topology, instance_topology, limits)
+    if found is None:
+        return None
+    asks, hosts, matching, emulator_policy = found
+    fitted_cells = []
+    build_cell = _fitted_cell()
+    for index, ask in enumerate(asks):
+        host = hosts[matching[index]]
+        pinning = reserved = None
+        if ask.dedicated:
+            pcpus = host.pick(ask.need, ask.thread_policy)
+            vcpus = sorted(ask.pcpuset)
+            pinning = dict(zip(vcpus, pcpus))
+            if ask.need > len(vcpus):
+                reserved = set(pcpus[len(vcpus):])
+        # Copies of every set and dict: the fitted cells share nothing with
+        # the request. obj_from_coerced (its builder, by position): the
+        # constructor without coercing each element again (they come from
+        # the request's fields).
+        fitted_cells.append(build_cell(
+            ask.id, ask.cpuset, ask.pcpuset, ask.memory,
+            host.choose_pagesize(ask.pagesize, ask.memory),
+            ask.cpu_policy, ask.thread_policy, pinning, reserved, host.id))
+    return _fitted_topology()(
+        fitted_cells, emulator_policy,
+        _field(instance_topology, 'realtime_cpus'))
+
+
+def numa_fits(
+        host_topology: NUMATopology,
+        instance_topology: InstanceNUMATopology,
+        provider_mapping: ty.Optional[ty.Dict[str, ty.List[str]]] = None,
+        limits: ty.Any = None,
+        pci_requests: ty.Any = None,
+        pci_stats: ty.Any = None) -> bool:
+    """Whether numa_fit_instance_to_host would fit; nothing is built.
+
+    A scheduler filter's question: the same arguments, the same answer
+    (``numa_fit_instance_to_host(...) is not None``; test_hardware_fit
+    holds the two to it), but only the host cells are chosen: no pCPU is
+    picked and no object made, which is most of a fit's cost when the
+    host has room. Only the host finally chosen needs the fit itself.
+    """
+    if pci_requests is not None or pci_stats is not None:
+        _check_pci(pci_requests, pci_stats)
+    return _matching(host_topology, instance_topology, limits) is not None
+
+
+def _matching(host_topology: NUMATopology,
+              instance_topology: InstanceNUMATopology, limits: ty.Any
+              ) -> ty.Optional[ty.Tuple[ty.List[_Ask], '_LazyHosts',
+                                        ty.Dict[int, int],
+                                        ty.Optional[str]]]:
+    """(asks, host cells, {guest cell: host cell position}, emulator
+    policy) of a fit, or None when there is none.
+    """
     if host_topology is None or instance_topology is None:
         return None
     guest_cells = list(_field(instance_topology, 'cells'))
@@ -571,29 +627,7 @@ def numa_fit_instance_to_host(
     matching = _match(len(guest_cells), len(host_cells), fits)
     if matching is None:
         return None
-
-    fitted_cells = []
-    build_cell = _fitted_cell()
-    for index, ask in enumerate(asks):
-        host = hosts[matching[index]]
-        pinning = reserved = None
-        if ask.dedicated:
-            pcpus = host.pick(ask.need, ask.thread_policy)
-            vcpus = sorted(ask.pcpuset)
-            pinning = dict(zip(vcpus, pcpus))
-            if ask.need > len(vcpus):
-                reserved = set(pcpus[len(vcpus):])
-        # Copies of every set and dict: the fitted cells share nothing with
-        # the request. obj_from_coerced (its builder, by position): the
-        # constructor without coercing each element again (they come from
-        # the request's fields).
-        fitted_cells.append(build_cell(
-            ask.id, ask.cpuset, ask.pcpuset, ask.memory,
-            host.choose_pagesize(ask.pagesize, ask.memory),
-            ask.cpu_policy, ask.thread_policy, pinning, reserved, host.id))
-    return _fitted_topology()(
-        fitted_cells, emulator_policy,
-        _field(instance_topology, 'realtime_cpus'))
+    return asks, hosts, matching, emulator_policy
 
 
 def _fitted_cell():
