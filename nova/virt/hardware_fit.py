@@ -99,6 +99,9 @@ _read_guest_cell = _reader('id', 'cpuset', 'pcpuset', 'memory', 'pagesize',
                            'cpu_policy', 'cpu_thread_policy')
 
 
+_storage = operator.attrgetter('__dict__')
+
+
 def _field(obj, name):
     """``obj.name`` read from the object's storage (as _reader)."""
     try:
@@ -124,8 +127,11 @@ class _HostCell(object):
         self.free = (set.difference(self.pcpuset, pinned) if pinned
                      else self.pcpuset)
         self._pagesizes = {}
+        # Set together by _find_whole: the whole groups, whether they hold
+        # every free pCPU, and their threads in groups of two or more.
         self._whole_groups = None
         self._covered = None
+        self._smt_threads = 0
         self._singles = None
         self._pages = None
 
@@ -137,15 +143,16 @@ class _HostCell(object):
     def free_singles(self):
         """Free pCPUs that belong to no SMT sibling group, as 1-cores."""
         if self._singles is None:
-            self._singles = [] if self.covered() else [
+            if self._whole_groups is None:
+                self._find_whole()
+            self._singles = [] if self._covered else [
                 (cpu,) for cpu in set.difference(self.free, *self.siblings)]
         return self._singles
 
     def whole_groups(self):
         """Sibling groups with every thread free (and in pcpuset)."""
         if self._whole_groups is None:
-            self._whole_groups = list(filter(self.free.issuperset,
-                                             self.siblings))
+            self._find_whole()
         return self._whole_groups
 
     def covered(self):
@@ -157,11 +164,18 @@ class _HostCell(object):
         pinned thread. On an idle host cell it is so; then the cores can
         be walked in order (cores_in_order) instead of sorted.
         """
-        if self._covered is None:
-            whole = self.whole_groups()
-            self._covered = bool(whole) and \
-                sum(map(len, whole)) == len(self.free)
+        if self._whole_groups is None:
+            self._find_whole()
         return self._covered
+
+    def _find_whole(self):
+        """whole_groups, covered and whole_smt_threads, in one pass."""
+        whole = self._whole_groups = list(filter(self.free.issuperset,
+                                                 self.siblings))
+        sizes = list(map(len, whole))
+        threads = sum(sizes)
+        self._covered = bool(whole) and threads == len(self.free)
+        self._smt_threads = threads - sizes.count(1)
 
     def cores_in_order(self):
         """(lowest thread, core) of each whole group, lowest first; only
@@ -189,8 +203,9 @@ class _HostCell(object):
         return len(self.whole_groups()) + len(self.free_singles())
 
     def whole_smt_threads(self):
-        sizes = list(map(len, self.whole_groups()))
-        return sum(sizes) - sizes.count(1)
+        if self._whole_groups is None:
+            self._find_whole()
+        return self._smt_threads
 
     def whole_cores(self):
         """Cores with every thread free, lowest first."""
@@ -199,31 +214,30 @@ class _HostCell(object):
         return sorted(self.whole_groups() + self.free_singles(), key=min)
 
     def pages(self):
-        """(free pages by size in KiB, the small page size in KiB)."""
+        """(free pages by size in KiB, the small page size in KiB, free
+        small-page memory in MiB).
+        """
         if self._pages is None:
             mempages, memory, memory_usage = _read_host_memory(self.cell)
-            free = {}
-            for pages in mempages:
-                size_kb, total, used, reserved = _read_pages(pages)
-                # NUMAPagesTopology.free
-                free[size_kb] = total - used - reserved
+            try:
+                # NUMAPagesTopology.free of each pool, read from storage.
+                free = {d['_obj_size_kb']: d['_obj_total'] - d['_obj_used'] -
+                        d['_obj_reserved'] for d in map(_storage, mempages)}
+            except (KeyError, AttributeError):
+                free = {}
+                for pages in mempages:
+                    size_kb, total, used, reserved = _read_pages(pages)
+                    free[size_kb] = total - used - reserved
             small_kb = min(free) if free else SMALLEST_PAGE_KB
             self._pages = (free, small_kb, memory - memory_usage)
         return self._pages
 
     def small_pages_fit(self, memory_mb):
         free, small_kb, avail_memory = self.pages()
-        if avail_memory < memory_mb:
-            return False
-        small_pool = free.get(small_kb)
-        return (small_pool is None or
-                small_pool * small_kb >= memory_mb * 1024)
+        return _small_pages_fit(free, small_kb, avail_memory, memory_mb)
 
     def huge_page_fits(self, size_kb, memory_mb):
-        free = self.pages()[0]
-        need_kb = memory_mb * 1024
-        return (size_kb in free and need_kb % size_kb == 0 and
-                free[size_kb] * size_kb >= need_kb)
+        return _huge_page_fits(self.pages()[0], size_kb, memory_mb)
 
     def choose_pagesize(self, request, memory_mb):
         """The page size (KiB) a guest cell gets here, or _NO_FIT.
@@ -240,20 +254,23 @@ class _HostCell(object):
             return size
 
     def _choose_pagesize(self, request, memory_mb):
-        free, small_kb, _avail = self.pages()
+        free, small_kb, avail = self.pages()
         if request is None:
-            return None if self.small_pages_fit(memory_mb) else _NO_FIT
+            return None if _small_pages_fit(free, small_kb, avail,
+                                            memory_mb) else _NO_FIT
         if request == MEMPAGES_SMALL or request == small_kb:
-            return small_kb if self.small_pages_fit(memory_mb) else _NO_FIT
+            return small_kb if _small_pages_fit(free, small_kb, avail,
+                                                memory_mb) else _NO_FIT
         if request in (MEMPAGES_LARGE, MEMPAGES_ANY):
             for size_kb in sorted(free, reverse=True):
                 if size_kb > small_kb and \
-                        self.huge_page_fits(size_kb, memory_mb):
+                        _huge_page_fits(free, size_kb, memory_mb):
                     return size_kb
-            if request == MEMPAGES_ANY and self.small_pages_fit(memory_mb):
+            if request == MEMPAGES_ANY and _small_pages_fit(
+                    free, small_kb, avail, memory_mb):
                 return small_kb
             return _NO_FIT
-        return request if self.huge_page_fits(request, memory_mb) \
+        return request if _huge_page_fits(free, request, memory_mb) \
             else _NO_FIT
 
     def has_shared_cpus(self):
@@ -301,6 +318,22 @@ class _HostCell(object):
                                sorted(set.difference(self.free, *whole)),
                                count)
         return _pack(self.free, self.siblings, self.free_singles(), count)
+
+
+def _small_pages_fit(free, small_kb, avail_memory, memory_mb):
+    """Whether ``memory_mb`` fits in a host cell's small pages (pages())."""
+    if avail_memory < memory_mb:
+        return False
+    small_pool = free.get(small_kb)
+    return (small_pool is None or
+            small_pool * small_kb >= memory_mb * 1024)
+
+
+def _huge_page_fits(free, size_kb, memory_mb):
+    """Whether ``memory_mb`` fits in a host cell's pool of ``size_kb``."""
+    need_kb = memory_mb * 1024
+    return (size_kb in free and need_kb % size_kb == 0 and
+            free[size_kb] * size_kb >= need_kb)
 
 
 def _pack_whole(cores, size, count):
@@ -431,8 +464,10 @@ def _match(guest_count, host_count, fits):
     if guest_count == 1:
         # One guest cell: the first host cell it fits (what the general
         # case below finds too), without its bookkeeping.
-        return next(({0: host} for host in range(host_count)
-                     if fits(0, host)), None)
+        for host in range(host_count):
+            if fits(0, host):
+                return {0: host}
+        return None
     known = {}
 
     def fit(guest, host):
@@ -456,12 +491,13 @@ def _match(guest_count, host_count, fits):
     for guest in range(guest_count):
         # A free host cell first, so earlier guest cells keep the low ids
         # they took; augmenting paths only when every fitting one is taken.
-        free = next((host for host in range(host_count)
-                     if host not in owner and fit(guest, host)), None)
-        if free is not None:
-            owner[free] = guest
-        elif not augment(guest, set()):
-            return None
+        for host in range(host_count):
+            if host not in owner and fit(guest, host):
+                owner[host] = guest
+                break
+        else:
+            if not augment(guest, set()):
+                return None
     return {guest: host for host, guest in owner.items()}
 
 
@@ -474,19 +510,6 @@ def _by_id(cells):
     if all(map(operator.lt, ids, ids[1:])):
         return list(cells)
     return [cells[i] for i in sorted(range(len(ids)), key=ids.__getitem__)]
-
-
-class _LazyHosts(object):
-    """_HostCell of each host cell, built on first use."""
-
-    def __init__(self, cells):
-        self._cells = cells
-        self._built = {}
-
-    def __getitem__(self, index):
-        if index not in self._built:
-            self._built[index] = _HostCell(self._cells[index])
-        return self._built[index]
 
 
 def _check_pci(pci_requests: ty.Any, pci_stats: ty.Any) -> None:
@@ -596,11 +619,14 @@ def numa_fits(
 
 def _matching(host_topology: NUMATopology,
               instance_topology: InstanceNUMATopology, limits: ty.Any
-              ) -> ty.Optional[ty.Tuple[ty.List[_Ask], '_LazyHosts',
+              ) -> ty.Optional[ty.Tuple[ty.List[_Ask], ty.List[ty.Any],
                                         ty.Dict[int, int],
                                         ty.Optional[str]]]:
     """(asks, host cells, {guest cell: host cell position}, emulator
     policy) of a fit, or None when there is none.
+
+    The host cells are _HostCell at each position looked at (every matched
+    one), None elsewhere: each is built on first use.
     """
     if host_topology is None or instance_topology is None:
         return None
@@ -608,7 +634,7 @@ def _matching(host_topology: NUMATopology,
     host_cells = _by_id(_field(host_topology, 'cells'))
     if not guest_cells or len(guest_cells) > len(host_cells):
         return None
-    hosts = _LazyHosts(host_cells)
+    hosts: ty.List[ty.Optional[_HostCell]] = [None] * len(host_cells)
     emulator_policy = _field(instance_topology, 'emulator_threads_policy')
     asks = [_ask(emulator_policy, index, cell)
             for index, cell in enumerate(guest_cells)]
@@ -616,6 +642,8 @@ def _matching(host_topology: NUMATopology,
     def fits(guest: int, position: int) -> bool:
         ask = asks[guest]
         host = hosts[position]
+        if host is None:
+            host = hosts[position] = _HostCell(host_cells[position])
         return (host.cpus_fit(ask.need, ask.dedicated,
                               ask.thread_policy) and
                 (not ask.floats or host.has_shared_cpus()) and
