@@ -39,7 +39,6 @@ The emulator pCPU of ``isolate`` follows the guest's thread policy: a whole
 core of its own under isolate, the next thread under require/prefer.
 """
 
-import itertools
 import operator
 import typing as ty
 
@@ -72,6 +71,7 @@ NUMATopology = ty.Any
 InstanceNUMATopology = ty.Any
 
 _NO_FIT = object()
+_UNKNOWN = object()
 
 
 def _reader(*names):
@@ -129,9 +129,12 @@ class _HostCell(object):
         self._pagesizes = {}
         # Set together by _find_whole: the whole groups, whether they hold
         # every free pCPU, and their threads in groups of two or more.
-        self._whole_groups = None
+        self._whole_groups: ty.Any = None
         self._covered = None
         self._smt_threads = 0
+        # The one thread count of every whole core (covered cells), or 0
+        # when they differ.
+        self._core_size = 0
         self._singles = None
         self._pages = None
 
@@ -174,8 +177,13 @@ class _HostCell(object):
                                                  self.siblings))
         sizes = list(map(len, whole))
         threads = sum(sizes)
-        self._covered = bool(whole) and threads == len(self.free)
+        self._covered = covered = bool(whole) and threads == len(self.free)
         self._smt_threads = threads - sizes.count(1)
+        if covered:
+            size = sizes[0]
+            if threads == size * len(sizes) and sizes.count(size) == \
+                    len(sizes):
+                self._core_size = size
 
     def cores_in_order(self):
         """(lowest thread, core) of each whole group, lowest first; only
@@ -198,6 +206,30 @@ class _HostCell(object):
                 core = whole[at]
                 taken.update(core)
                 yield cpu, core
+
+    def lowest_cores(self, count):
+        """cores_in_order's first ``count`` (cpu, core) pairs, as a list.
+
+        The same walk in one loop, for a caller that knows how many cores
+        it takes.
+        """
+        if count <= 0:
+            return []
+        whole = self._whole_groups
+        last = len(whole) - 1
+        taken = set()
+        at = 0
+        cores = []
+        for cpu in sorted(self.free):
+            if cpu not in taken:
+                while cpu not in whole[at]:
+                    at = at + 1 if at < last else 0
+                core = whole[at]
+                taken.update(core)
+                cores.append((cpu, core))
+                if len(cores) == count:
+                    break
+        return cores
 
     def whole_core_count(self):
         return len(self.whole_groups()) + len(self.free_singles())
@@ -246,12 +278,13 @@ class _HostCell(object):
         cells mostly ask the same, so answers are remembered.
         """
         key = (request, memory_mb)
-        try:
-            return self._pagesizes[key]
-        except KeyError:
+        # get, not try/except KeyError: the first look always misses, and
+        # raising costs more than the lookup.
+        size = self._pagesizes.get(key, _UNKNOWN)
+        if size is _UNKNOWN:
             size = self._pagesizes[key] = self._choose_pagesize(request,
                                                                 memory_mb)
-            return size
+        return size
 
     def _choose_pagesize(self, request, memory_mb):
         free, small_kb, avail = self.pages()
@@ -290,13 +323,23 @@ class _HostCell(object):
 
     def pick(self, count, thread_policy):
         """``count`` distinct free pCPUs in pinning order."""
+        if self._whole_groups is None:
+            self._find_whole()
+        size = self._core_size
         if thread_policy == ISOLATE:
             # The first thread of each of the lowest whole cores.
-            if self.covered():
-                return [cpu for cpu, _core in itertools.islice(
-                    self.cores_in_order(), count)]
-            return sorted(map(min, self.whole_groups() +
+            if self._covered:
+                return [cpu for cpu, _core in self.lowest_cores(count)]
+            return sorted(map(min, self._whole_groups +
                               self.free_singles()))[:count]
+        if size > 1:
+            # Covered, every whole core of ``size`` threads: require and
+            # prefer both take the lowest cores' threads in order (the
+            # loop below and _pack_whole, for cores all alike).
+            threads = []
+            for _cpu, core in self.lowest_cores(-(-count // size)):
+                threads.extend(sorted(core))
+            return threads[:count]
         if thread_policy == REQUIRE:
             threads = []
             cores = (map(operator.itemgetter(1), self.cores_in_order())
@@ -491,10 +534,14 @@ def _match(guest_count, host_count, fits):
     for guest in range(guest_count):
         # A free host cell first, so earlier guest cells keep the low ids
         # they took; augmenting paths only when every fitting one is taken.
+        # Each of this guest cell's pairs is new here (only its own
+        # augmenting path below, or a later cell's, looks at it again).
         for host in range(host_count):
-            if host not in owner and fit(guest, host):
-                owner[host] = guest
-                break
+            if host not in owner:
+                fitting = known[guest, host] = fits(guest, host)
+                if fitting:
+                    owner[host] = guest
+                    break
         else:
             if not augment(guest, set()):
                 return None
