@@ -172,18 +172,22 @@ class _HostCell(object):
         return self._covered
 
     def _find_whole(self):
-        """whole_groups, covered and whole_smt_threads, in one pass."""
+        """whole_groups, covered and whole_smt_threads, together."""
         whole = self._whole_groups = list(filter(self.free.issuperset,
                                                  self.siblings))
-        sizes = list(map(len, whole))
-        threads = sum(sizes)
+        sizes = set(map(len, whole))
+        if len(sizes) == 1:
+            # Cores all alike (the usual case): no per-core sums.
+            size = sizes.pop()
+            threads = size * len(whole)
+            self._smt_threads = threads if size > 1 else 0
+        else:
+            threads = sum(map(len, whole))
+            self._smt_threads = threads - list(map(len, whole)).count(1)
+            size = 0
         self._covered = covered = bool(whole) and threads == len(self.free)
-        self._smt_threads = threads - sizes.count(1)
         if covered:
-            size = sizes[0]
-            if threads == size * len(sizes) and sizes.count(size) == \
-                    len(sizes):
-                self._core_size = size
+            self._core_size = size
 
     def cores_in_order(self):
         """(lowest thread, core) of each whole group, lowest first; only
@@ -316,7 +320,10 @@ class _HostCell(object):
         if len(self.free) < count:
             return False
         if thread_policy == ISOLATE:
-            return self.whole_core_count() >= count
+            # The whole groups alone may be enough: then no single pCPU
+            # needs finding.
+            return (len(self.whole_groups()) >= count or
+                    self.whole_core_count() >= count)
         if thread_policy == REQUIRE:
             return self.whole_smt_threads() >= count
         return True
