@@ -349,8 +349,12 @@ class _HostCell(object):
             return threads[:count]
         if thread_policy == REQUIRE:
             threads = []
+            # Not covered: the whole groups alone, lowest first. The free
+            # pCPUs in no group would be one-thread cores, which require
+            # skips anyway, so they need not be found.
             cores = (map(operator.itemgetter(1), self.cores_in_order())
-                     if self.covered() else self.whole_cores())
+                     if self._covered else
+                     sorted(self._whole_groups, key=min))
             for core in cores:
                 if len(core) > 1:
                     threads.extend(sorted(core))
