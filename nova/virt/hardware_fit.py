@@ -120,6 +120,11 @@ class _HostCell(object):
     functools.cached_property, which takes a lock on Python 3.11).
     """
 
+    # Slots: one is built per host cell looked at, on every fit.
+    __slots__ = ('cell', 'id', 'pcpuset', 'siblings', 'free', '_pagesizes',
+                 '_whole_groups', '_covered', '_smt_threads', '_core_size',
+                 '_singles', '_pages')
+
     def __init__(self, cell):
         self.cell = cell
         self.id, self.pcpuset, pinned, self.siblings = _read_host_cell(cell)
