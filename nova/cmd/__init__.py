@@ -27,16 +27,27 @@ first use (nova.deferred_import) instead of when oslo imports them:
   file, syslog or the journal);
 * debtcollector (and importlib.metadata, which it imports to read its own
   version): oslo.log's and oslo.concurrency's deprecation warnings, only
-  when a deprecated option or call is used.
+  when a deprecated option or call is used;
+* oslo_utils.timeutils (and iso8601, decimal, zoneinfo and calendar under
+  it): oslo.concurrency's lock timing, only when a lock is taken (boot,
+  not plan);
+* configparser: oslo.log's logging configuration file
+  (``log_config_append``), only when one is given;
+* pickle: oslo.config's check that an exported configuration state can
+  be serialised, only when a state is exported or restored;
+* pprint (and dataclasses under it): netaddr's debug printing helpers,
+  only when one is called.
 
 This package is imported before any command module, so before oslo is.
 """
 
 from nova import deferred_import
 
-deferred_import.defer('netaddr', preload=[('ip', 'IPAddress'),
-                                          ('ip', 'IPNetwork')])
 for _name in ('rfc3986', 'stevedore', 'oslo_serialization.jsonutils',
-              'dateutil.tz', 'debtcollector'):
+              'dateutil.tz', 'debtcollector', 'oslo_utils.timeutils',
+              'configparser', 'pickle', 'pprint'):
     deferred_import.defer(_name)
 del _name
+# After pprint: netaddr.ip's preload imports netaddr.core, which imports it.
+deferred_import.defer('netaddr', preload=[('ip', 'IPAddress'),
+                                          ('ip', 'IPNetwork')])

@@ -85,7 +85,7 @@ class NovaObject(ovo_base.VersionedObject):
         layout = _layout(cls.fields)
         scope = {'cls': cls}
         args = ['v%d' % index for index in range(len(names))]
-        body = ['def build(%s):' % ', '.join(args),
+        body = ['def build(%s):' % ', '.join(args + ['*', '%s']),
                 '    obj = cls.__new__(cls)']
         stored = []
         for index, name in enumerate(names):
@@ -105,14 +105,20 @@ class NovaObject(ovo_base.VersionedObject):
                     '"_obj": obj, "_field": %r}' % (index, name),
                     '        %s = copy' % arg]
             stored.append('%r: %s' % (attrname, arg))
+        # The changed fields added one by one in the order given, as the
+        # constructor adds them: a set literal of constants is built from
+        # a frozenset, whose order can differ, and obj_to_primitive lists
+        # the changes in the set's order.
         body.append('    obj.__dict__.update({"_context": None, '
-                    '"_changed_fields": %s, %s})' % (
-                        '{%s}' % ', '.join(map(repr, names))
-                        if names else 'set()',
-                        ', '.join(stored)))
+                    '"_changed_fields": set(%r), %s})' % (
+                        tuple(names), ', '.join(stored)))
         if set(names) != set(cls.fields):
             body.append('    obj.obj_set_missing_defaults()')
         body.append('    return obj')
+        # What the body reads from its scope, bound as keyword-only
+        # defaults: local variables, not a dictionary lookup each.
+        body[0] = body[0] % ', '.join('%s=%s' % (name, name)
+                                      for name in sorted(scope))
         exec('\n'.join(body), scope)
         build = _BUILDERS[cls, names] = scope['build']
         return build

@@ -39,7 +39,6 @@ The emulator pCPU of ``isolate`` follows the guest's thread policy: a whole
 core of its own under isolate, the next thread under require/prefer.
 """
 
-import itertools
 import operator
 import typing as ty
 
@@ -72,6 +71,7 @@ NUMATopology = ty.Any
 InstanceNUMATopology = ty.Any
 
 _NO_FIT = object()
+_UNKNOWN = object()
 
 
 def _reader(*names):
@@ -99,6 +99,9 @@ _read_guest_cell = _reader('id', 'cpuset', 'pcpuset', 'memory', 'pagesize',
                            'cpu_policy', 'cpu_thread_policy')
 
 
+_storage = operator.attrgetter('__dict__')
+
+
 def _field(obj, name):
     """``obj.name`` read from the object's storage (as _reader)."""
     try:
@@ -117,6 +120,11 @@ class _HostCell(object):
     functools.cached_property, which takes a lock on Python 3.11).
     """
 
+    # Slots: one is built per host cell looked at, on every fit.
+    __slots__ = ('cell', 'id', 'pcpuset', 'siblings', 'free', '_pagesizes',
+                 '_whole_groups', '_covered', '_smt_threads', '_core_size',
+                 '_singles', '_pages')
+
     def __init__(self, cell):
         self.cell = cell
         self.id, self.pcpuset, pinned, self.siblings = _read_host_cell(cell)
@@ -124,8 +132,14 @@ class _HostCell(object):
         self.free = (set.difference(self.pcpuset, pinned) if pinned
                      else self.pcpuset)
         self._pagesizes = {}
-        self._whole_groups = None
+        # Set together by _find_whole: the whole groups, whether they hold
+        # every free pCPU, and their threads in groups of two or more.
+        self._whole_groups: ty.Any = None
         self._covered = None
+        self._smt_threads = 0
+        # The one thread count of every whole core (covered cells), or 0
+        # when they differ.
+        self._core_size = 0
         self._singles = None
         self._pages = None
 
@@ -137,15 +151,16 @@ class _HostCell(object):
     def free_singles(self):
         """Free pCPUs that belong to no SMT sibling group, as 1-cores."""
         if self._singles is None:
-            self._singles = [] if self.covered() else [
+            if self._whole_groups is None:
+                self._find_whole()
+            self._singles = [] if self._covered else [
                 (cpu,) for cpu in set.difference(self.free, *self.siblings)]
         return self._singles
 
     def whole_groups(self):
         """Sibling groups with every thread free (and in pcpuset)."""
         if self._whole_groups is None:
-            self._whole_groups = list(filter(self.free.issuperset,
-                                             self.siblings))
+            self._find_whole()
         return self._whole_groups
 
     def covered(self):
@@ -157,11 +172,27 @@ class _HostCell(object):
         pinned thread. On an idle host cell it is so; then the cores can
         be walked in order (cores_in_order) instead of sorted.
         """
-        if self._covered is None:
-            whole = self.whole_groups()
-            self._covered = bool(whole) and \
-                sum(map(len, whole)) == len(self.free)
+        if self._whole_groups is None:
+            self._find_whole()
         return self._covered
+
+    def _find_whole(self):
+        """whole_groups, covered and whole_smt_threads, together."""
+        whole = self._whole_groups = list(filter(self.free.issuperset,
+                                                 self.siblings))
+        sizes = set(map(len, whole))
+        if len(sizes) == 1:
+            # Cores all alike (the usual case): no per-core sums.
+            size = sizes.pop()
+            threads = size * len(whole)
+            self._smt_threads = threads if size > 1 else 0
+        else:
+            threads = sum(map(len, whole))
+            self._smt_threads = threads - list(map(len, whole)).count(1)
+            size = 0
+        self._covered = covered = bool(whole) and threads == len(self.free)
+        if covered:
+            self._core_size = size
 
     def cores_in_order(self):
         """(lowest thread, core) of each whole group, lowest first; only
@@ -185,12 +216,37 @@ class _HostCell(object):
                 taken.update(core)
                 yield cpu, core
 
+    def lowest_cores(self, count):
+        """cores_in_order's first ``count`` (cpu, core) pairs, as a list.
+
+        The same walk in one loop, for a caller that knows how many cores
+        it takes.
+        """
+        if count <= 0:
+            return []
+        whole = self._whole_groups
+        last = len(whole) - 1
+        taken = set()
+        at = 0
+        cores = []
+        for cpu in sorted(self.free):
+            if cpu not in taken:
+                while cpu not in whole[at]:
+                    at = at + 1 if at < last else 0
+                core = whole[at]
+                taken.update(core)
+                cores.append((cpu, core))
+                if len(cores) == count:
+                    break
+        return cores
+
     def whole_core_count(self):
         return len(self.whole_groups()) + len(self.free_singles())
 
     def whole_smt_threads(self):
-        sizes = list(map(len, self.whole_groups()))
-        return sum(sizes) - sizes.count(1)
+        if self._whole_groups is None:
+            self._find_whole()
+        return self._smt_threads
 
     def whole_cores(self):
         """Cores with every thread free, lowest first."""
@@ -199,31 +255,30 @@ class _HostCell(object):
         return sorted(self.whole_groups() + self.free_singles(), key=min)
 
     def pages(self):
-        """(free pages by size in KiB, the small page size in KiB)."""
+        """(free pages by size in KiB, the small page size in KiB, free
+        small-page memory in MiB).
+        """
         if self._pages is None:
             mempages, memory, memory_usage = _read_host_memory(self.cell)
-            free = {}
-            for pages in mempages:
-                size_kb, total, used, reserved = _read_pages(pages)
-                # NUMAPagesTopology.free
-                free[size_kb] = total - used - reserved
+            try:
+                # NUMAPagesTopology.free of each pool, read from storage.
+                free = {d['_obj_size_kb']: d['_obj_total'] - d['_obj_used'] -
+                        d['_obj_reserved'] for d in map(_storage, mempages)}
+            except (KeyError, AttributeError):
+                free = {}
+                for pages in mempages:
+                    size_kb, total, used, reserved = _read_pages(pages)
+                    free[size_kb] = total - used - reserved
             small_kb = min(free) if free else SMALLEST_PAGE_KB
             self._pages = (free, small_kb, memory - memory_usage)
         return self._pages
 
     def small_pages_fit(self, memory_mb):
         free, small_kb, avail_memory = self.pages()
-        if avail_memory < memory_mb:
-            return False
-        small_pool = free.get(small_kb)
-        return (small_pool is None or
-                small_pool * small_kb >= memory_mb * 1024)
+        return _small_pages_fit(free, small_kb, avail_memory, memory_mb)
 
     def huge_page_fits(self, size_kb, memory_mb):
-        free = self.pages()[0]
-        need_kb = memory_mb * 1024
-        return (size_kb in free and need_kb % size_kb == 0 and
-                free[size_kb] * size_kb >= need_kb)
+        return _huge_page_fits(self.pages()[0], size_kb, memory_mb)
 
     def choose_pagesize(self, request, memory_mb):
         """The page size (KiB) a guest cell gets here, or _NO_FIT.
@@ -232,28 +287,32 @@ class _HostCell(object):
         cells mostly ask the same, so answers are remembered.
         """
         key = (request, memory_mb)
-        try:
-            return self._pagesizes[key]
-        except KeyError:
+        # get, not try/except KeyError: the first look always misses, and
+        # raising costs more than the lookup.
+        size = self._pagesizes.get(key, _UNKNOWN)
+        if size is _UNKNOWN:
             size = self._pagesizes[key] = self._choose_pagesize(request,
                                                                 memory_mb)
-            return size
+        return size
 
     def _choose_pagesize(self, request, memory_mb):
-        free, small_kb, _avail = self.pages()
+        free, small_kb, avail = self.pages()
         if request is None:
-            return None if self.small_pages_fit(memory_mb) else _NO_FIT
+            return None if _small_pages_fit(free, small_kb, avail,
+                                            memory_mb) else _NO_FIT
         if request == MEMPAGES_SMALL or request == small_kb:
-            return small_kb if self.small_pages_fit(memory_mb) else _NO_FIT
+            return small_kb if _small_pages_fit(free, small_kb, avail,
+                                                memory_mb) else _NO_FIT
         if request in (MEMPAGES_LARGE, MEMPAGES_ANY):
             for size_kb in sorted(free, reverse=True):
                 if size_kb > small_kb and \
-                        self.huge_page_fits(size_kb, memory_mb):
+                        _huge_page_fits(free, size_kb, memory_mb):
                     return size_kb
-            if request == MEMPAGES_ANY and self.small_pages_fit(memory_mb):
+            if request == MEMPAGES_ANY and _small_pages_fit(
+                    free, small_kb, avail, memory_mb):
                 return small_kb
             return _NO_FIT
-        return request if self.huge_page_fits(request, memory_mb) \
+        return request if _huge_page_fits(free, request, memory_mb) \
             else _NO_FIT
 
     def has_shared_cpus(self):
@@ -266,24 +325,41 @@ class _HostCell(object):
         if len(self.free) < count:
             return False
         if thread_policy == ISOLATE:
-            return self.whole_core_count() >= count
+            # The whole groups alone may be enough: then no single pCPU
+            # needs finding.
+            return (len(self.whole_groups()) >= count or
+                    self.whole_core_count() >= count)
         if thread_policy == REQUIRE:
             return self.whole_smt_threads() >= count
         return True
 
     def pick(self, count, thread_policy):
         """``count`` distinct free pCPUs in pinning order."""
+        if self._whole_groups is None:
+            self._find_whole()
+        size = self._core_size
         if thread_policy == ISOLATE:
             # The first thread of each of the lowest whole cores.
-            if self.covered():
-                return [cpu for cpu, _core in itertools.islice(
-                    self.cores_in_order(), count)]
-            return sorted(map(min, self.whole_groups() +
+            if self._covered:
+                return [cpu for cpu, _core in self.lowest_cores(count)]
+            return sorted(map(min, self._whole_groups +
                               self.free_singles()))[:count]
+        if size > 1:
+            # Covered, every whole core of ``size`` threads: require and
+            # prefer both take the lowest cores' threads in order (the
+            # loop below and _pack_whole, for cores all alike).
+            threads = []
+            for _cpu, core in self.lowest_cores(-(-count // size)):
+                threads.extend(sorted(core))
+            return threads[:count]
         if thread_policy == REQUIRE:
             threads = []
+            # Not covered: the whole groups alone, lowest first. The free
+            # pCPUs in no group would be one-thread cores, which require
+            # skips anyway, so they need not be found.
             cores = (map(operator.itemgetter(1), self.cores_in_order())
-                     if self.covered() else self.whole_cores())
+                     if self._covered else
+                     sorted(self._whole_groups, key=min))
             for core in cores:
                 if len(core) > 1:
                     threads.extend(sorted(core))
@@ -301,6 +377,22 @@ class _HostCell(object):
                                sorted(set.difference(self.free, *whole)),
                                count)
         return _pack(self.free, self.siblings, self.free_singles(), count)
+
+
+def _small_pages_fit(free, small_kb, avail_memory, memory_mb):
+    """Whether ``memory_mb`` fits in a host cell's small pages (pages())."""
+    if avail_memory < memory_mb:
+        return False
+    small_pool = free.get(small_kb)
+    return (small_pool is None or
+            small_pool * small_kb >= memory_mb * 1024)
+
+
+def _huge_page_fits(free, size_kb, memory_mb):
+    """Whether ``memory_mb`` fits in a host cell's pool of ``size_kb``."""
+    need_kb = memory_mb * 1024
+    return (size_kb in free and need_kb % size_kb == 0 and
+            free[size_kb] * size_kb >= need_kb)
 
 
 def _pack_whole(cores, size, count):
@@ -431,8 +523,10 @@ def _match(guest_count, host_count, fits):
     if guest_count == 1:
         # One guest cell: the first host cell it fits (what the general
         # case below finds too), without its bookkeeping.
-        return next(({0: host} for host in range(host_count)
-                     if fits(0, host)), None)
+        for host in range(host_count):
+            if fits(0, host):
+                return {0: host}
+        return None
     known = {}
 
     def fit(guest, host):
@@ -456,12 +550,17 @@ def _match(guest_count, host_count, fits):
     for guest in range(guest_count):
         # A free host cell first, so earlier guest cells keep the low ids
         # they took; augmenting paths only when every fitting one is taken.
-        free = next((host for host in range(host_count)
-                     if host not in owner and fit(guest, host)), None)
-        if free is not None:
-            owner[free] = guest
-        elif not augment(guest, set()):
-            return None
+        # Each of this guest cell's pairs is new here (only its own
+        # augmenting path below, or a later cell's, looks at it again).
+        for host in range(host_count):
+            if host not in owner:
+                fitting = known[guest, host] = fits(guest, host)
+                if fitting:
+                    owner[host] = guest
+                    break
+        else:
+            if not augment(guest, set()):
+                return None
     return {guest: host for host, guest in owner.items()}
 
 
@@ -474,19 +573,6 @@ def _by_id(cells):
     if all(map(operator.lt, ids, ids[1:])):
         return list(cells)
     return [cells[i] for i in sorted(range(len(ids)), key=ids.__getitem__)]
-
-
-class _LazyHosts(object):
-    """_HostCell of each host cell, built on first use."""
-
-    def __init__(self, cells):
-        self._cells = cells
-        self._built = {}
-
-    def __getitem__(self, index):
-        if index not in self._built:
-            self._built[index] = _HostCell(self._cells[index])
-        return self._built[index]
 
 
 def _check_pci(pci_requests: ty.Any, pci_stats: ty.Any) -> None:
@@ -546,32 +632,10 @@ def numa_fit_instance_to_host(
     """
     if pci_requests is not None or pci_stats is not None:
         _check_pci(pci_requests, pci_stats)
-    if host_topology is None or instance_topology is None:
+    found = _matching(host_topology, instance_topology, limits)
+    if found is None:
         return None
-    guest_cells = list(_field(instance_topology, 'cells'))
-    host_cells = _by_id(_field(host_topology, 'cells'))
-    if not guest_cells or len(guest_cells) > len(host_cells):
-        return None
-    hosts = _LazyHosts(host_cells)
-    emulator_policy = _field(instance_topology, 'emulator_threads_policy')
-    asks = [_ask(emulator_policy, index, cell)
-            for index, cell in enumerate(guest_cells)]
-
-    def fits(guest: int, position: int) -> bool:
-        ask = asks[guest]
-        host = hosts[position]
-        return (host.cpus_fit(ask.need, ask.dedicated,
-                              ask.thread_policy) and
-                (not ask.floats or host.has_shared_cpus()) and
-                (limits is None or not ask.cpuset or
-                 _within_limits(limits, host, len(ask.cpuset),
-                                ask.memory)) and
-                host.choose_pagesize(ask.pagesize, ask.memory) is not _NO_FIT)
-
-    matching = _match(len(guest_cells), len(host_cells), fits)
-    if matching is None:
-        return None
-
+    asks, hosts, matching, emulator_policy = found
     fitted_cells = []
     build_cell = _fitted_cell()
     for index, ask in enumerate(asks):
@@ -594,6 +658,67 @@ def numa_fit_instance_to_host(
     return _fitted_topology()(
         fitted_cells, emulator_policy,
         _field(instance_topology, 'realtime_cpus'))
+
+
+def numa_fits(
+        host_topology: NUMATopology,
+        instance_topology: InstanceNUMATopology,
+        provider_mapping: ty.Optional[ty.Dict[str, ty.List[str]]] = None,
+        limits: ty.Any = None,
+        pci_requests: ty.Any = None,
+        pci_stats: ty.Any = None) -> bool:
+    """Whether numa_fit_instance_to_host would fit; nothing is built.
+
+    A scheduler filter's question: the same arguments, the same answer
+    (``numa_fit_instance_to_host(...) is not None``; test_hardware_fit
+    holds the two to it), but only the host cells are chosen: no pCPU is
+    picked and no object made, which is most of a fit's cost when the
+    host has room. Only the host finally chosen needs the fit itself.
+    """
+    if pci_requests is not None or pci_stats is not None:
+        _check_pci(pci_requests, pci_stats)
+    return _matching(host_topology, instance_topology, limits) is not None
+
+
+def _matching(host_topology: NUMATopology,
+              instance_topology: InstanceNUMATopology, limits: ty.Any
+              ) -> ty.Optional[ty.Tuple[ty.List[_Ask], ty.List[ty.Any],
+                                        ty.Dict[int, int],
+                                        ty.Optional[str]]]:
+    """(asks, host cells, {guest cell: host cell position}, emulator
+    policy) of a fit, or None when there is none.
+
+    The host cells are _HostCell at each position looked at (every matched
+    one), None elsewhere: each is built on first use.
+    """
+    if host_topology is None or instance_topology is None:
+        return None
+    guest_cells = list(_field(instance_topology, 'cells'))
+    host_cells = _by_id(_field(host_topology, 'cells'))
+    if not guest_cells or len(guest_cells) > len(host_cells):
+        return None
+    hosts: ty.List[ty.Optional[_HostCell]] = [None] * len(host_cells)
+    emulator_policy = _field(instance_topology, 'emulator_threads_policy')
+    asks = [_ask(emulator_policy, index, cell)
+            for index, cell in enumerate(guest_cells)]
+
+    def fits(guest: int, position: int) -> bool:
+        ask = asks[guest]
+        host = hosts[position]
+        if host is None:
+            host = hosts[position] = _HostCell(host_cells[position])
+        return (host.cpus_fit(ask.need, ask.dedicated,
+                              ask.thread_policy) and
+                (not ask.floats or host.has_shared_cpus()) and
+                (limits is None or not ask.cpuset or
+                 _within_limits(limits, host, len(ask.cpuset),
+                                ask.memory)) and
+                host.choose_pagesize(ask.pagesize, ask.memory) is not _NO_FIT)
+
+    matching = _match(len(guest_cells), len(host_cells), fits)
+    if matching is None:
+        return None
+    return asks, hosts, matching, emulator_policy
 
 
 def _fitted_cell():

@@ -135,12 +135,14 @@ def run_scale(args, out, report):
     _section(out, '2b. scale: one real-time request against %d hosts' %
              (fit_bench.SCALE_HOSTS // (10 if args.quick else 1)))
     out.write('A scheduler filter\'s work: %d host topologies of varied '
-              'shape (%s cells x pCPUs) and usage are built once, then one '
-              'request (4 vCPUs, dedicated, real time ^0, emulator threads '
-              'isolate, 2 MiB pages, 1 NUMA node) is fitted to each; total '
-              'wall time and per-host times (wall; and thread CPU time, '
-              'which a loaded machine does not inflate), of the quickest '
-              'of 3 passes.\n\n' % (
+              'shape (%s cells x pCPUs) and usage are built once, then each '
+              'is asked whether one request (4 vCPUs, dedicated, real time '
+              '^0, emulator threads isolate, 2 MiB pages, 1 NUMA node) '
+              'fits (hardware.numa_fits, which builds nothing), and the '
+              'request is fitted with its objects to the first host that '
+              'passed; total wall time (the fit included) and per-host '
+              'times (wall; and thread CPU time, which a loaded machine '
+              'does not inflate), of the quickest of 3 passes.\n\n' % (
                   fit_bench.SCALE_HOSTS // (10 if args.quick else 1),
                   ', '.join('%dx%d' % shape
                             for shape in fit_bench.SCALE_SHAPES)))
@@ -522,7 +524,7 @@ def _side_by_side_fit(out, cases, ours, by_side):
 def _side_by_side_scale(out, ours, by_side):
     rows = []
     if ours:
-        rows.append(['ours (fit only)', ours['hosts'], ours['fits'], '-',
+        rows.append(['ours (numa_fits)', ours['hosts'], ours['fits'], '-',
                      '%.1f' % ours['total_ms'], '-',
                      timing.fmt_us(ours['p99_us']),
                      timing.fmt_us(ours['cpu_p99_us']), '-', '-'])
@@ -554,8 +556,9 @@ def _side_by_side_scale(out, ours, by_side):
     out.write('One real-time request (%s) through upstream\'s own '
               'NUMATopologyFilter.host_passes, with real HostState objects '
               'and RequestSpec, for the same varied hosts as section 2b '
-              '("ours" is this tree\'s fit alone on them); "hosts passed" '
-              'compares which hosts pass on both sides; ratio = unpatched / '
+              '("ours" is this tree\'s numa_fits alone on them); "hosts '
+              'passed" compares which hosts pass on both sides; ratio = '
+              'unpatched / '
               'patched total CPU time; verdict: total wall <= %.0f ms for '
               '%d hosts (scaled when fewer are timed).\n\n'
               % (', '.join('%s=%s' % item for item in

@@ -34,14 +34,17 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 # imported by oslo.versionedobjects, never used by a command; keystoneauth1
 # (and requests under it) only by advertise, for [placement]. What
 # nova.cmd defers (oslo.config's URI types and source drivers, oslo.log's
-# formatters' JSON and time zones, deprecation warnings) and pbr's version
-# lookup (importlib.metadata, for --version only) stay unloaded too.
+# formatters' JSON and time zones, deprecation warnings, oslo.concurrency's
+# lock timing, oslo.log's configuration file parser, oslo.config's state
+# serialisation, netaddr's debug printing) and pbr's version lookup
+# (importlib.metadata, for --version only) stay unloaded too.
 NOT_FOR_PLAN = ('os_traits', 'oslo_messaging', 'eventlet',
                 'oslo_service', 'oslo_utils.strutils', 'keystoneauth1',
                 'requests', 'urllib3', 'rfc3986', 'stevedore',
                 'debtcollector', 'oslo_serialization.jsonutils',
                 'dateutil.tz', 'netaddr.eui', 'importlib.metadata',
-                'pbr.version')
+                'pbr.version', 'oslo_utils.timeutils', 'iso8601',
+                'configparser', 'pickle', 'pprint', 'dataclasses')
 # The one submodule of a deferred package loaded up front (nova.objects).
 PRELOADED = ('oslo_messaging.serializer',)
 

@@ -796,6 +796,44 @@ class FitPropertiesTest(_Base):
                     self.assertLessEqual(pages.used, pages.total)
             host = new_host
 
+    @hypothesis.settings(max_examples=300, deadline=None)
+    @hypothesis.given(hosts(), requests(),
+                      st.sampled_from([None, (1.0, 1.0), (4.0, 1.5),
+                                       (0.5, 0.5)]))
+    def test_numa_fits_answers_as_the_fit(self, host, request, ratios):
+        # The scheduler's yes/no never differs from the fit itself.
+        limits = None
+        if ratios is not None:
+
+            class Limits(object):
+                cpu_allocation_ratio, ram_allocation_ratio = ratios
+            limits = Limits()
+        fitted = hardware.numa_fit_instance_to_host(host, request,
+                                                    limits=limits)
+        self.assertEqual(fitted is not None,
+                         hardware.numa_fits(host, request, limits=limits))
+
+    def test_numa_fits_on_the_bench_cases(self):
+        from nova.tests.bench import fit_bench
+        hosts = fit_bench.host_specs()
+        built = {(state, spec['name']): fit_bench.build_host(spec)
+                 for state, spec, _count in hosts}
+        for case in fit_bench.cases(hosts):
+            host = built[case['state'], case['host']]
+            request = fit_bench.build_guest(case['guest'])
+            self.assertEqual(
+                hardware.numa_fit_instance_to_host(host, request) is not None,
+                hardware.numa_fits(host, request), case)
+
+    def test_numa_fits_refuses_pci_and_none(self):
+        host = make_host()
+        request = make_request([(2, 1024)])
+        self.assertTrue(hardware.numa_fits(host, request))
+        self.assertFalse(hardware.numa_fits(None, request))
+        self.assertFalse(hardware.numa_fits(host, None))
+        self.assertRaises(NotImplementedError, hardware.numa_fits, host,
+                          request, pci_stats=object())
+
 
 class AddMemoryUsageTest(_Base):
     """The one page accounting rule, for fitted guests and domain XML."""
