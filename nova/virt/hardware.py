@@ -42,7 +42,7 @@ from nova.virt.hardware_fit import get_emulator_thread_pcpus
 from nova.virt.hardware_fit import MIXED
 from nova.virt.hardware_fit import numa_claimed_pcpus
 from nova.virt.hardware_fit import numa_fit_instance_to_host
-from nova.virt.hardware_fit import numa_fits
+from nova.virt.hardware_fit import numa_instance_fits_host
 from nova.virt.hardware_fit import numa_usage_from_instance_numa
 from nova.virt.hardware_fit import PINNED_POLICIES
 from nova.virt.hardware_parse import check_extra_spec
@@ -776,7 +776,8 @@ __all__ = [
     'get_emulator_thread_policy_constraint', 'get_mem_page_size_constraint',
     'get_realtime_cpu_constraint', 'numa_get_constraints',
     'get_dedicated_cpu_constraint',
-    'numa_fit_instance_to_host', 'numa_fits', 'numa_claimed_pcpus',
+    'numa_fit_instance_to_host', 'numa_instance_fits_host',
+    'numa_claimed_pcpus',
     'numa_usage_from_instance_numa', 'add_memory_usage',
     'get_emulator_thread_pcpus',
 ]

@@ -660,7 +660,7 @@ def numa_fit_instance_to_host(
         _field(instance_topology, 'realtime_cpus'))
 
 
-def numa_fits(
+def numa_instance_fits_host(
         host_topology: NUMATopology,
         instance_topology: InstanceNUMATopology,
         provider_mapping: ty.Optional[ty.Dict[str, ty.List[str]]] = None,

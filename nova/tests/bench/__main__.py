@@ -138,7 +138,8 @@ def run_scale(args, out, report):
               'shape (%s cells x pCPUs) and usage are built once, then each '
               'is asked whether one request (4 vCPUs, dedicated, real time '
               '^0, emulator threads isolate, 2 MiB pages, 1 NUMA node) '
-              'fits (hardware.numa_fits, which builds nothing), and the '
+              'fits (hardware.numa_instance_fits_host, which builds '
+              'nothing), and the '
               'request is fitted with its objects to the first host that '
               'passed; total wall time (the fit included) and per-host '
               'times (wall; and thread CPU time, which a loaded machine '
@@ -524,7 +525,8 @@ def _side_by_side_fit(out, cases, ours, by_side):
 def _side_by_side_scale(out, ours, by_side):
     rows = []
     if ours:
-        rows.append(['ours (numa_fits)', ours['hosts'], ours['fits'], '-',
+        rows.append(['ours (numa_instance_fits_host)', ours['hosts'],
+                     ours['fits'], '-',
                      '%.1f' % ours['total_ms'], '-',
                      timing.fmt_us(ours['p99_us']),
                      timing.fmt_us(ours['cpu_p99_us']), '-', '-'])
@@ -556,7 +558,8 @@ def _side_by_side_scale(out, ours, by_side):
     out.write('One real-time request (%s) through upstream\'s own '
               'NUMATopologyFilter.host_passes, with real HostState objects '
               'and RequestSpec, for the same varied hosts as section 2b '
-              '("ours" is this tree\'s numa_fits alone on them); "hosts '
+              '("ours" is this tree\'s numa_instance_fits_host alone on '
+              'them); "hosts '
               'passed" compares which hosts pass on both sides; ratio = '
               'unpatched / '
               'patched total CPU time; verdict: total wall <= %.0f ms for '

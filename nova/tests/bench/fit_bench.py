@@ -359,13 +359,14 @@ def run_scale(count=SCALE_HOSTS, seed=SCALE_SEED, rounds=3):
 
     What a scheduler pays: the hosts are built once (not timed); then each
     host is asked in turn, as a scheduler filter would, whether the one
-    request fits (hardware.numa_fits: the yes/no answer, which builds
-    nothing), each call timed on its own with garbage collection paused,
-    and the request is then fitted (numa_fit_instance_to_host, its objects
-    built) to the first host that passed, the one host a request ends on;
-    that fit is timed too and counted in the totals. A tree without
-    numa_fits (an older one, section 2c) answers with a whole fit per
-    host, as its scheduler would. That pass is made ``rounds`` times and
+    request fits (hardware.numa_instance_fits_host: the yes/no answer,
+    which builds nothing), each call timed on its own with garbage
+    collection paused, and the request is then fitted
+    (numa_fit_instance_to_host, its objects built) to the first host that
+    passed, the one host a request ends on; that fit is timed too and
+    counted in the totals. A tree without numa_instance_fits_host (an
+    older one, section 2c) answers with a whole fit per host, as its
+    scheduler would. That pass is made ``rounds`` times and
     the quickest (by total CPU time) reported: one pass takes a fraction
     of a second, and whatever else loads the machine during it (other jobs
     on a 2-CPU machine changed one total by 1.8x from one pass to the next)
@@ -389,7 +390,10 @@ def run_scale(count=SCALE_HOSTS, seed=SCALE_SEED, rounds=3):
 
 
 def _fits(host, request):
-    """hardware.numa_fits, or a whole fit's answer on a tree without it."""
+    """hardware.numa_instance_fits_host, or a whole fit's answer.
+
+    The whole fit is for a tree without numa_instance_fits_host.
+    """
     return hardware.numa_fit_instance_to_host(host, request) is not None
 
 
@@ -398,7 +402,7 @@ def _scale_pass(host_list, request, gc, time):
     cpu_samples = []
     fits = 0
     chosen = None
-    ask = getattr(hardware, 'numa_fits', _fits)
+    ask = getattr(hardware, 'numa_instance_fits_host', _fits)
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -422,7 +426,7 @@ def _scale_pass(host_list, request, gc, time):
         if enabled:
             gc.enable()
     if chosen is not None and fitted is None:
-        raise RuntimeError('numa_fits passed a host that '
+        raise RuntimeError('numa_instance_fits_host passed a host that '
                            'numa_fit_instance_to_host does not fit')
     samples.sort()
     cpu_samples.sort()

@@ -800,7 +800,7 @@ class FitPropertiesTest(_Base):
     @hypothesis.given(hosts(), requests(),
                       st.sampled_from([None, (1.0, 1.0), (4.0, 1.5),
                                        (0.5, 0.5)]))
-    def test_numa_fits_answers_as_the_fit(self, host, request, ratios):
+    def test_fits_host_answers_as_the_fit(self, host, request, ratios):
         # The scheduler's yes/no never differs from the fit itself.
         limits = None
         if ratios is not None:
@@ -811,9 +811,10 @@ class FitPropertiesTest(_Base):
         fitted = hardware.numa_fit_instance_to_host(host, request,
                                                     limits=limits)
         self.assertEqual(fitted is not None,
-                         hardware.numa_fits(host, request, limits=limits))
+                         hardware.numa_instance_fits_host(host, request,
+                                                          limits=limits))
 
-    def test_numa_fits_on_the_bench_cases(self):
+    def test_fits_host_on_the_bench_cases(self):
         from nova.tests.bench import fit_bench
         hosts = fit_bench.host_specs()
         built = {(state, spec['name']): fit_bench.build_host(spec)
@@ -823,16 +824,17 @@ class FitPropertiesTest(_Base):
             request = fit_bench.build_guest(case['guest'])
             self.assertEqual(
                 hardware.numa_fit_instance_to_host(host, request) is not None,
-                hardware.numa_fits(host, request), case)
+                hardware.numa_instance_fits_host(host, request), case)
 
-    def test_numa_fits_refuses_pci_and_none(self):
+    def test_fits_host_refuses_pci_and_none(self):
         host = make_host()
         request = make_request([(2, 1024)])
-        self.assertTrue(hardware.numa_fits(host, request))
-        self.assertFalse(hardware.numa_fits(None, request))
-        self.assertFalse(hardware.numa_fits(host, None))
-        self.assertRaises(NotImplementedError, hardware.numa_fits, host,
-                          request, pci_stats=object())
+        self.assertTrue(hardware.numa_instance_fits_host(host, request))
+        self.assertFalse(hardware.numa_instance_fits_host(None, request))
+        self.assertFalse(hardware.numa_instance_fits_host(host, None))
+        self.assertRaises(NotImplementedError,
+                          hardware.numa_instance_fits_host, host, request,
+                          pci_stats=object())
 
 
 class AddMemoryUsageTest(_Base):
