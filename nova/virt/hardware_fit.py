@@ -39,6 +39,7 @@ The emulator pCPU of ``isolate`` follows the guest's thread policy: a whole
 core of its own under isolate, the next thread under require/prefer.
 """
 
+import itertools
 import operator
 import typing as ty
 
@@ -217,28 +218,10 @@ class _HostCell(object):
                 yield cpu, core
 
     def lowest_cores(self, count):
-        """cores_in_order's first ``count`` (cpu, core) pairs, as a list.
-
-        The same walk in one loop, for a caller that knows how many cores
-        it takes.
-        """
+        """cores_in_order's first ``count`` (cpu, core) pairs, as a list."""
         if count <= 0:
             return []
-        whole = self._whole_groups
-        last = len(whole) - 1
-        taken = set()
-        at = 0
-        cores = []
-        for cpu in sorted(self.free):
-            if cpu not in taken:
-                while cpu not in whole[at]:
-                    at = at + 1 if at < last else 0
-                core = whole[at]
-                taken.update(core)
-                cores.append((cpu, core))
-                if len(cores) == count:
-                    break
-        return cores
+        return list(itertools.islice(self.cores_in_order(), count))
 
     def whole_core_count(self):
         return len(self.whole_groups()) + len(self.free_singles())
