@@ -386,9 +386,8 @@ def _isolate_on_smt(record, ours, up):
     host = {c['id']: c for c in record['args'][0]['cells']}
     for fitted in ours['cells']:
         cell = host[fitted['host_cell']]
-        if any(len(sib['__set__']) > 1 for sib in cell['siblings']) and \
-                set(cell['cpuset']['__set__']) != \
-                set(cell['pcpuset']['__set__']):
+        if any(len(sib) > 1 for sib in _value(cell['siblings'])) and \
+                _value(cell['cpuset']) != _value(cell['pcpuset']):
             return True
     return False
 
