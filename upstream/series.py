@@ -76,8 +76,8 @@ SUITES = {
         (UNIT, r'nova\.tests\.unit\.virt\.test_hardware'),
         (UNIT, r'nova\.tests\.unit\.virt\.libvirt\.test_config'),
         (UNIT, r'nova\.tests\.unit\.api\.validation\.extra_specs'),
-        (UNIT, r'nova\.tests\.unit\.scheduler\.filters\.'
-               r'test_numa_topology_filters'),
+        (UNIT, r'nova\.tests\.unit\.scheduler\.'
+               r'(filters\.test_numa_topology_filters|test_host_filters)'),
         (UNIT, r'nova\.tests\.unit\.compute\.test_claims'),
         (UNIT, r'nova\.tests\.unit\.virt\.libvirt\.test_driver\.'
                r'.*([Rr]ealtime|[Rr]eal_time|NUMA|[Nn]uma|[Mm]emtune|'
