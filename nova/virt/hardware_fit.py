@@ -188,8 +188,9 @@ class _HostCell(object):
             threads = size * len(whole)
             self._smt_threads = threads if size > 1 else 0
         else:
-            threads = sum(map(len, whole))
-            self._smt_threads = threads - list(map(len, whole)).count(1)
+            lengths = list(map(len, whole))
+            threads = sum(lengths)
+            self._smt_threads = threads - lengths.count(1)
             size = 0
         self._covered = covered = bool(whole) and threads == len(self.free)
         if covered:

@@ -390,9 +390,8 @@ def run_scale(count=SCALE_HOSTS, seed=SCALE_SEED, rounds=3):
 
 
 def _fits(host, request):
-    """hardware.numa_instance_fits_host, or a whole fit's answer.
-
-    The whole fit is for a tree without numa_instance_fits_host.
+    """The yes/no of a whole fit, for a tree without
+    hardware.numa_instance_fits_host (which _scale_pass asks when there).
     """
     return hardware.numa_fit_instance_to_host(host, request) is not None
 
