@@ -61,6 +61,7 @@ def _stats(samples, cpu_samples):
     return {'calls': len(samples), 'median_us': _rank(samples, 0.5) / 1e3,
             'p99_us': _rank(samples, 0.99) / 1e3,
             'max_us': samples[-1] / 1e3,
+            'cpu_median_us': _rank(cpu_samples, 0.5) / 1e3,
             'cpu_p99_us': _rank(cpu_samples, 0.99) / 1e3}
 
 

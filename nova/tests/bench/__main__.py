@@ -86,7 +86,18 @@ def _header(out):
               (platform.python_version(), platform.machine(),
                os.cpu_count() or 0, load))
     out.write('Times are per call (perf_counter_ns around each call). '
-              'Targets are printed, not asserted.\n\n')
+              'Targets are printed, not asserted. Machine steadiness is '
+              'the p99 / median of one fixed workload\'s CPU time per '
+              'call: how far this machine alone stretches the tail of '
+              'calls that do the same work; read a p99 over its target '
+              'beside the median and this ratio.\n\n')
+
+
+def _steadiness(out, report, when):
+    probe = timing.steadiness()
+    report['steadiness'][when] = probe
+    out.write('Machine steadiness (%s): %s.\n\n' % (
+        when, timing.steadiness_text(probe)))
 
 
 def _section(out, title):
@@ -122,8 +133,8 @@ def run_fit(args, out, report, hosts, cases):
               'most 4 vCPUs per node; "no fit" one more per node than the '
               'roomiest host cell holds. Verdict: p99 vs target, on wall '
               'time and '
-              'on the thread\'s CPU time (which a loaded machine does not '
-              'inflate).\n\n')
+              'on the thread\'s CPU time (which a loaded machine '
+              'inflates less: time spent descheduled is not counted).\n\n')
     results = fit_bench.run(hosts, cases, quick=args.quick)
     timing.table(fit_bench.HEADERS, fit_bench.rows(results), out)
     out.write('Summary (worst case per host):\n\n')
@@ -143,7 +154,7 @@ def run_scale(args, out, report):
               'request is fitted with its objects to the first host that '
               'passed; total wall time (the fit included) and per-host '
               'times (wall; and thread CPU time, which a loaded machine '
-              'does not inflate), of the quickest of 3 passes.\n\n' % (
+              'inflates less), of the quickest of 3 passes.\n\n' % (
                   fit_bench.SCALE_HOSTS // (10 if args.quick else 1),
                   ', '.join('%dx%d' % shape
                             for shape in fit_bench.SCALE_SHAPES)))
@@ -224,6 +235,12 @@ def run_summary(out, report):
             _verdict(worst['cpu_p99_us'], FIT_CPU_P99_TARGET_US),
             '%.1f' % max(theirs) if theirs else '-',
             _ratio(worst['cpu_p99_us'], max(theirs) if theirs else None)])
+        slowest = max(fit, key=lambda r: r.get('cpu_median_us') or 0.0)
+        rows.append([
+            'fit: worst CPU median of %d cases (%s/%s %s g%d), us' % (
+                len(fit), slowest['host'], slowest['state'],
+                slowest['variant'], slowest['guest_cells']),
+            '%.1f' % slowest['cpu_median_us'], '', '', '', ''])
         if ref.get('fit'):
             pairs = [(a['cpu_median_us'], b['cpu_median_us'])
                      for a, b in zip(report['fit'], ref['fit'])
@@ -276,7 +293,8 @@ def run_summary(out, report):
     _section(out, 'Summary: the targets, and this tree / the release')
     out.write('Release: %s. Ratios are this tree / the release, in the '
               'same run (< 1: this tree is cheaper). Wall times count '
-              'whatever else loads the machine; CPU times do not.\n\n' %
+              'whatever else loads the machine; CPU times count less of it, '
+              'but not none (see machine steadiness).\n\n' %
               (ref.get('ref') or
                (release['command'].split()[-1] if release else '-'))[:12])
     timing.table(['measure', '>this tree', 'target', 'verdict',
@@ -456,6 +474,31 @@ def _fit_miss(record):
             record.get('cpu_p99_us', 0.0) > fit_bench.TARGET_US)
 
 
+def _medians(cases, records):
+    """The worst median CPU time per call of the cases that ran, and how
+    many of those over the target on p99 have their median under it.
+    """
+    timed = [(record['cpu_median_us'], index)
+             for index, record in enumerate(records)
+             if record and not record.get('failed') and
+             record.get('cpu_median_us') is not None]
+    if not timed:
+        return {'text': 'none recorded'}
+    worst, index = max(timed)
+    case = cases[index]
+    misses = [record for record in records if _fit_miss(record)]
+    under = sum(1 for record in misses if not record.get('failed') and
+                record.get('cpu_median_us') is not None and
+                record['cpu_median_us'] <= fit_bench.TARGET_US)
+    return {'worst_cpu_median_us': worst, 'misses': len(misses),
+            'misses_median_under_target': under,
+            'text': 'worst CPU median %.1f us (%s/%s g%d %s %s); %d of the '
+                    '%d cases over the target on p99 have a CPU median '
+                    'under it' % (worst, case['host'], case['state'],
+                                  case['guest_cells'], case['variant'],
+                                  case['expect'], under, len(misses))}
+
+
 def _side_by_side_fit(out, cases, ours, by_side):
     unpatched = by_side.get('unpatched', {}).get('fit')
     patched = by_side.get('patched', {}).get('fit')
@@ -505,6 +548,9 @@ def _side_by_side_fit(out, cases, ours, by_side):
                   'timed out or crashed.\n' % (
                       label, summary['miss'][label], len(cases),
                       summary['failed'][label]))
+    if patched:
+        summary['medians'] = _medians(cases, patched)
+        out.write('patched medians: %s\n' % summary['medians']['text'])
     if unpatched and patched:
         out.write('Cases unpatched takes over %.0f ms (or times out): %d; '
                   'patched is at least 100x faster on %d of them.\n' % (
@@ -579,7 +625,9 @@ def main(argv=None):
     started = time.monotonic()
     _header(out)
     report = {'python': platform.python_version(),
-              'cpus': os.cpu_count(), 'loadavg': os.getloadavg()}
+              'cpus': os.cpu_count(), 'loadavg': os.getloadavg(),
+              'steadiness': {}}
+    _steadiness(out, report, 'start')
     ours = {}
     if 'parse' in args.only:
         run_parse(args, out, report)
@@ -604,7 +652,9 @@ def main(argv=None):
     report['elapsed_ours_s'] = time.monotonic() - started
     out.write('our sections took %.0f s\n\n' % report['elapsed_ours_s'])
     if 'upstream' in args.only:
+        _steadiness(out, report, 'before upstream')
         run_upstream(args, out, report, hosts, ours)
+        _steadiness(out, report, 'end')
     if args.json:
         report['hosts'] = [{'state': state, 'fillers': count, **spec}
                            for state, spec, count in (hosts or [])]

@@ -80,7 +80,7 @@ def spawn(args, root=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=None,
 
     Returns (exit status, wall seconds of the command alone, its peak RSS
     in bytes, its CPU seconds: user + system, which other load on the
-    machine does not inflate as it does the wall time).
+    machine inflates less than the wall time).
     """
     with tempfile.NamedTemporaryFile(mode='r') as result:
         subprocess.run([sys.executable, '-S', '-c', LAUNCHER, result.name,

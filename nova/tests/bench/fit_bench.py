@@ -432,7 +432,7 @@ def _scale_pass(host_list, request, gc, time):
     return {'fits': fits,
             'total_ms': total_ns / 1e6,
             # The CPU time of the calls alone (and of the chosen host's
-            # fit): the total a loaded machine does not inflate.
+            # fit): the total a loaded machine inflates least.
             'cpu_total_ms': (sum(cpu_samples) + claim_cpu_ns) / 1e6,
             'claim_cpu_us': claim_cpu_ns / 1e3,
             'median_us': timing.percentile(samples, 0.5) / 1e3,

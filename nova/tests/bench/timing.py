@@ -41,7 +41,9 @@ def time_calls(func, budget_s=0.2, min_calls=20, max_calls=2000,
     Garbage collection is paused while timing so it lands on no single call.
     Returns a dict: calls, median_us, p99_us, max_us (wall time),
     cpu_median_us, cpu_p99_us (the thread's CPU time, which a loaded machine
-    does not inflate: time spent descheduled is not counted), and
+    inflates less: time spent descheduled is not counted, though contention
+    for caches and the hypervisor's own load still stretch it; see
+    steadiness), and
     ``result`` (what the warm-up call returned or, when it raised, the
     exception).
     """
@@ -86,6 +88,50 @@ def time_calls(func, budget_s=0.2, min_calls=20, max_calls=2000,
         'cpu_p99_us': percentile(cpu_samples, 0.99) / 1e3,
         'result': result,
     }
+
+
+# The steadiness probe: a fixed pure-Python workload (set and dict work,
+# allocation) of a few hundred microseconds, about what one many-cell fit
+# costs, timed call by call like the cases.
+STEADY_CALLS = 500
+
+
+def _steady_work():
+    seen = set()
+    counts = {}
+    for i in range(1500):
+        key = (i * 7919) % 1021
+        if key in seen:
+            counts[key] = counts.get(key, 0) + 1
+        else:
+            seen.add(key)
+    return len(seen), sorted(counts.items())[:3]
+
+
+def steadiness(calls=STEADY_CALLS):
+    """How steady this machine's CPU time per call is, right now.
+
+    The same workload ``calls`` times: its thread CPU time per call should
+    not vary, so its p99 / median says how much the machine (another
+    guest of the hypervisor, cache and memory bandwidth contention, the
+    kernel) stretches a call's tail on its own. A case whose median is
+    well under its target but whose p99 is over it, while this ratio is
+    high, is slowed by the machine rather than by its code.
+    Returns a dict: calls, cpu_median_us, cpu_p99_us, ratio.
+    """
+    stats = time_calls(_steady_work, budget_s=0, min_calls=calls,
+                       max_calls=calls)
+    return {'calls': stats['calls'], 'cpu_median_us': stats['cpu_median_us'],
+            'cpu_p99_us': stats['cpu_p99_us'],
+            'ratio': stats['cpu_p99_us'] / max(stats['cpu_median_us'],
+                                               1e-3)}
+
+
+def steadiness_text(probe):
+    return ('%.0f us median, %.0f us p99 thread CPU time per call of a fixed '
+            'workload (%d calls): p99 / median %.2f' % (
+                probe['cpu_median_us'], probe['cpu_p99_us'],
+                probe['calls'], probe['ratio']))
 
 
 def peak_memory(func):
