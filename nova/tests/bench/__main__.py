@@ -487,7 +487,8 @@ def _medians(cases, records):
     worst, index = max(timed)
     case = cases[index]
     misses = [record for record in records if _fit_miss(record)]
-    under = sum(1 for record in misses if not record.get('failed') and
+    under = sum(1 for record in misses if record and
+                not record.get('failed') and
                 record.get('cpu_median_us') is not None and
                 record['cpu_median_us'] <= fit_bench.TARGET_US)
     return {'worst_cpu_median_us': worst, 'misses': len(misses),

@@ -54,9 +54,11 @@ class MediansTestCase(testtools.TestCase):
              'cpu_median_us': target * 0.4},
             # timed out: a miss with no median
             {'failed': True, 'outcome': 'timeout'},
+            # never reported: a miss too (as _fit_miss counts it)
+            None,
         ]
-        found = bench._medians([_case(i) for i in range(4)], records)
-        self.assertEqual(3, found['misses'])
+        found = bench._medians([_case(i) for i in range(5)], records)
+        self.assertEqual(4, found['misses'])
         self.assertEqual(1, found['misses_median_under_target'])
         self.assertEqual(target * 1.5, found['worst_cpu_median_us'])
         self.assertIn('fit 1', found['text'])
